@@ -1,0 +1,1 @@
+print("dualstream-bench: not built yet")

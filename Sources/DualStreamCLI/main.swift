@@ -1,0 +1,1 @@
+print("dualstream: not built yet")

@@ -1,0 +1,1 @@
+// Placeholder until the RedisWire sources land.
