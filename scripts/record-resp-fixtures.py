@@ -59,8 +59,9 @@ python3 scripts/record-resp-fixtures.py
   `redis-py/connect-handshake-request.bin`. With default options redis-py {redis_py} opens every
   connection with `HELLO 3` (RESP3), so the server's replies on those connections are RESP3 and
   are not stored. The pipeline and `connect-handshake-resp2-request.bin` use `protocol=2`, and
-  `redis-py/pipeline-replies.bin` holds the server's RESP2 replies to that pipeline. The AUTH files contain the whole connection,
-  including the throwaway test password `{password}` of the ACL user `{user}`.
+  `redis-py/pipeline-replies.bin` holds the server's RESP2 replies to that pipeline. The AUTH
+  files contain the whole connection, including the throwaway test password `{password}` of
+  the ACL user `{user}`.
 - Each sidecar lists the command and its arguments as hex and, where printable, as text.
 
 Recorded on {date}.
