@@ -9,6 +9,7 @@ Nothing here uses this project's Swift code. Run from anywhere: `python3 scripts
 """
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -86,7 +87,9 @@ could not decode a frame, `decoded.error` contains its error message.
   process, so the same request gets differently ordered bytes after each restart.
 - The mock cluster's port and cluster id are random per run.
 - Producer ids and offsets come from Tansu and depend on the order of requests within one run.
-  Two runs of the script produced identical request files.
+- Client Produce requests carry the same record batches in every run, but kafka-python orders
+  the partitions of one request differently from run to run, and librdkafka's correlation ids
+  and per-partition request order vary. The other request files were identical in three runs.
 
 ## Tansu 0.6.0 behaviour that differs from Apache Kafka
 
@@ -107,9 +110,24 @@ Seen in the recordings above. Each response sidecar lists the error codes kafka-
 
 Recorded on {date}.
 
-## Files
-
 """
+
+
+def versions_used(out_dir):
+    """Return a Markdown section listing the API versions each client sent, from session.json."""
+    lines = ["## API versions the clients sent", ""]
+    for folder in ("kafka-python", "librdkafka"):
+        with open(os.path.join(out_dir, folder, "session.json")) as source:
+            session = json.load(source)
+        seen = []
+        for request in session["requests"]:
+            entry = f"{request['api_name']} v{request['api_version']}"
+            if entry not in seen:
+                seen.append(entry)
+        producer = session["producer"]
+        lines.append(f"- {producer['tool']} {producer['version']}: " + ", ".join(seen)
+                     + " (ApiKey71 is GetTelemetrySubscriptions)" * any("ApiKey71" in s for s in seen))
+    return "\n".join(lines) + "\n"
 
 
 def parse_arguments():
@@ -149,7 +167,7 @@ def main():
         record_librdkafka_mock(context)
         write_vectors(writer)
     except BaseException:
-        print(f"recording failed; Tansu log kept at {work_dir}/tansu.log", file=sys.stderr)
+        print(f"recording failed. The Tansu log is kept at {work_dir}/tansu.log", file=sys.stderr)
         raise
     finally:
         relay.stop()
@@ -161,7 +179,7 @@ def main():
         confluent=confluent_kafka.version(), librdkafka=confluent_kafka.libversion()[0],
         date=writer.date)
     with open(os.path.join(arguments.out, "README.md"), "w") as out:
-        out.write(head + writer.table() + "\n")
+        out.write(head + versions_used(arguments.out) + "\n## Files\n\n" + writer.table() + "\n")
     print(f"wrote {len(writer.rows)} fixtures to {arguments.out}")
 
 

@@ -117,7 +117,7 @@ def main():
         record_redis_py(context)
         record_redis_cli(context)
     except BaseException:
-        print(f"recording failed; server logs kept in {work_dir}", file=sys.stderr)
+        print(f"recording failed. The server logs are kept in {work_dir}", file=sys.stderr)
         raise
     finally:
         relay.stop()
