@@ -62,7 +62,9 @@ python3 scripts/record-resp-fixtures.py
   `redis-py/pipeline-replies.bin` holds the server's RESP2 replies to that pipeline. The AUTH
   files contain the whole connection, including the throwaway test password `{password}` of
   the ACL user `{user}`.
-- Each sidecar lists the command and its arguments as hex and, where printable, as text.
+- Each sidecar lists the command and its arguments as hex and, where printable, as text. Reply
+  sidecars also list every command sent earlier on the same connection
+  (`commands_sent_before_on_this_connection`), which sets the state the reply depends on.
 
 Recorded on {date}.
 
