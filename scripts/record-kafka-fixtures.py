@@ -42,10 +42,10 @@ python3 scripts/record-kafka-fixtures.py
 
 ## How they were recorded
 
-- The script starts a recording relay on a free loopback port and a Tansu broker ({tansu}, memory
-  storage, cluster id `{cluster_id}`) on another, advertising the relay's port
-  (`--advertised-listener-url tcp://127.0.0.1:RELAYPORT`), so clients keep talking through the relay
-  after reading Metadata. The relay copies bytes unchanged and the script splits each direction
+- The script starts a recording relay on a free loopback port and a Tansu broker ({tansu},
+  memory storage, cluster id `{cluster_id}`) on another, advertising the relay's port
+  (`--advertised-listener-url tcp://127.0.0.1:RELAYPORT`), so clients keep talking through the
+  relay after reading Metadata. The relay copies bytes unchanged and the script splits each direction
   into size-prefixed frames.
 - `kafka-python/` and `librdkafka/`: requests as the clients sent them (kafka-python {kafka_python},
   confluent-kafka {confluent} with librdkafka {librdkafka}) and Tansu's responses to them. Client
@@ -60,22 +60,25 @@ python3 scripts/record-kafka-fixtures.py
 - `librdkafka-mock/`: responses of librdkafka's built-in mock cluster (librdkafka {librdkafka},
   started in-process by confluent-kafka with `test.mock.num.brokers=1` on a loopback port it
   picks) to the same kind of hand-written requests. This is the source of the Produce
-  UNKNOWN_TOPIC_OR_PARTITION (3) responses, which Tansu never sends. The mock supports
+  UNKNOWN_TOPIC_OR_PARTITION (3) responses, which Tansu 0.6.0 did not send. The mock supports
   ApiVersions up to v2 and refuses v3 with a 21-byte response that mixes v0 and compact
-  encodings. Its sidecar spells out the bytes, decoded by hand, because kafka-python cannot decode it.
+  encodings. kafka-python cannot decode it, so its sidecar spells out the bytes, decoded by hand.
 - `vectors/`: published test vectors. `sarama-uncompressed-batch.bin` is written by the script
   from the RecordBatch v2 field table with the values of the "uncompressed record" case in
   IBM/sarama `record_test.go`. Its CRC is computed with kafka-python's CRC-32C and checked against
-  the published `54 79 61 FD`. The JSON files list varint, CRC-32C and murmur2 vectors, and the
-  script checks each against kafka-python's implementation before writing it.
+  the published `54 79 61 FD`. The "empty record" and "control batch" cases of the same file are
+  written the same way. `apiversions-v0-unsupported-version-refusal.bin` is written by hand from
+  the ApiVersionsResponse v0 schema. The JSON files list varint, CRC-32C and murmur2 vectors, and
+  the script checks each against kafka-python's implementation before writing it.
 
 ## Sidecars
 
 Every `NAME.bin` has a `NAME.json` stating what is known without this project's decoder. That is
 the direction, producing tool and version, API key and version, correlation id and client id.
 It also lists the inputs the script used (topic, partition count, records, acks, timeout,
-transactional id) and, for responses, the expected facts (topic, partition count, error code). The `decoded`
-entry is kafka-python's decoding of the same bytes and is labelled as such. Where kafka-python
+transactional id) and, for responses, the expected facts (topic, partition count, and the error
+code Apache Kafka would send as `kafka_expected_error_code`). The `decoded` entry is
+kafka-python's decoding of the same bytes and is labelled as such. Where kafka-python
 could not decode a frame, `decoded.error` contains its error message.
 
 ## Values that differ between runs
@@ -99,14 +102,14 @@ Seen in the recordings above. Each response sidecar lists the error codes kafka-
 
 - Produce to a topic or partition that does not exist succeeds with error 0, so Tansu gives no
   UNKNOWN_TOPIC_OR_PARTITION (3) Produce response. Metadata with `AllowAutoTopicCreation` false
-  does return error 3 for a missing topic (`tansu/metadata-v*-missing-topic-*`). Metadata v1 has
-  no such flag, and Tansu creates the topic.
+  does return error 3 for a missing topic (`tansu/metadata-v*-missing-topic-response.bin`).
+  Metadata v1 to v3 have no such flag, and a v1 request for a missing topic created it.
 - ApiVersions at a version above 4 is answered with error 0 and the full list in the v3 layout,
   not with the v0-encoded UNSUPPORTED_VERSION refusal. With an empty body Tansu closes the
   connection. `vectors/apiversions-v0-unsupported-version-refusal.bin` is the Kafka refusal written
   by hand from the schema.
-- InitProducerId v0 to v2 with a null transactional id returns error -1 (UNKNOWN_SERVER_ERROR);
-  v3 to v5 return a producer id.
+- InitProducerId v0 to v2 with a null transactional id returns error -1 (UNKNOWN_SERVER_ERROR).
+  Versions 3 to 5 return a producer id.
 
 Recorded on {date}.
 
@@ -126,7 +129,7 @@ def versions_used(out_dir):
                 seen.append(entry)
         producer = session["producer"]
         lines.append(f"- {producer['tool']} {producer['version']}: " + ", ".join(seen)
-                     + " (ApiKey71 is GetTelemetrySubscriptions)" * any("ApiKey71" in s for s in seen))
+                     + "\n  (ApiKey71 is GetTelemetrySubscriptions)" * ("ApiKey71 v0" in seen))
     return "\n".join(lines) + "\n"
 
 

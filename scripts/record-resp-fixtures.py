@@ -60,8 +60,8 @@ python3 scripts/record-resp-fixtures.py
   connection with `HELLO 3` (RESP3), so the server's replies on those connections are RESP3 and
   are not stored. The pipeline and `connect-handshake-resp2-request.bin` use `protocol=2`, and
   `redis-py/pipeline-replies.bin` holds the server's RESP2 replies to that pipeline. The AUTH
-  files contain the whole connection, including the throwaway test password `{password}` of
-  the ACL user `{user}`.
+  files contain the whole connection, including the throwaway test password
+  `{password}` of the ACL user `{user}`.
 - Each sidecar lists the command and its arguments as hex and, where printable, as text. Reply
   sidecars also list every command sent earlier on the same connection
   (`commands_sent_before_on_this_connection`), which sets the state the reply depends on.
