@@ -170,6 +170,7 @@ def main():
         record_librdkafka_mock(context)
         write_vectors(writer)
     except BaseException:
+        writer.discard()
         print(f"recording failed. The Tansu log is kept at {work_dir}/tansu.log", file=sys.stderr)
         raise
     finally:
@@ -181,8 +182,7 @@ def main():
         tansu=tansu_version(), cluster_id=CLUSTER_ID, kafka_python=kafka.__version__,
         confluent=confluent_kafka.version(), librdkafka=confluent_kafka.libversion()[0],
         date=writer.date)
-    with open(os.path.join(arguments.out, "README.md"), "w") as out:
-        out.write(head + versions_used(arguments.out) + "\n## Files\n\n" + writer.table() + "\n")
+    writer.publish(head + versions_used(writer.root) + "\n## Files\n\n" + writer.table() + "\n")
     print(f"wrote {len(writer.rows)} fixtures to {arguments.out}")
 
 

@@ -119,6 +119,7 @@ def main():
         record_redis_py(context)
         record_redis_cli(context)
     except BaseException:
+        writer.discard()
         print(f"recording failed. The server logs are kept in {work_dir}", file=sys.stderr)
         raise
     finally:
@@ -130,8 +131,7 @@ def main():
     head = README_HEAD.format(server=context["redis"]["version"], redis_py=redis.__version__,
                               cli=cli_version(), password=AUTH_PASSWORD, user=AUTH_USER,
                               date=writer.date)
-    with open(os.path.join(arguments.out, "README.md"), "w") as out:
-        out.write(head + writer.table() + "\n")
+    writer.publish(head + writer.table() + "\n")
     print(f"wrote {len(writer.rows)} fixtures to {arguments.out}")
 
 
