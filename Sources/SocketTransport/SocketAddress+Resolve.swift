@@ -9,7 +9,12 @@ extension SocketAddress {
     /// 127.0.0.1 and then ::1 without consulting /etc/hosts. Every other name, and IPv6 literals
     /// with a zone such as `fe80::1%eth0`, go through `getaddrinfo` (SOCK_STREAM, any family),
     /// which in a static binary may fail for names that only NSS can resolve.
-    static func resolve(host: String, port: Int) throws(TransportError) -> [SocketAddress] {
+    static func resolve(host bracketedHost: String, port: Int) throws(TransportError) -> [SocketAddress] {
+        // Accept "[::1]" as well as "::1", since hosts are often copied from "[::1]:port" text.
+        var host = bracketedHost
+        if host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2 {
+            host = String(host.dropFirst().dropLast())
+        }
         var ipv4 = in_addr()
         if inet_pton(AF_INET, host, &ipv4) == 1 {
             return [.ipv4(ipv4, port: port)]

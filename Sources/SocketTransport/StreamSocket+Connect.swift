@@ -18,7 +18,8 @@ extension StreamSocket {
     /// settings above; every socket is SOCK_CLOEXEC.
     ///
     /// Throws `.resolveFailed`, `.connectTimedOut` when every address timed out, `.connectFailed`
-    /// otherwise (errno of the last failure), `.invalidEndpoint` or `.socketFailed`.
+    /// otherwise (errno of the last failure), `.invalidEndpoint` or `.socketFailed`. A Unix
+    /// socket whose listener has a full backlog fails at once with EAGAIN rather than waiting.
     public static func connect(to endpoint: Endpoint, timeout: Duration) throws(TransportError) -> StreamSocket {
         let addresses = try SocketAddress.resolve(endpoint)
         var failures: [(address: SocketAddress, error: TransportError)] = []

@@ -79,6 +79,24 @@ extension TransportSuite {
             #expect(error?.description.contains("[::1]:\(port): ") == true)
         }
 
+        /// "bad..name" has an empty label, which glibc's getaddrinfo rejects before it builds a
+        /// DNS query (checked with strace on glibc 2.36: no UDP or TCP socket is opened), so the
+        /// test sends nothing off the machine.
+        @Test func resolveFailureNamesHostAndReason() {
+            let error = #expect(throws: TransportError.self) {
+                try StreamSocket.connect(to: .tcp(host: "bad..name", port: 9092), timeout: .seconds(1))
+            }
+            #expect(error?.code == .resolveFailed)
+            #expect(error?.description == "resolve bad..name:9092 failed: Name or service not known")
+        }
+
+        @Test func bracketedHostConnects() throws {
+            let listener = try ListeningSocket.listen(on: .tcp(host: "127.0.0.1", port: 0))
+            let client = try StreamSocket.connect(to: .tcp(host: "[127.0.0.1]", port: listener.port), timeout: .seconds(2))
+            #expect(try listener.accept(timeout: .seconds(2)) != nil)
+            client.close()
+        }
+
         @Test func unixSocketRoundTrip() throws {
             let directory = try TemporaryDirectory()
             let path = "\(directory.path)/transport.sock"

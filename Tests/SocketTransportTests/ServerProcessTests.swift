@@ -66,6 +66,17 @@ extension TransportSuite {
             #expect(error?.description.contains("no-such-option") == true, "\(error?.description ?? "")")
         }
 
+        @Test func redisPortInUseShowsBindError() throws {
+            let occupant = try ListeningSocket.listen(on: .tcp(host: "127.0.0.1", port: 0))
+            let redis = RedisServerProcess()
+            let error = #expect(throws: TestSupportError.self) {
+                try redis.start(port: occupant.port)
+            }
+            #expect(error?.code == .exitedEarly)
+            #expect(error?.description.contains("Address already in use") == true, "\(error?.description ?? "")")
+            #expect(!redis.isRunning)
+        }
+
         @Test func tansuStartsCreatesTopicAndStops() throws {
             let tansu = TansuProcess()
             try tansu.start()

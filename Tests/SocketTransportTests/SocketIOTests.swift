@@ -108,8 +108,11 @@ extension TransportSuite {
         }
 
         /// Writing to a peer that has gone must throw EPIPE or ECONNRESET, not kill the process
-        /// with SIGPIPE (which the test runner does not ignore).
+        /// with SIGPIPE. SIGPIPE is set to its default action (terminate) for the test, so a send
+        /// without MSG_NOSIGNAL would end the test process.
         @Test func writeAfterPeerCloseThrowsWithoutSigpipe() throws {
+            let previous = signal(SIGPIPE, SIG_DFL)
+            defer { signal(SIGPIPE, previous) }
             let (client, peer, _) = try Loopback.connectedPair()
             peer.close()
             #expect(try client.waitReadable(timeout: .seconds(2)))
