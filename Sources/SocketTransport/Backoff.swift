@@ -18,7 +18,8 @@ public struct Backoff: Sendable {
     public init(initial: Duration, maximum: Duration, multiplier: Double = 2, jitter: Double = 0.2) {
         precondition(initial > .zero, "Backoff initial delay must be positive, got \(initial)")
         precondition(maximum >= initial, "Backoff maximum \(maximum) is below the initial delay \(initial)")
-        precondition(multiplier >= 1 && multiplier.isFinite, "Backoff multiplier must be >= 1, got \(multiplier)")
+        precondition(
+            multiplier >= 1 && multiplier.isFinite, "Backoff multiplier must be >= 1, got \(multiplier)")
         precondition((0...1).contains(jitter), "Backoff jitter must be in 0...1, got \(jitter)")
         self.initial = initial
         self.maximum = maximum
@@ -34,7 +35,8 @@ public struct Backoff: Sendable {
     }
 
     /// `next()` with a caller-supplied random source, for deterministic tests.
-    public mutating func next<Generator: RandomNumberGenerator>(using generator: inout Generator) -> Duration {
+    public mutating func next<Generator: RandomNumberGenerator>(using generator: inout Generator) -> Duration
+    {
         attempts += 1
         let baseSeconds = Self.seconds(base)
         let factor = jitter == 0 ? 1 : 1 - jitter * Double.random(in: 0..<1, using: &generator)

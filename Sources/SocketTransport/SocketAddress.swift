@@ -43,9 +43,13 @@ struct SocketAddress: CustomStringConvertible {
         var copy = storage
         switch family {
         case AF_INET:
-            return withUnsafeBytes(of: &copy) { Int(UInt16(bigEndian: $0.load(as: sockaddr_in.self).sin_port)) }
+            return withUnsafeBytes(of: &copy) {
+                Int(UInt16(bigEndian: $0.load(as: sockaddr_in.self).sin_port))
+            }
         case AF_INET6:
-            return withUnsafeBytes(of: &copy) { Int(UInt16(bigEndian: $0.load(as: sockaddr_in6.self).sin6_port)) }
+            return withUnsafeBytes(of: &copy) {
+                Int(UInt16(bigEndian: $0.load(as: sockaddr_in6.self).sin6_port))
+            }
         default:
             return nil
         }
@@ -87,7 +91,7 @@ struct SocketAddress: CustomStringConvertible {
         return SocketAddress(copying: value)
     }
 
-    /// A `sockaddr_un` for `path`; the caller has checked the length against `sun_path`.
+    /// Makes a `sockaddr_un` for `path`. The caller has checked the length against `sun_path`.
     static func unix(path: String) -> SocketAddress {
         var value = sockaddr_un()
         value.sun_family = sa_family_t(AF_UNIX)

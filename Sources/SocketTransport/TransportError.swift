@@ -77,7 +77,7 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
         self.reason = reason
     }
 
-    /// An error for a failed system call: "`operation` failed: Connection refused (errno 111)".
+    /// Makes the error for a failed system call: "`operation` failed: Connection refused (errno 111)".
     static func systemCall(_ code: Code, _ operation: String, errno: Int32) -> TransportError {
         let reason = errnoDescription(errno)
         return TransportError(code, "\(operation) failed: \(reason)", errno: errno, reason: reason)

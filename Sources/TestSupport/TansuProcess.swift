@@ -133,7 +133,8 @@ public final class TansuProcess: @unchecked Sendable {
             throw TestSupportError(.commandFailed, "createTopic(\(name)) before TansuProcess.start()")
         }
         let arguments = [
-            "topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://127.0.0.1:\(port)",
+            "topic", "create", name, "--partitions", String(partitions), "--broker",
+            "tcp://127.0.0.1:\(port)",
         ]
         let (termination, output) = try ChildProcess.run(
             executable: executable, arguments: arguments, timeout: timeout

@@ -20,7 +20,8 @@ extension TransportSuite {
         }
 
         @Test func jitterStaysWithinBounds() {
-            var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2), multiplier: 3, jitter: 0.25)
+            var backoff = Backoff(
+                initial: .milliseconds(100), maximum: .seconds(2), multiplier: 3, jitter: 0.25)
             var base = 0.1
             var sawBelowBase = false
             for _ in 0..<12 {

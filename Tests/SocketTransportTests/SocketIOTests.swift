@@ -52,7 +52,7 @@ extension TransportSuite {
                 var chunks = 0
                 while collected.count < size {
                     guard let bytes = try? peer.readAvailable(maximum: 65_536, timeout: .seconds(10)),
-                          !bytes.isEmpty
+                        !bytes.isEmpty
                     else { break }
                     collected += bytes
                     chunks += 1
@@ -181,9 +181,15 @@ extension TransportSuite {
             for socket in [client, peer] {
                 #expect(Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_NODELAY)) == 1)
                 #expect(Self.option(socket, SOL_SOCKET, SO_KEEPALIVE) == 1)
-                #expect(Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPIDLE)) == StreamSocket.keepaliveIdleSeconds)
-                #expect(Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPINTVL)) == StreamSocket.keepaliveIntervalSeconds)
-                #expect(Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPCNT)) == StreamSocket.keepaliveProbeCount)
+                #expect(
+                    Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPIDLE))
+                        == StreamSocket.keepaliveIdleSeconds)
+                #expect(
+                    Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPINTVL))
+                        == StreamSocket.keepaliveIntervalSeconds)
+                #expect(
+                    Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPCNT))
+                        == StreamSocket.keepaliveProbeCount)
                 let flags = fcntl(socket.fileDescriptor, F_GETFL)
                 #expect(flags & O_NONBLOCK != 0)
                 #expect(fcntl(socket.fileDescriptor, F_GETFD) & FD_CLOEXEC != 0)
