@@ -54,26 +54,32 @@ extension SocketAddress {
             throw TransportError(.resolveFailed, "resolve \(target) failed: \(reason)")
         }
         defer { freeaddrinfo(list) }
+
+        let addresses = streamAddresses(in: list)
+        guard !addresses.isEmpty else {
+            throw TransportError(.resolveFailed, "resolve \(target) failed: no IPv4 or IPv6 address")
+        }
+        return addresses
+    }
+
+    /// Copies the IPv4 and IPv6 entries of a `getaddrinfo` list, in order.
+    private static func streamAddresses(in list: UnsafeMutablePointer<addrinfo>?) -> [SocketAddress] {
         var addresses: [SocketAddress] = []
         var cursor = list
         while let entry = cursor {
-            let family = entry.pointee.ai_family
-            if (family == AF_INET || family == AF_INET6), let address = entry.pointee.ai_addr,
-                Int(entry.pointee.ai_addrlen) <= MemoryLayout<sockaddr_storage>.size
-            {
-                var resolved = SocketAddress()
-                withUnsafeMutableBytes(of: &resolved.storage) { destination in
-                    destination.copyMemory(
-                        from: UnsafeRawBufferPointer(start: address, count: Int(entry.pointee.ai_addrlen))
-                    )
-                }
-                resolved.length = entry.pointee.ai_addrlen
-                addresses.append(resolved)
-            }
             cursor = entry.pointee.ai_next
-        }
-        guard !addresses.isEmpty else {
-            throw TransportError(.resolveFailed, "resolve \(target) failed: no IPv4 or IPv6 address")
+            let family = entry.pointee.ai_family
+            let length = Int(entry.pointee.ai_addrlen)
+            guard family == AF_INET || family == AF_INET6, let address = entry.pointee.ai_addr,
+                length <= MemoryLayout<sockaddr_storage>.size
+            else { continue }
+
+            var resolved = SocketAddress()
+            withUnsafeMutableBytes(of: &resolved.storage) { destination in
+                destination.copyMemory(from: UnsafeRawBufferPointer(start: address, count: length))
+            }
+            resolved.length = entry.pointee.ai_addrlen
+            addresses.append(resolved)
         }
         return addresses
     }

@@ -10,7 +10,7 @@ struct SocketAddress: CustomStringConvertible {
         Int32(storage.ss_family)
     }
 
-    /// "1.2.3.4:80", "[::1]:80" or "unix:/path".
+    /// Text form for messages: "1.2.3.4:80", "[::1]:80" or "unix:/path".
     var description: String {
         var copy = storage
         switch family {
@@ -30,7 +30,9 @@ struct SocketAddress: CustomStringConvertible {
             }
         case AF_UNIX:
             return withUnsafeBytes(of: &copy) { raw in
-                let pathBytes = raw[MemoryLayout<sa_family_t>.size..<Int(length)].prefix { $0 != 0 }
+                let pathStart = MemoryLayout<sa_family_t>.size
+                let pathEnd = min(max(Int(length), pathStart), raw.count)
+                let pathBytes = raw[pathStart..<pathEnd].prefix { $0 != 0 }
                 return "unix:\(String(decoding: pathBytes, as: UTF8.self))"
             }
         default:

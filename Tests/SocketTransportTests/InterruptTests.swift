@@ -5,7 +5,7 @@ import Testing
 
 extension TransportSuite {
     /// Signals delivered to a thread blocked in poll or epoll_wait make the call fail with EINTR
-    /// whatever SA_RESTART says. These tests interrupt waits every 5 ms and check that each one
+    /// even with SA_RESTART. These tests interrupt waits every 5 ms and check that each one
     /// still lasts its full timeout and returns its usual timeout result.
     @Suite struct InterruptTests {
         @Test func pollerWaitSurvivesSignals() throws {

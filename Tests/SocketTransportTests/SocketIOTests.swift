@@ -148,6 +148,21 @@ extension TransportSuite {
             #expect(writeError?.code == .closed)
         }
 
+        @Test func errorsMatchCodesInCatch() throws {
+            let (client, peer, listener) = try Loopback.connectedPair()
+            defer { withExtendedLifetime((peer, listener)) {} }
+            client.close()
+            var matched = false
+            do {
+                try client.writeAll([1], timeout: .seconds(1))
+            } catch .closed {
+                matched = true
+            } catch {
+                Issue.record("expected .closed, caught \(error)")
+            }
+            #expect(matched)
+        }
+
         @Test func readExactlyReportsEarlyClose() throws {
             let (client, peer, _) = try Loopback.connectedPair()
             try peer.writeAll([1, 2], timeout: .seconds(1))
