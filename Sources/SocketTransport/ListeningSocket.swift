@@ -24,7 +24,8 @@ public final class ListeningSocket: @unchecked Sendable {
 
     /// Binds and listens on `endpoint` (TCP port 0 lets the kernel pick a free port) with
     /// SO_REUSEADDR for TCP, a non-blocking SOCK_CLOEXEC descriptor, and `backlog` as the queue
-    /// of connections not yet accepted. Throws `.listenFailed` for a non-loopback host.
+    /// of connections not yet accepted. A name with several addresses binds the first, so
+    /// `localhost` binds 127.0.0.1 only. Throws `.listenFailed` for a non-loopback host.
     public static func listen(on endpoint: Endpoint, backlog: Int32 = 128) throws(TransportError)
         -> ListeningSocket
     {

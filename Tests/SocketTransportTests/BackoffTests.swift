@@ -52,6 +52,28 @@ extension TransportSuite {
             #expect(maximum > 0.95)
         }
 
+        @Test func zeroInitialGivesZeroDelays() {
+            var backoff = Backoff(initial: .zero, maximum: .seconds(1))
+            for _ in 0..<5 {
+                #expect(backoff.next() == .zero)
+            }
+        }
+
+        @Test func outOfRangeSettingsAreClamped() {
+            let backoff = Backoff(
+                initial: .milliseconds(-5), maximum: .milliseconds(-10), multiplier: 0.5, jitter: 7)
+            #expect(backoff.initial == .zero)
+            #expect(backoff.maximum == .zero)
+            #expect(backoff.multiplier == 1)
+            #expect(backoff.jitter == 1)
+            #expect(Backoff(initial: .seconds(2), maximum: .seconds(1)).maximum == .seconds(2))
+            #expect(
+                Backoff(initial: .seconds(1), maximum: .seconds(2), multiplier: .nan, jitter: .nan).jitter
+                    == 0)
+            #expect(
+                Backoff(initial: .seconds(1), maximum: .seconds(2), multiplier: .infinity).multiplier == 1)
+        }
+
         @Test func seededGeneratorIsDeterministic() {
             var first = Backoff(initial: .milliseconds(10), maximum: .seconds(1), jitter: 0.5)
             var second = first
