@@ -15,8 +15,8 @@ public struct Backoff: Sendable {
     private var base: Duration
 
     /// Creates a backoff. Values often come from user configuration, so out-of-range ones are
-    /// clamped instead of trapping: a negative `initial` becomes zero (every delay is then zero,
-    /// as with a retry backoff of 0 ms), a `maximum` below `initial` becomes `initial`, a
+    /// clamped instead of trapping. A negative `initial` becomes zero, and every delay is then
+    /// zero, as with a retry backoff of 0 ms. A `maximum` below `initial` becomes `initial`. A
     /// `multiplier` below 1 or not finite becomes 1, and `jitter` is clamped to 0...1 (NaN to 0).
     public init(initial: Duration, maximum: Duration, multiplier: Double = 2, jitter: Double = 0.2) {
         let clampedInitial = max(initial, .zero)
