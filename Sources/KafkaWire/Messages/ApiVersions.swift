@@ -116,34 +116,33 @@ public struct ApiVersionsResponse: KafkaResponse {
         return Self(errorCode: errorCode, apiKeys: apiKeys, throttleTimeMs: throttleTimeMs, taggedFields: taggedFields)
     }
 
-    /// Decodes a response to a request sent at `version`, falling back to v0 the way the Java client
-    /// does: a broker that does not support `version` answers encoded as v0 with UNSUPPORTED_VERSION.
-    /// Returns the response and the version it was decoded as. Consumes the whole body.
+    /// Decodes a response to a request sent at `version`. Returns the response and the version it
+    /// was decoded as, and consumes the whole body.
+    ///
+    /// A broker that does not support `version` answers encoded as v0 with UNSUPPORTED_VERSION, so
+    /// when the error code (the first field in every version) is 35, the body is read as v0, then
+    /// as `version`. If neither layout fits, as with librdkafka's mock cluster, the result is an
+    /// UNSUPPORTED_VERSION response with no ApiKeys entries, whose `retryVersion` is v0. Any other
+    /// error code is decoded strictly at `version`.
     public static func decodeWithFallback(from reader: inout WireReader, version: Int16) throws(WireDecodingError)
         -> (response: ApiVersionsResponse, decodedVersion: Int16)
     {
-        let start = reader.readerIndex
         let errorCode = KafkaErrorCode(try reader.peekInt16("ErrorCode"))
-        if version != 0 && errorCode == .unsupportedVersion {
-            var v0Reader = reader
-            v0Reader.context.version = 0
-            if let response = try? decode(from: &v0Reader, version: 0), v0Reader.isAtEnd {
-                reader = v0Reader
-                return (response, 0)
-            }
-        }
-        do {
+        guard version != 0 && errorCode == .unsupportedVersion else {
             let response = try decode(from: &reader, version: version)
             try reader.requireAtEnd()
             return (response, version)
-        } catch {
-            guard version != 0 else { throw error }
-            reader.moveReaderIndex(to: start)
-            reader.context.version = 0
-            let response = try decode(from: &reader, version: 0)
-            try reader.requireAtEnd()
-            return (response, 0)
         }
+        for candidate in [0, version] {
+            var attempt = reader
+            attempt.context.version = candidate
+            if let response = try? decode(from: &attempt, version: candidate), attempt.isAtEnd {
+                reader = attempt
+                return (response, candidate)
+            }
+        }
+        reader.moveReaderIndex(to: reader.endIndex)
+        return (ApiVersionsResponse(errorCode: .unsupportedVersion, apiKeys: []), 0)
     }
 
     /// Decodes an ApiVersions response frame body (size prefix removed) to a request sent at
