@@ -137,10 +137,14 @@ import Testing
         #expect(ApiKey.apiVersions.supportedVersions == 0...4)
         #expect(ApiKey.initProducerId.supportedVersions == 0...5)
         #expect(ApiKey(1).supportedVersions == nil)
-        #expect(ApiKey.produce.isFlexible(9) && !ApiKey.produce.isFlexible(8))
-        #expect(ApiKey.metadata.isFlexible(9) && !ApiKey.metadata.isFlexible(8))
-        #expect(ApiKey.apiVersions.isFlexible(3) && !ApiKey.apiVersions.isFlexible(2))
-        #expect(ApiKey.initProducerId.isFlexible(2) && !ApiKey.initProducerId.isFlexible(1))
+        #expect(ApiKey.produce.isFlexible(9))
+        #expect(!ApiKey.produce.isFlexible(8))
+        #expect(ApiKey.metadata.isFlexible(9))
+        #expect(!ApiKey.metadata.isFlexible(8))
+        #expect(ApiKey.apiVersions.isFlexible(3))
+        #expect(!ApiKey.apiVersions.isFlexible(2))
+        #expect(ApiKey.initProducerId.isFlexible(2))
+        #expect(!ApiKey.initProducerId.isFlexible(1))
         #expect(ApiKey.apiVersions.responseHeaderVersion(4) == 0)
         #expect(ApiKey.produce.responseHeaderVersion(9) == 1)
         #expect(ApiKey.produce.requestHeaderVersion(8) == 1)
@@ -158,7 +162,7 @@ import Testing
     }
 
     @Test func truncatedSuccessIsNotReadAsV0() {
-        // A v1 success missing ThrottleTimeMs is malformed, not a v0 answer.
+        // A v1 success without ThrottleTimeMs is malformed, not a v0 response.
         let frame = hexBytes("00 00 00 07 | 00 00 00 00 00 01 00 12 00 00 00 04")
         let error = decodingError { try ApiVersionsResponse.decodeFrame(frame, version: 1) }
         #expect(error?.kind == .truncated)

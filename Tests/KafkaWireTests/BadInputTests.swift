@@ -8,8 +8,8 @@ import Testing
         FixtureDecoding.apiKey(name).supportedVersions?.contains(FixtureDecoding.version(name)) == true
     }
 
-    /// The hand-written refusal is left out: a truncated UNSUPPORTED_VERSION answer is read
-    /// leniently on purpose, see `truncatedRefusalStillRetries`.
+    /// The hand-written refusal is left out because a truncated UNSUPPORTED_VERSION response is
+    /// read leniently on purpose (see `truncatedRefusalStillRetries`).
     @Test(arguments: decodableFrames.filter { !$0.hasPrefix("vectors/") })
     func everyTruncatedBodyThrows(name: String) throws {
         let frame = Array(KafkaFixtures.bytes(name).dropFirst(4))
@@ -18,7 +18,7 @@ import Testing
                 _ = try FixtureDecoding.decode(name: name, frame: Array(frame[..<length]))
                 Issue.record("prefix \(length) of \(frame.count) decoded without error")
             } catch is WireDecodingError {
-                // Expected: the size prefix said the frame was complete, so this is malformed.
+                // Expected, because the size prefix declared the frame complete.
             }
         }
     }

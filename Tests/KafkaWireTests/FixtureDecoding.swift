@@ -12,7 +12,7 @@ enum FixtureDecoding {
     /// The version the request was sent at, from the sidecar.
     static func version(_ name: String) -> Int16 {
         let sidecar = KafkaFixtures.sidecar(name)
-        // The hand-written refusal answers a v3 request in the Kafka refusal tests.
+        // The hand-written refusal has no request; treat it as the response to a v3 request.
         return Int16(int(sidecar["api_version"]) ?? int(sidecar["api_version_requested"]) ?? 3)
     }
 
@@ -39,8 +39,8 @@ enum FixtureDecoding {
             return [header, body]
         }
         if key == .apiVersions {
-            // Tansu answers ApiVersions above v4 in the v3 layout with error 0, so versions above
-            // ours are decoded as our highest, v4, whose layout equals v3.
+            // Tansu responds to ApiVersions above v4 in the v3 layout with error 0, so versions
+            // above ours are decoded as our highest, v4, whose layout equals v3.
             let decoded = try ApiVersionsResponse.decodeFrame(frame, version: min(version, 4))
             return [decoded.header, decoded.response, decoded.decodedVersion]
         }

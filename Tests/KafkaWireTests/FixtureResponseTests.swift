@@ -19,7 +19,7 @@ import Testing
 
         switch apiKey {
         case .apiVersions:
-            // Tansu answers versions above 4 in the v3 layout, so decode those as v4.
+            // Tansu responds to versions above 4 in the v3 layout, so decode those as v4.
             let decoded = try ApiVersionsResponse.decodeFrame(frame, version: min(version, 4))
             let response = decoded.response
             #expect(Int(response.errorCode.rawValue) == int(expected["error_code"]))

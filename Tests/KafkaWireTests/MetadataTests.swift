@@ -31,7 +31,8 @@ import Testing
         #expect(decoded.brokers.first?.rack == "a")
         #expect(decoded.clusterId == (version >= 2 ? "cluster" : nil))
         #expect(decoded.controllerId == 1)
-        #expect(decoded.clusterAuthorizedOperations == (version >= 8 && version <= 10 ? 0x1F : Int32.min))
+        let clusterOperationsPresent = version >= 8 && version <= 10
+        #expect(decoded.clusterAuthorizedOperations == (clusterOperationsPresent ? 0x1F : Int32.min))
         let topic = try #require(decoded.topics.first)
         #expect(topic.topicId == (version >= 10 ? Self.topicId : .zero))
         #expect(topic.topicAuthorizedOperations == (version >= 8 ? 0x0F : Int32.min))

@@ -139,6 +139,8 @@ import Testing
         #expect(KafkaErrorCode.notEnoughReplicasAfterAppend.mayHavePersisted)
         #expect(!KafkaErrorCode.notEnoughReplicas.mayHavePersisted)
         #expect(!KafkaErrorCode.messageTooLarge.isRetriable)
+        #expect(KafkaErrorCode.duplicateSequenceNumber.mayHavePersisted)
+        #expect(!KafkaErrorCode.duplicateSequenceNumber.isRetriable)
         #expect(!KafkaErrorCode.unsupportedVersion.isRetriable)
         #expect(KafkaErrorCode.inconsistentTopicId.needsMetadataRefresh)
         #expect(!KafkaErrorCode.none.isError)

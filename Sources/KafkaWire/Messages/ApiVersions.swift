@@ -15,7 +15,7 @@ public struct ApiVersionsRequest: KafkaRequest {
         self.taggedFields = taggedFields
     }
 
-    /// Whether `value` passes the broker's check for ClientSoftwareName and ClientSoftwareVersion.
+    /// Returns whether `value` passes the broker's check for ClientSoftwareName and ClientSoftwareVersion.
     public static func isValidSoftwareField(_ value: String) -> Bool {
         func isAlphanumeric(_ byte: UInt8) -> Bool {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
@@ -79,7 +79,7 @@ public struct ApiVersionsResponse: KafkaResponse {
         self.taggedFields = taggedFields
     }
 
-    /// The range for `apiKey`, nil when the broker does not list it.
+    /// Returns the range for `apiKey`, or nil when the broker does not list it.
     public func range(for apiKey: ApiKey) -> ApiVersionRange? {
         apiKeys.first { $0.apiKey == apiKey }
     }
@@ -119,7 +119,7 @@ public struct ApiVersionsResponse: KafkaResponse {
     /// Decodes a response to a request sent at `version`. Returns the response and the version it
     /// was decoded as, and consumes the whole body.
     ///
-    /// A broker that does not support `version` answers encoded as v0 with UNSUPPORTED_VERSION, so
+    /// A broker that does not support `version` sends a v0-encoded UNSUPPORTED_VERSION response, so
     /// when the error code (the first field in every version) is 35, the body is read as v0, then
     /// as `version`. If neither layout fits, as with librdkafka's mock cluster, the result is an
     /// UNSUPPORTED_VERSION response with no ApiKeys entries, whose `retryVersion` is v0. Any other

@@ -36,7 +36,7 @@ public struct MetadataRequest: KafkaRequest {
         self.taggedFields = taggedFields
     }
 
-    /// A request for the named topics.
+    /// Creates a request for the named topics.
     public init(topicNames: [String], allowAutoTopicCreation: Bool = false) {
         self.init(topics: topicNames.map { Topic(name: $0) }, allowAutoTopicCreation: allowAutoTopicCreation)
     }

@@ -59,7 +59,7 @@ public struct ProduceResponse: KafkaResponse {
         public var recordErrors: [RecordError]
         /// v8+.
         public var errorMessage: String?
-        /// v10+, tag 0; set when the broker is no longer the leader and knows the new one.
+        /// v10+, tag 0. Set when this broker is no longer the leader and can name the new one.
         public var currentLeader: LeaderIdAndEpoch?
         public var taggedFields: [TaggedField]
 

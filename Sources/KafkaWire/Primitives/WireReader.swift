@@ -1,8 +1,8 @@
 /// A cursor over bytes received from Kafka.
 ///
 /// `read*` methods consume bytes and advance `readerIndex`; `peek*` and `get*(at:)` read without
-/// consuming. Every read checks the bytes remaining first and throws `WireDecodingError` naming
-/// the API and version in `context`, the field and the byte offset; a failed read consumes nothing.
+/// consuming. Every read checks the bytes remaining first. On failure it throws `WireDecodingError`
+/// naming the API and version in `context`, the field and the byte offset, and consumes nothing.
 /// All integers are big-endian (network order) unless the method name says varint.
 public struct WireReader: Sendable {
     public let bytes: [UInt8]
