@@ -1,4 +1,9 @@
 extension WireReader {
+    /// The most elements reserved up front for a wire count. A count is already checked against
+    /// the bytes remaining, but a decoded element can be many times larger than its wire form, so
+    /// larger arrays grow as elements arrive instead.
+    static let maximumReservedElements = 1024
+
     /// Reads an array whose count is checked against the bytes remaining before any element is read.
     public mutating func readArray<Element>(
         _ field: String, compact: Bool, minimumElementSize: Int = 1,
@@ -6,7 +11,7 @@ extension WireReader {
     ) throws(WireDecodingError) -> [Element] {
         let count = try readArrayCount(field, compact: compact, minimumElementSize: minimumElementSize)
         var elements: [Element] = []
-        elements.reserveCapacity(count)
+        elements.reserveCapacity(Swift.min(count, Self.maximumReservedElements))
         for _ in 0..<count {
             elements.append(try element(&self))
         }
@@ -21,7 +26,7 @@ extension WireReader {
         guard let count = try readNullableArrayCount(field, compact: compact, minimumElementSize: minimumElementSize)
         else { return nil }
         var elements: [Element] = []
-        elements.reserveCapacity(count)
+        elements.reserveCapacity(Swift.min(count, Self.maximumReservedElements))
         for _ in 0..<count {
             elements.append(try element(&self))
         }

@@ -201,7 +201,7 @@ extension WireReader {
     public mutating func readInt32Array(_ field: String, compact: Bool) throws(WireDecodingError) -> [Int32] {
         let count = try readArrayCount(field, compact: compact, minimumElementSize: 4)
         var values: [Int32] = []
-        values.reserveCapacity(count)
+        values.reserveCapacity(Swift.min(count, Self.maximumReservedElements))
         for _ in 0..<count {
             values.append(try readInt32(field))
         }

@@ -76,7 +76,7 @@ extension RecordBatch {
                     reader.context, field: "RecordsCount", offset: countOffset, count: Int64(recordCount),
                     remaining: batchReader.readableBytes)
             }
-            batch.records.reserveCapacity(Int(recordCount))
+            batch.records.reserveCapacity(min(Int(recordCount), WireReader.maximumReservedElements))
             for _ in 0..<recordCount {
                 batch.records.append(try decodeRecord(from: &batchReader))
             }
@@ -113,7 +113,7 @@ extension RecordBatch {
                 remaining: recordReader.readableBytes)
         }
         var headers: [RecordHeader] = []
-        headers.reserveCapacity(headerCount)
+        headers.reserveCapacity(min(headerCount, WireReader.maximumReservedElements))
         for _ in 0..<headerCount {
             let keyOffset = recordReader.readerIndex
             let keyLength = Int(try recordReader.readVarint("Header key length"))
