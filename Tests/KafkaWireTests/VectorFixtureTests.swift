@@ -13,7 +13,9 @@ import Testing
         try #require(!bytes.isEmpty, "missing vectors/\(name).bin")
 
         let batch = try #require(try RecordBatch.decodeAll(bytes).first)
-        #expect(Int(batch.crc) == Int(string(sidecar["published_crc_hex"]).flatMap { UInt32($0, radix: 16) } ?? 0))
+        #expect(
+            Int(batch.crc) == Int(string(sidecar["published_crc_hex"]).flatMap { UInt32($0, radix: 16) } ?? 0)
+        )
         #expect(Int(batch.partitionLeaderEpoch) == int(fields["partition_leader_epoch"]))
         #expect(Int(batch.attributes.rawValue) == int(fields["attributes"]))
         #expect(Int(batch.lastOffsetDelta) == int(fields["last_offset_delta"]))

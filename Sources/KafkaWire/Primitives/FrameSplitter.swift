@@ -25,7 +25,8 @@ public struct FrameSplitter: Sendable {
             throw .negativeFrameSize(field: "frame size", offset: sizeOffset, size: size)
         }
         guard Int(size) <= maximumFrameSize else {
-            throw .frameTooLarge(field: "frame size", offset: sizeOffset, size: Int(size), maximum: maximumFrameSize)
+            throw .frameTooLarge(
+                field: "frame size", offset: sizeOffset, size: Int(size), maximum: maximumFrameSize)
         }
         guard reader.readableBytes - 4 >= Int(size) else { return nil }
         try reader.skip(4, field: "frame size")

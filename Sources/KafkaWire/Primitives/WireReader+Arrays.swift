@@ -1,5 +1,5 @@
 extension WireReader {
-    /// The most elements reserved up front for a wire count. A count is already checked against
+    /// The maximum number of elements reserved up front for a wire count. A count is checked against
     /// the bytes remaining, but a decoded element can be many times larger than its wire form, so
     /// larger arrays grow as elements arrive instead.
     static let maximumReservedElements = 1024
@@ -23,7 +23,9 @@ extension WireReader {
         _ field: String, compact: Bool, minimumElementSize: Int = 1,
         _ element: (inout WireReader) throws(WireDecodingError) -> Element
     ) throws(WireDecodingError) -> [Element]? {
-        guard let count = try readNullableArrayCount(field, compact: compact, minimumElementSize: minimumElementSize)
+        guard
+            let count = try readNullableArrayCount(
+                field, compact: compact, minimumElementSize: minimumElementSize)
         else { return nil }
         var elements: [Element] = []
         elements.reserveCapacity(Swift.min(count, Self.maximumReservedElements))
@@ -34,7 +36,9 @@ extension WireReader {
     }
 
     /// Reads a tagged-field section when `flexible`, else returns no fields and reads nothing.
-    public mutating func readTaggedFieldsIfFlexible(_ flexible: Bool, _ field: String) throws(WireDecodingError)
+    public mutating func readTaggedFieldsIfFlexible(
+        _ flexible: Bool, _ field: String
+    ) throws(WireDecodingError)
         -> [TaggedField]
     {
         flexible ? try readTaggedFields(field) : []
