@@ -130,6 +130,18 @@ import Testing
                 == RecordBatchBuilder.encodedSize(key: key, value: value, headers: headers))
     }
 
+    @Test func sizeAfterAppendingMatchesAppend() throws {
+        var builder = RecordBatchBuilder()
+        for (index, timestamp) in [Int64(1_000), 1_000_000, 5, 70_000_000_000].enumerated() {
+            let value = [UInt8](repeating: 3, count: 60 * index)
+            let predicted = builder.sizeAfterAppending(key: [1], value: value, timestamp: timestamp)
+            try builder.append(key: [1], value: value, timestamp: timestamp)
+            #expect(builder.sizeInBytes == predicted, "record \(index)")
+        }
+        let size = builder.sizeInBytes
+        #expect(builder.finish().count == size)
+    }
+
     @Test func builderIsReusableAfterFinish() throws {
         var builder = RecordBatchBuilder(capacity: 64)
         for _ in 0..<2 {

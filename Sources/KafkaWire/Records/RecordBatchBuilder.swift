@@ -59,6 +59,18 @@ public struct RecordBatchBuilder: Sendable {
         return VarintSize.varint(Int32(truncatingIfNeeded: body)) + body
     }
 
+    /// Returns the batch size in bytes after appending this record, so a caller can check a batch
+    /// size limit before `append`. Appends nothing.
+    public func sizeAfterAppending(
+        key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64
+    ) -> Int {
+        let timestampDelta = recordCount == 0 ? 0 : timestamp &- baseTimestamp
+        return writtenCount
+            + Self.encodedSize(
+                key: key, value: value, headers: headers, timestampDelta: timestampDelta,
+                offsetDelta: recordCount)
+    }
+
     /// Appends one record with `timestamp` in milliseconds. Throws when the batch would exceed
     /// Int32.max records or a length does not fit the record format.
     public mutating func append(
