@@ -82,6 +82,12 @@ import Testing
         #expect(writer.bytes == body)
     }
 
+    @Test func refusalEncodesLikeWorkedBytes() throws {
+        let refusal = ApiVersionsResponse.unsupportedVersionRefusal()
+        let frame = try KafkaFrame.encodeResponse(refusal, version: 0, correlationId: 7)
+        #expect(frame == hexBytes("00 00 00 10 | 00 00 00 07 | 00 23 00 00 00 01 00 12 00 00 00 04"))
+    }
+
     @Test func refusalToV4DecodesAsV0() throws {
         let frame = hexBytes("00 00 00 07 | 00 23 00 00 00 01 00 12 00 00 00 02")
         let decoded = try ApiVersionsResponse.decodeFrame(frame, version: 4)

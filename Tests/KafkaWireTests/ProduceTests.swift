@@ -53,6 +53,16 @@ import Testing
         #expect(response.taggedFields.map(\.tag) == [0])
     }
 
+    @Test func v9TagZeroIsReplacedWhenEncodingV10() throws {
+        var reader = WireReader(Array(Self.v10ResponseWithNewLeader.dropFirst(9)))
+        let v9 = try ProduceResponse.decode(from: &reader, version: 9)
+        var response = v9
+        response.nodeEndpoints = [.init(nodeId: 2, host: "h", port: 9090)]
+        response.responses[0].partitionResponses[0].currentLeader = .init(leaderId: 2, leaderEpoch: 5)
+        let frame = try KafkaFrame.encodeResponse(response, version: 10, correlationId: 9)
+        #expect(hexString(frame) == hexString(Self.v10ResponseWithNewLeader))
+    }
+
     static func fullResponse() -> ProduceResponse {
         ProduceResponse(
             responses: [

@@ -85,6 +85,20 @@ public struct ApiVersionsResponse: KafkaResponse {
         self.taggedFields = taggedFields
     }
 
+    /// Creates the refusal a broker sends for an ApiVersions request above `supportedVersions`:
+    /// UNSUPPORTED_VERSION with one ApiKeys entry, for ApiVersions itself. Encode it at version 0.
+    public static func unsupportedVersionRefusal(
+        supportedVersions: ClosedRange<Int16> = ApiKey.apiVersions.supportedVersions!
+    ) -> ApiVersionsResponse {
+        ApiVersionsResponse(
+            errorCode: .unsupportedVersion,
+            apiKeys: [
+                ApiVersionRange(
+                    apiKey: .apiVersions, minVersion: supportedVersions.lowerBound,
+                    maxVersion: supportedVersions.upperBound)
+            ])
+    }
+
     /// Returns the range for `apiKey`, or nil when the broker does not list it.
     public func range(for apiKey: ApiKey) -> ApiVersionRange? {
         apiKeys.first { $0.apiKey == apiKey }

@@ -127,6 +127,8 @@ public struct ProduceResponse: KafkaResponse {
         if flexible {
             var tags = taggedFields
             if version >= 10 && !nodeEndpoints.isEmpty {
+                // Tag 0 is NodeEndpoints from v10, so an unknown tag 0 kept from a v9 decode is replaced.
+                tags.removeAll { $0.tag == 0 }
                 let api = writer.api
                 tags.append(
                     try WireWriter.taggedField(tag: 0, api: api) { (writer) throws(WireEncodingError) in
@@ -166,6 +168,7 @@ public struct ProduceResponse: KafkaResponse {
         guard flexible else { return }
         var tags = partition.taggedFields
         if version >= 10, let leader = partition.currentLeader {
+            tags.removeAll { $0.tag == 0 }
             var leaderWriter = WireWriter(capacity: 16, api: writer.api)
             leaderWriter.writeInt32(leader.leaderId)
             leaderWriter.writeInt32(leader.leaderEpoch)
