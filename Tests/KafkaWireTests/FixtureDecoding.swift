@@ -17,7 +17,7 @@ enum FixtureDecoding {
     }
 
     /// Fixtures whose peer writes one byte after the last field: librdkafka 2.16.0's mock cluster
-    /// ends its Metadata v12 response with two tagged-field bytes where Kafka writes one.
+    /// ends its Metadata v12 response with a 00 byte after the top-level tagged-field section.
     static let oneTrailingByte: Set<String> = ["librdkafka-mock/metadata-v12-missing-topic-response"]
 
     /// Returns whether the fixture is an ApiVersions response with error 35, which is decoded
@@ -25,7 +25,8 @@ enum FixtureDecoding {
     static func isApiVersionsRefusal(_ name: String) -> Bool {
         let bytes = KafkaFixtures.bytes(name)
         let isResponse = string(KafkaFixtures.sidecar(name)["direction"]) == "response"
-        return isResponse && apiKey(name) == .apiVersions && bytes.count >= 10 && bytes[8] == 0 && bytes[9] == 35
+        let errorCode = bytes.count >= 10 ? Int(bytes[8]) << 8 | Int(bytes[9]) : nil
+        return isResponse && apiKey(name) == .apiVersions && errorCode == 35
     }
 
     /// Returns the decoded header and body. Bodies of versions this module does not implement are
