@@ -31,6 +31,10 @@ struct ClusterState {
     var requestLog: [FakeKafkaRequest] = []
     /// Brokers that read requests but never answer them.
     var blackholedBrokers: Set<Int32> = []
+    /// Malformed input and connection failures, in order: what was wrong and what the fake did.
+    var problems: [String] = []
+    /// Connections accepted by each broker since the cluster started.
+    var acceptedConnections: [Int32: Int] = [:]
 
     init(configuration: FakeKafkaConfiguration, brokerPorts: [Int32]) {
         self.configuration = configuration
