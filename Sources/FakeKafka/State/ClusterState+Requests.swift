@@ -57,7 +57,7 @@ extension ClusterState {
             header = try RequestDecoding.decodeHeader(&reader)
         } catch {
             entry.note = "malformed request header: \(error); connection closed"
-            requestLog.append(entry)
+            recordProblem(entry)
             return .close
         }
         entry.apiKey = FakeKafkaAPIKey(rawValue: header.apiKey)
@@ -84,7 +84,7 @@ extension ClusterState {
         guard let served = servedVersions(apiKey: header.apiKey), served.contains(header.apiVersion) else {
             entry.note = RequestDecodingError.unsupportedAPI(key: header.apiKey, version: header.apiVersion).description
                 + "; connection closed"
-            requestLog.append(entry)
+            recordProblem(entry)
             return .close
         }
         let flexible = RequestDecoding.isFlexible(apiKey: header.apiKey, version: header.apiVersion)
@@ -95,7 +95,7 @@ extension ClusterState {
             request = try DecodedRequest.decode(apiKey: header.apiKey, version: header.apiVersion, reader: &reader)
         } catch {
             entry.note = "malformed request: \(error); connection closed"
-            requestLog.append(entry)
+            recordProblem(entry)
             return .close
         }
 
@@ -152,6 +152,12 @@ extension ClusterState {
         requestLog.append(entry)
         outcome.response = sendsResponse ? response : nil
         return outcome
+    }
+
+    private mutating func recordProblem(_ entry: FakeKafkaRequest) {
+        requestLog.append(entry)
+        problems.append("broker \(entry.broker) connection \(entry.connection) request \(entry.sequenceOnConnection): "
+            + (entry.note ?? "malformed request"))
     }
 
     /// The request log's view of a Produce request that was not processed.
