@@ -210,6 +210,10 @@ struct FakeKafkaFaultTests {
         defer { cluster.shutdown() }
         let port = try cluster.port(ofBroker: 1)
         let existing = try FakeKafkaTestConnection(cluster)
+        // A round trip makes sure the broker accepted the connection: closing the listener
+        // resets connections still waiting in its backlog.
+        var before = try existing.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 0))
+        #expect(try before.int32() == 0)
         try cluster.refuseConnections(broker: 1)
         do {
             _ = try FakeKafkaTestConnection(port: port)

@@ -22,6 +22,16 @@ struct FakeKafkaShutdownTests {
     /// status naming the check that failed. It runs in a child process, where no other test
     /// opens descriptors or threads, so the counts are exact.
     static func shutdownRestoresCounts() -> Int32 {
+        // Without this wait the count sometimes dropped by one mid-test: a descriptor that the
+        // child's test runtime closes soon after start. Take the baseline once the count holds
+        // still for 100 ms.
+        var settled = openDescriptorCount()
+        for _ in 0..<20 {
+            usleep(100_000)
+            let now = openDescriptorCount()
+            if now == settled { break }
+            settled = now
+        }
         let descriptorsBefore = openDescriptorCount()
         let threadsBefore = threadCount()
         var connections: [FakeKafkaTestConnection] = []

@@ -27,8 +27,9 @@ extension FakeKafkaCluster {
         core.state.withLock { $0.blackholedBrokers.subtract(targets) }
     }
 
-    /// Closes a broker's listener, so new connections are refused (ECONNREFUSED); open
-    /// connections keep working. Waits until the listener is closed.
+    /// Closes a broker's listener, so new connections are refused (ECONNREFUSED). Accepted
+    /// connections keep working; connections still in the listen backlog are reset by the
+    /// kernel. Waits until the listener is closed.
     public func refuseConnections(broker nodeID: Int32) throws(FakeKafkaError) {
         guard try broker(nodeID).setListening(false) else {
             throw .invalidArgument("broker \(nodeID) did not close its listener within 2 seconds")
