@@ -14,11 +14,15 @@ struct FakeKafkaBytes {
     }
 
     mutating func int32(_ value: Int32) {
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+        for shift in stride(from: 24, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+        }
     }
 
     mutating func int64(_ value: Int64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+        }
     }
 
     mutating func unsignedVarint(_ value: UInt64) {
@@ -104,7 +108,9 @@ enum FakeKafkaRequests {
         return framed.bytes + message.bytes
     }
 
-    static func apiVersions(version: Int16, correlationID: Int32, software: (String, String) = ("fake-test", "1.0"))
+    static func apiVersions(
+        version: Int16, correlationID: Int32, software: (String, String) = ("fake-test", "1.0")
+    )
         -> [UInt8]
     {
         var body = FakeKafkaBytes()
@@ -117,7 +123,9 @@ enum FakeKafkaRequests {
     }
 
     /// `topics` nil asks for all topics.
-    static func metadata(version: Int16, correlationID: Int32, topics: [String]?, allowAutoCreate: Bool = true)
+    static func metadata(
+        version: Int16, correlationID: Int32, topics: [String]?, allowAutoCreate: Bool = true
+    )
         -> [UInt8]
     {
         let flexible = version >= 9
@@ -154,7 +162,9 @@ enum FakeKafkaRequests {
         var records: [UInt8]
     }
 
-    static func produce(version: Int16, correlationID: Int32, acks: Int16 = -1, batches: [PartitionBatch]) -> [UInt8] {
+    static func produce(
+        version: Int16, correlationID: Int32, acks: Int16 = -1, batches: [PartitionBatch]
+    ) -> [UInt8] {
         let flexible = version >= 9
         var body = FakeKafkaBytes()
         body.string(nil, flexible: flexible)

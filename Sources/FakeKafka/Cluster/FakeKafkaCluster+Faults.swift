@@ -40,7 +40,8 @@ extension FakeKafkaCluster {
     public func acceptConnections(broker nodeID: Int32) throws(FakeKafkaError) {
         guard try broker(nodeID).setListening(true) else {
             throw .invalidArgument(
-                "broker \(nodeID) could not listen on its port again within 2 seconds; another process may hold it")
+                "broker \(nodeID) could not listen on its port again within 2 seconds; "
+                    + "another process may hold it")
         }
     }
 

@@ -21,7 +21,9 @@ public final class FakeKafkaCluster: Sendable {
     private let isShutDown = Atomic<Bool>(false)
 
     /// Starts the brokers. Throws when a broker cannot listen or the configuration is invalid.
-    public init(configuration: FakeKafkaConfiguration = FakeKafkaConfiguration(), logger: Logger = .silent)
+    public init(
+        configuration: FakeKafkaConfiguration = FakeKafkaConfiguration(), logger: Logger = .silent
+    )
         throws(FakeKafkaError)
     {
         guard (1...64).contains(configuration.brokerCount) else {
@@ -55,7 +57,9 @@ public final class FakeKafkaCluster: Sendable {
         shutdown()
     }
 
-    private static func clamp(_ range: ClosedRange<Int16>, to limits: ClosedRange<Int16>) -> ClosedRange<Int16> {
+    private static func clamp(
+        _ range: ClosedRange<Int16>, to limits: ClosedRange<Int16>
+    ) -> ClosedRange<Int16> {
         range.clamped(to: limits)
     }
 
@@ -95,7 +99,8 @@ public final class FakeKafkaCluster: Sendable {
         _ name: String, partitions: Int32, maxMessageBytes: Int? = nil, leaders: [Int32]? = nil
     ) throws(FakeKafkaError) {
         try core.state.withLock { state throws(FakeKafkaError) in
-            try state.createTopic(name, partitions: partitions, maxMessageBytes: maxMessageBytes, leaders: leaders)
+            try state.createTopic(
+                name, partitions: partitions, maxMessageBytes: maxMessageBytes, leaders: leaders)
         }
     }
 
@@ -109,7 +114,9 @@ public final class FakeKafkaCluster: Sendable {
     }
 
     /// The leader's node id (-1 for none) and leader epoch of a partition.
-    public func leader(topic: String, partition: Int32) throws(FakeKafkaError) -> (broker: Int32, epoch: Int32) {
+    public func leader(
+        topic: String, partition: Int32
+    ) throws(FakeKafkaError) -> (broker: Int32, epoch: Int32) {
         let state = try core.state.withLock { state throws(FakeKafkaError) in
             try state.partitionState(topic: topic, partition: partition)
         }

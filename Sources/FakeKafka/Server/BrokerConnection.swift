@@ -81,7 +81,9 @@ struct BrokerConnection {
                 case .needMore:
                     break frames
                 case .invalid(let problem):
-                    core.state.withLock { $0.problems.append("broker \(broker) connection \(handle.id): \(problem)") }
+                    core.state.withLock {
+                        $0.problems.append("broker \(broker) connection \(handle.id): \(problem)")
+                    }
                     return .close
                 case .frame(let frame):
                     if let ending = process(frame) { return ending }
@@ -122,8 +124,8 @@ struct BrokerConnection {
         let signedSize = Int(Int32(truncatingIfNeeded: size))
         guard signedSize >= 0, signedSize <= core.maxRequestSize else {
             return .invalid(
-                "request size \(signedSize) is outside 0...\(core.maxRequestSize) (the maximum request size); "
-                    + "connection closed")
+                "request size \(signedSize) is outside 0...\(core.maxRequestSize) "
+                    + "(the maximum request size); connection closed")
         }
         guard available >= 4 + signedSize else { return .needMore }
         let frame = Array(buffer[(start + 4)..<(start + 4 + signedSize)])

@@ -2,7 +2,9 @@ extension ClusterState {
     /// Builds a Metadata answer. Every broker is listed, each at 127.0.0.1 and its own port. A
     /// partition without a leader gets LEADER_NOT_AVAILABLE and LeaderId -1. An error fault sets
     /// the error code of every topic it covers (all answered topics when it names none).
-    mutating func metadata(_ body: MetadataRequestBody, errorFault: (fault: FakeKafkaFault, code: Int16)?)
+    mutating func metadata(
+        _ body: MetadataRequestBody, errorFault: (fault: FakeKafkaFault, code: Int16)?
+    )
         -> MetadataAnswer
     {
         var answer = MetadataAnswer(
@@ -24,7 +26,9 @@ extension ClusterState {
         return answer
     }
 
-    private mutating func topicMetadata(_ request: MetadataRequestTopic, allowAutoTopicCreation: Bool)
+    private mutating func topicMetadata(
+        _ request: MetadataRequestTopic, allowAutoTopicCreation: Bool
+    )
         -> MetadataTopicAnswer
     {
         var name = request.name
@@ -37,18 +41,23 @@ extension ClusterState {
         }
         guard let name else {
             return MetadataTopicAnswer(
-                errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: nil, topicID: zeroTopicID, partitions: [])
+                errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: nil, topicID: zeroTopicID,
+                partitions: [])
         }
         if topics[name] == nil && configuration.autoCreateTopics && allowAutoTopicCreation {
-            try? createTopic(name, partitions: max(1, configuration.autoCreatePartitions), maxMessageBytes: nil, leaders: nil)
+            try? createTopic(
+                name, partitions: max(1, configuration.autoCreatePartitions), maxMessageBytes: nil,
+                leaders: nil)
         }
         guard let topic = topics[name] else {
             return MetadataTopicAnswer(
-                errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: name, topicID: zeroTopicID, partitions: [])
+                errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: name, topicID: zeroTopicID,
+                partitions: [])
         }
         let partitions = topic.partitions.enumerated().map { index, partition in
             MetadataPartitionAnswer(
-                errorCode: partition.leader == -1 ? FakeKafkaErrorCode.leaderNotAvailable : FakeKafkaErrorCode.none,
+                errorCode: partition.leader == -1
+                    ? FakeKafkaErrorCode.leaderNotAvailable : FakeKafkaErrorCode.none,
                 index: Int32(index), leaderID: partition.leader, leaderEpoch: partition.leaderEpoch,
                 replicas: partition.replicas, isr: partition.replicas)
         }

@@ -11,10 +11,12 @@ extension ClusterState {
     /// Validates and appends each partition's batch. `injected` is an error fault to apply to the
     /// partitions it covers.
     mutating func produce(
-        _ body: ProduceRequestBody, broker: Int32, injected: (fault: FakeKafkaFault, code: Int16, afterAppend: Bool)?
+        _ body: ProduceRequestBody, broker: Int32,
+        injected: (fault: FakeKafkaFault, code: Int16, afterAppend: Bool)?
     ) -> ProduceResult {
         var result = ProduceResult(
-            topics: [], logEntry: FakeKafkaProduceRequest(
+            topics: [],
+            logEntry: FakeKafkaProduceRequest(
                 transactionalID: body.transactionalID, acks: body.acks,
                 timeoutMilliseconds: body.timeoutMilliseconds, batches: []),
             leaderEndpoints: [], hasPartitionError: false)
@@ -22,13 +24,15 @@ extension ClusterState {
             var topicAnswer = ProduceTopicAnswer(name: topic.name, partitions: [])
             for partition in topic.partitions {
                 var injectedCode: (code: Int16, afterAppend: Bool)?
-                if let injected, !injected.fault.hasPartitionFilter
-                    || injected.fault.covers(topic: topic.name, partition: partition.index)
+                if let injected,
+                    !injected.fault.hasPartitionFilter
+                        || injected.fault.covers(topic: topic.name, partition: partition.index)
                 {
                     injectedCode = (injected.code, injected.afterAppend)
                 }
                 let (answer, logged) = producePartition(
-                    topic: topic.name, partition: partition, acks: body.acks, broker: broker, injected: injectedCode)
+                    topic: topic.name, partition: partition, acks: body.acks, broker: broker,
+                    injected: injectedCode)
                 if answer.errorCode != FakeKafkaErrorCode.none { result.hasPartitionError = true }
                 if let leader = answer.currentLeader, leader.id != -1,
                     !result.leaderEndpoints.contains(where: { $0.nodeID == leader.id }),
@@ -61,7 +65,11 @@ extension ClusterState {
         func reject(_ code: Int16, _ message: String) -> (ProducePartitionAnswer, FakeKafkaProducedBatch) {
             answer.errorCode = code
             answer.errorMessage = message
-            return (answer, FakeKafkaProducedBatch(batch: batch, errorCode: code, errorMessage: message, isDuplicate: false))
+            return (
+                answer,
+                FakeKafkaProducedBatch(
+                    batch: batch, errorCode: code, errorMessage: message, isDuplicate: false)
+            )
         }
 
         if let injected, !injected.afterAppend {
@@ -81,10 +89,12 @@ extension ClusterState {
             answer.currentLeader = (facts.leader, facts.leaderEpoch)
             return reject(
                 FakeKafkaErrorCode.notLeaderOrFollower,
-                "broker \(broker) is not the leader of \(topic)-\(partition.index); the leader is \(facts.leader)")
+                "broker \(broker) is not the leader of \(topic)-\(partition.index); "
+                    + "the leader is \(facts.leader)")
         }
         guard partition.records != nil else {
-            return reject(FakeKafkaErrorCode.invalidRecord, "Records is null; Produce v3+ needs one record batch")
+            return reject(
+                FakeKafkaErrorCode.invalidRecord, "Records is null; Produce v3+ needs one record batch")
         }
         guard raw.count <= facts.maxMessageBytes else {
             return reject(
@@ -98,11 +108,13 @@ extension ClusterState {
         case .failure(let rejection): return reject(rejection.errorCode, rejection.message)
         }
 
-        let key = ProducerStateTable.PartitionKey(topic: topic, partition: partition.index, producerID: validated.producerID)
+        let key = ProducerStateTable.PartitionKey(
+            topic: topic, partition: partition.index, producerID: validated.producerID)
         if validated.producerID >= 0 {
             let verdict = producers.check(
                 key, epoch: validated.producerEpoch, firstSequence: validated.baseSequence,
-                count: validated.recordCount, requireFirstSequenceZero: configuration.requireFirstSequenceZero)
+                count: validated.recordCount, requireFirstSequenceZero: configuration.requireFirstSequenceZero
+            )
             switch verdict {
             case .append:
                 break
@@ -115,8 +127,11 @@ extension ClusterState {
                     answer.baseOffset = baseOffset
                     answer.logStartOffset = facts.logStartOffset
                 }
-                return (answer, FakeKafkaProducedBatch(
-                    batch: batch, errorCode: answer.errorCode, errorMessage: nil, isDuplicate: true))
+                return (
+                    answer,
+                    FakeKafkaProducedBatch(
+                        batch: batch, errorCode: answer.errorCode, errorMessage: nil, isDuplicate: true)
+                )
             }
         }
 
@@ -139,13 +154,19 @@ extension ClusterState {
         }
         answer.baseOffset = baseOffset
         answer.logStartOffset = facts.logStartOffset
-        return (answer, FakeKafkaProducedBatch(batch: batch, errorCode: 0, errorMessage: nil, isDuplicate: false))
+        return (
+            answer, FakeKafkaProducedBatch(batch: batch, errorCode: 0, errorMessage: nil, isDuplicate: false)
+        )
     }
 
-    private func partitionFacts(topic: String, partition: Int32) -> (
+    private func partitionFacts(
+        topic: String, partition: Int32
+    ) -> (
         leader: Int32, leaderEpoch: Int32, logEndOffset: Int64, logStartOffset: Int64, maxMessageBytes: Int
     )? {
-        guard let state = topics[topic], partition >= 0, Int(partition) < state.partitions.count else { return nil }
+        guard let state = topics[topic], partition >= 0, Int(partition) < state.partitions.count else {
+            return nil
+        }
         let partitionState = state.partitions[Int(partition)]
         return (
             partitionState.leader, partitionState.leaderEpoch, partitionState.logEndOffset,

@@ -26,16 +26,22 @@ struct HandlingOutcome: Sendable {
 extension ClusterState {
     var supportedAPIs: [SupportedAPI] {
         [
-            SupportedAPI(key: FakeKafkaAPIKey.produce.rawValue, minimumVersion: configuration.produceVersions.lowerBound,
-                         maximumVersion: configuration.produceVersions.upperBound),
-            SupportedAPI(key: FakeKafkaAPIKey.metadata.rawValue, minimumVersion: configuration.metadataVersions.lowerBound,
-                         maximumVersion: configuration.metadataVersions.upperBound),
-            SupportedAPI(key: FakeKafkaAPIKey.apiVersions.rawValue,
-                         minimumVersion: configuration.apiVersionsVersions.lowerBound,
-                         maximumVersion: configuration.apiVersionsVersions.upperBound),
-            SupportedAPI(key: FakeKafkaAPIKey.initProducerId.rawValue,
-                         minimumVersion: configuration.initProducerIdVersions.lowerBound,
-                         maximumVersion: configuration.initProducerIdVersions.upperBound),
+            SupportedAPI(
+                key: FakeKafkaAPIKey.produce.rawValue,
+                minimumVersion: configuration.produceVersions.lowerBound,
+                maximumVersion: configuration.produceVersions.upperBound),
+            SupportedAPI(
+                key: FakeKafkaAPIKey.metadata.rawValue,
+                minimumVersion: configuration.metadataVersions.lowerBound,
+                maximumVersion: configuration.metadataVersions.upperBound),
+            SupportedAPI(
+                key: FakeKafkaAPIKey.apiVersions.rawValue,
+                minimumVersion: configuration.apiVersionsVersions.lowerBound,
+                maximumVersion: configuration.apiVersionsVersions.upperBound),
+            SupportedAPI(
+                key: FakeKafkaAPIKey.initProducerId.rawValue,
+                minimumVersion: configuration.initProducerIdVersions.lowerBound,
+                maximumVersion: configuration.initProducerIdVersions.upperBound),
         ]
     }
 
@@ -70,19 +76,26 @@ extension ClusterState {
         {
             // Kafka answers a too-new ApiVersions request encoded as v0, with UNSUPPORTED_VERSION
             // and only its own ApiVersions range, so the client can retry at a version it serves.
-            entry.note = "ApiVersions v\(header.apiVersion) is newer than the maximum "
+            entry.note =
+                "ApiVersions v\(header.apiVersion) is newer than the maximum "
                 + "\(configuration.apiVersionsVersions.upperBound); answered UNSUPPORTED_VERSION at v0"
             requestLog.append(entry)
             let range = configuration.apiVersionsVersions
             return HandlingOutcome(
                 response: ResponseEncoding.apiVersions(
-                    correlationID: header.correlationID, version: 0, errorCode: FakeKafkaErrorCode.unsupportedVersion,
-                    apis: [SupportedAPI(key: header.apiKey, minimumVersion: range.lowerBound,
-                                        maximumVersion: range.upperBound)]),
+                    correlationID: header.correlationID, version: 0,
+                    errorCode: FakeKafkaErrorCode.unsupportedVersion,
+                    apis: [
+                        SupportedAPI(
+                            key: header.apiKey, minimumVersion: range.lowerBound,
+                            maximumVersion: range.upperBound)
+                    ]),
                 delay: nil)
         }
         guard let served = servedVersions(apiKey: header.apiKey), served.contains(header.apiVersion) else {
-            entry.note = RequestDecodingError.unsupportedAPI(key: header.apiKey, version: header.apiVersion).description
+            entry.note =
+                RequestDecodingError.unsupportedAPI(key: header.apiKey, version: header.apiVersion)
+                .description
                 + "; connection closed"
             recordProblem(entry)
             return .close
@@ -92,7 +105,8 @@ extension ClusterState {
         let request: DecodedRequest
         do {
             if flexible { try reader.skipTaggedFields("RequestHeader.TaggedFields") }
-            request = try DecodedRequest.decode(apiKey: header.apiKey, version: header.apiVersion, reader: &reader)
+            request = try DecodedRequest.decode(
+                apiKey: header.apiKey, version: header.apiVersion, reader: &reader)
         } catch {
             entry.note = "malformed request: \(error); connection closed"
             recordProblem(entry)
@@ -134,7 +148,8 @@ extension ClusterState {
 
         var response: [UInt8]?
         if processed {
-            response = answer(request, header: header, broker: context.broker, errorFault: errorFault, entry: &entry)
+            response = answer(
+                request, header: header, broker: context.broker, errorFault: errorFault, entry: &entry)
             if case .produce(let body) = request, body.acks == 0 {
                 // With acks=0 Kafka sends no response, and closes the connection when a
                 // partition failed so that the producer notices.
@@ -142,7 +157,8 @@ extension ClusterState {
                     outcome.after == .keepOpen
                 {
                     outcome.after = .close
-                    entry.note = (entry.note.map { $0 + "; " } ?? "") + "acks=0 batch failed; connection closed"
+                    entry.note =
+                        (entry.note.map { $0 + "; " } ?? "") + "acks=0 batch failed; connection closed"
                 }
                 response = nil
             }
@@ -156,25 +172,29 @@ extension ClusterState {
 
     private mutating func recordProblem(_ entry: FakeKafkaRequest) {
         requestLog.append(entry)
-        problems.append("broker \(entry.broker) connection \(entry.connection) request \(entry.sequenceOnConnection): "
-            + (entry.note ?? "malformed request"))
+        problems.append(
+            "broker \(entry.broker) connection \(entry.connection) request \(entry.sequenceOnConnection): "
+                + (entry.note ?? "malformed request"))
     }
 
     /// The request log's view of a Produce request that was not processed.
     private func summary(of body: ProduceRequestBody) -> FakeKafkaProduceRequest {
         var summary = FakeKafkaProduceRequest(
-            transactionalID: body.transactionalID, acks: body.acks, timeoutMilliseconds: body.timeoutMilliseconds,
+            transactionalID: body.transactionalID, acks: body.acks,
+            timeoutMilliseconds: body.timeoutMilliseconds,
             batches: [])
         for topic in body.topics {
             for partition in topic.partitions {
                 let raw = partition.records ?? []
                 let header = RecordBatchValidator.peekHeader(raw)
                 let batch = FakeKafkaBatch(
-                    topic: topic.name, partition: partition.index, rawBytes: raw, producerID: header.producerID,
+                    topic: topic.name, partition: partition.index, rawBytes: raw,
+                    producerID: header.producerID,
                     producerEpoch: header.epoch, baseSequence: header.sequence, recordCount: header.count,
                     compressionCodec: header.codec, baseOffset: nil, records: [])
-                summary.batches.append(FakeKafkaProducedBatch(
-                    batch: batch, errorCode: -1, errorMessage: "not processed", isDuplicate: false))
+                summary.batches.append(
+                    FakeKafkaProducedBatch(
+                        batch: batch, errorCode: -1, errorMessage: "not processed", isDuplicate: false))
             }
         }
         return summary
@@ -194,18 +214,21 @@ extension ClusterState {
                     && Self.isValidSoftwareField(body.clientSoftwareVersion))
             {
                 errorCode = FakeKafkaErrorCode.invalidRequest
-                entry.note = "ClientSoftwareName or ClientSoftwareVersion does not match "
+                entry.note =
+                    "ClientSoftwareName or ClientSoftwareVersion does not match "
                     + "[a-zA-Z0-9](?:[a-zA-Z0-9\\-.]*[a-zA-Z0-9])?; answered INVALID_REQUEST"
             }
             let apis = errorCode == FakeKafkaErrorCode.none ? supportedAPIs : []
-            return ResponseEncoding.apiVersions(correlationID: correlationID, version: version, errorCode: errorCode, apis: apis)
+            return ResponseEncoding.apiVersions(
+                correlationID: correlationID, version: version, errorCode: errorCode, apis: apis)
         case .metadata(let body):
             let answer = metadata(body, errorFault: errorFault.map { ($0.fault, $0.code) })
             return ResponseEncoding.metadata(correlationID: correlationID, version: version, answer: answer)
         case .initProducerId:
             if let errorFault {
                 return ResponseEncoding.initProducerId(
-                    correlationID: correlationID, version: version, errorCode: errorFault.code, producerID: -1,
+                    correlationID: correlationID, version: version, errorCode: errorFault.code,
+                    producerID: -1,
                     producerEpoch: -1)
             }
             let (producerID, epoch) = producers.allocate()
@@ -240,7 +263,9 @@ enum DecodedRequest {
     case initProducerId(InitProducerIdRequestBody)
     case produce(ProduceRequestBody)
 
-    static func decode(apiKey: Int16, version: Int16, reader: inout RequestReader)
+    static func decode(
+        apiKey: Int16, version: Int16, reader: inout RequestReader
+    )
         throws(RequestDecodingError) -> DecodedRequest
     {
         switch apiKey {

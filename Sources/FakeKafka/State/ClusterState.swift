@@ -45,7 +45,9 @@ struct ClusterState {
     var brokerIDs: [Int32] { (1...Int32(brokerPorts.count)).map { $0 } }
 
     var endpoints: [BrokerEndpoint] {
-        brokerPorts.enumerated().map { BrokerEndpoint(nodeID: Int32($0.offset + 1), host: "127.0.0.1", port: $0.element) }
+        brokerPorts.enumerated().map {
+            BrokerEndpoint(nodeID: Int32($0.offset + 1), host: "127.0.0.1", port: $0.element)
+        }
     }
 
     func endpoint(of broker: Int32) -> BrokerEndpoint? {
@@ -68,7 +70,8 @@ struct ClusterState {
         let brokerCount = Int32(brokerPorts.count)
         if let leaders {
             guard leaders.count == Int(partitions) else {
-                throw .invalidArgument("topic \"\(name)\" has \(partitions) partitions but \(leaders.count) leaders")
+                throw .invalidArgument(
+                    "topic \"\(name)\" has \(partitions) partitions but \(leaders.count) leaders")
             }
             for leader in leaders where leader != -1 && (leader < 1 || leader > brokerCount) {
                 throw .unknownBroker(leader, count: Int(brokerCount))
@@ -84,7 +87,8 @@ struct ClusterState {
         var topicID = (0..<16).map { _ in UInt8.random(in: 0...255) }
         topicID[0] |= 1
         topics[name] = TopicState(
-            name: name, topicID: topicID, maxMessageBytes: maxMessageBytes ?? configuration.defaultMaxMessageBytes,
+            name: name, topicID: topicID,
+            maxMessageBytes: maxMessageBytes ?? configuration.defaultMaxMessageBytes,
             partitions: partitionStates)
         topicOrder.append(name)
     }
@@ -124,7 +128,8 @@ struct ClusterState {
             if fault.hasPartitionFilter {
                 // Requests without partitions (Metadata for all topics, ApiVersions) never match
                 // a fault that names a topic or partition.
-                guard let partitions, partitions.contains(where: { fault.covers(topic: $0.topic, partition: $0.partition) })
+                guard let partitions,
+                    partitions.contains(where: { fault.covers(topic: $0.topic, partition: $0.partition) })
                 else { continue }
             }
             if fault.skip > 0 {

@@ -108,14 +108,18 @@ struct ProducerStateTable {
     }
 
     /// Records an appended batch, keeping the newest `windowSize` batches.
-    mutating func record(_ key: PartitionKey, epoch: Int16, firstSequence: Int32, count: Int32, baseOffset: Int64) {
+    mutating func record(
+        _ key: PartitionKey, epoch: Int16, firstSequence: Int32, count: Int32, baseOffset: Int64
+    ) {
         var entry = entries[key] ?? Entry(epoch: epoch)
         if epoch != entry.epoch {
             entry = Entry(epoch: epoch)
         }
-        entry.window.append(CachedBatch(
-            firstSequence: firstSequence, lastSequence: Self.lastSequence(first: firstSequence, count: count),
-            baseOffset: baseOffset))
+        entry.window.append(
+            CachedBatch(
+                firstSequence: firstSequence,
+                lastSequence: Self.lastSequence(first: firstSequence, count: count),
+                baseOffset: baseOffset))
         if entry.window.count > Self.windowSize {
             entry.window.removeFirst(entry.window.count - Self.windowSize)
         }

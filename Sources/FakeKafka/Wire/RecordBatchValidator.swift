@@ -36,9 +36,12 @@ enum RecordBatchValidator {
     static let headerSize = 61
 
     /// Reads the header fields that fit in `bytes`, for the request log, without validating.
-    static func peekHeader(_ bytes: [UInt8]) -> (producerID: Int64?, epoch: Int16?, sequence: Int32?,
-        count: Int32?, codec: Int?)
-    {
+    static func peekHeader(
+        _ bytes: [UInt8]
+    ) -> (
+        producerID: Int64?, epoch: Int16?, sequence: Int32?,
+        count: Int32?, codec: Int?
+    ) {
         guard bytes.count >= headerSize else { return (nil, nil, nil, nil, nil) }
         var reader = RequestReader(bytes, context: "RecordBatch")
         guard (try? reader.skip(21, "prefix")) != nil,
@@ -62,8 +65,9 @@ enum RecordBatchValidator {
 
     private static func validateOrThrow(_ bytes: [UInt8]) throws(BatchRejection) -> ValidatedBatch {
         guard bytes.count >= 17 else {
-            throw .invalid("Records holds \(bytes.count) bytes, less than one batch header; "
-                + "a Produce request v3+ must contain exactly one record batch per partition")
+            throw .invalid(
+                "Records holds \(bytes.count) bytes, less than one batch header; "
+                    + "a Produce request v3+ must contain exactly one record batch per partition")
         }
         let length = Int(readInt32(bytes, at: 8))
         let magic = Int8(bitPattern: bytes[16])
@@ -71,22 +75,26 @@ enum RecordBatchValidator {
             throw .invalid("record batch Magic is \(magic) at byte 16; Produce v3+ requires magic 2")
         }
         guard length + 12 >= headerSize else {
-            throw .corrupt("record batch Length \(length) at byte 8 is below the minimum "
-                + "\(headerSize - 12) of a v2 batch header")
+            throw .corrupt(
+                "record batch Length \(length) at byte 8 is below the minimum "
+                    + "\(headerSize - 12) of a v2 batch header")
         }
         guard length + 12 <= bytes.count else {
-            throw .corrupt("record batch Length \(length) at byte 8 promises \(length + 12) bytes "
-                + "but Records holds \(bytes.count); the batch is truncated")
+            throw .corrupt(
+                "record batch Length \(length) at byte 8 promises \(length + 12) bytes "
+                    + "but Records holds \(bytes.count); the batch is truncated")
         }
         guard length + 12 == bytes.count else {
-            throw .invalid("Records holds \(bytes.count - length - 12) bytes after the first batch "
-                + "(Length \(length)); Produce v3+ allows exactly one record batch per partition")
+            throw .invalid(
+                "Records holds \(bytes.count - length - 12) bytes after the first batch "
+                    + "(Length \(length)); Produce v3+ allows exactly one record batch per partition")
         }
         let storedCRC = UInt32(bitPattern: readInt32(bytes, at: 17))
         let computedCRC = CRC32C.checksum(bytes[21...])
         guard storedCRC == computedCRC else {
-            throw .corrupt("record batch CRC at byte 17 is 0x\(hex(storedCRC)) but CRC-32C of bytes "
-                + "21..<\(bytes.count) is 0x\(hex(computedCRC))")
+            throw .corrupt(
+                "record batch CRC at byte 17 is 0x\(hex(storedCRC)) but CRC-32C of bytes "
+                    + "21..<\(bytes.count) is 0x\(hex(computedCRC))")
         }
         let attributes = readInt16(bytes, at: 21)
         let lastOffsetDelta = readInt32(bytes, at: 23)
@@ -98,19 +106,22 @@ enum RecordBatchValidator {
         let codec = Int(attributes & 0x07)
 
         guard attributes & 0x20 == 0 else {
-            throw .invalid("record batch Attributes 0x\(hex(UInt32(UInt16(bitPattern: attributes)))) "
-                + "mark a control batch; clients may not write control records")
+            throw .invalid(
+                "record batch Attributes 0x\(hex(UInt32(UInt16(bitPattern: attributes)))) "
+                    + "mark a control batch; clients may not write control records")
         }
         guard recordCount > 0 else {
             throw .invalid("record batch RecordsCount is \(recordCount) at byte 57; it must be positive")
         }
         guard Int64(lastOffsetDelta) + 1 == Int64(recordCount) else {
-            throw .invalid("record batch LastOffsetDelta \(lastOffsetDelta) at byte 23 does not match "
-                + "RecordsCount \(recordCount) at byte 57 (expected count - 1)")
+            throw .invalid(
+                "record batch LastOffsetDelta \(lastOffsetDelta) at byte 23 does not match "
+                    + "RecordsCount \(recordCount) at byte 57 (expected count - 1)")
         }
         guard producerID < 0 || baseSequence >= 0 else {
-            throw .invalid("record batch BaseSequence is \(baseSequence) with ProducerId \(producerID); "
-                + "an idempotent batch needs a sequence of 0 or more")
+            throw .invalid(
+                "record batch BaseSequence is \(baseSequence) with ProducerId \(producerID); "
+                    + "an idempotent batch needs a sequence of 0 or more")
         }
         guard codec <= 4 else {
             throw BatchRejection(
@@ -126,7 +137,9 @@ enum RecordBatchValidator {
             recordCount: recordCount, compressionCodec: codec, records: records)
     }
 
-    private static func decodeRecords(_ bytes: [UInt8], count: Int, baseTimestamp: Int64)
+    private static func decodeRecords(
+        _ bytes: [UInt8], count: Int, baseTimestamp: Int64
+    )
         throws(BatchRejection) -> [FakeKafkaRecord]
     {
         var reader = RecordReader(bytes: bytes, offset: headerSize)
@@ -137,16 +150,18 @@ enum RecordBatchValidator {
             let recordStart = reader.offset
             let length = try reader.readVarint("record \(index) Length")
             guard length >= 0, length <= reader.remaining else {
-                throw .corrupt("record \(index) Length \(length) at byte \(recordStart) exceeds the "
-                    + "\(reader.remaining) bytes left in the batch")
+                throw .corrupt(
+                    "record \(index) Length \(length) at byte \(recordStart) exceeds the "
+                        + "\(reader.remaining) bytes left in the batch")
             }
             let end = reader.offset + Int(length)
             _ = try reader.readByte("record \(index) Attributes")
             let timestampDelta = try reader.readVarlong("record \(index) TimestampDelta")
             let offsetDelta = try reader.readVarint("record \(index) OffsetDelta")
             guard offsetDelta == index else {
-                throw .invalid("record \(index) has OffsetDelta \(offsetDelta); records in a batch must "
-                    + "have OffsetDelta 0, 1, 2, ... in order")
+                throw .invalid(
+                    "record \(index) has OffsetDelta \(offsetDelta); records in a batch must "
+                        + "have OffsetDelta 0, 1, 2, ... in order")
             }
             let key = try reader.readNullableBytes("record \(index) Key")
             let value = try reader.readNullableBytes("record \(index) Value")
@@ -161,19 +176,23 @@ enum RecordBatchValidator {
                     throw .invalid("\(field) has a null key; header keys must be strings")
                 }
                 let headerValue = try reader.readNullableBytes(field + " Value")
-                headers.append(FakeKafkaHeader(key: String(decoding: keyBytes, as: UTF8.self), value: headerValue))
+                headers.append(
+                    FakeKafkaHeader(key: String(decoding: keyBytes, as: UTF8.self), value: headerValue))
             }
             guard reader.offset == end else {
-                throw .corrupt("record \(index) Length \(length) at byte \(recordStart) does not match "
-                    + "its fields, which end at byte \(reader.offset) instead of \(end)")
+                throw .corrupt(
+                    "record \(index) Length \(length) at byte \(recordStart) does not match "
+                        + "its fields, which end at byte \(reader.offset) instead of \(end)")
             }
-            records.append(FakeKafkaRecord(
-                offset: Int64(offsetDelta), timestamp: baseTimestamp &+ timestampDelta, key: key,
-                value: value, headers: headers))
+            records.append(
+                FakeKafkaRecord(
+                    offset: Int64(offsetDelta), timestamp: baseTimestamp &+ timestampDelta, key: key,
+                    value: value, headers: headers))
         }
         guard reader.remaining == 0 else {
-            throw .corrupt("\(reader.remaining) bytes follow the last of \(count) records in the batch; "
-                + "RecordsCount or a record Length is wrong")
+            throw .corrupt(
+                "\(reader.remaining) bytes follow the last of \(count) records in the batch; "
+                    + "RecordsCount or a record Length is wrong")
         }
         return records
     }

@@ -68,10 +68,13 @@ enum RequestDecoding {
         let correlationID = try reader.readInt32("CorrelationId")
         // ClientId is an int16-length string even in header v2.
         let clientID = try reader.readNullableString("ClientId", flexible: false)
-        return RequestHeader(apiKey: apiKey, apiVersion: apiVersion, correlationID: correlationID, clientID: clientID)
+        return RequestHeader(
+            apiKey: apiKey, apiVersion: apiVersion, correlationID: correlationID, clientID: clientID)
     }
 
-    static func decodeApiVersions(_ reader: inout RequestReader, version: Int16)
+    static func decodeApiVersions(
+        _ reader: inout RequestReader, version: Int16
+    )
         throws(RequestDecodingError) -> ApiVersionsRequestBody
     {
         guard version >= 3 else { return ApiVersionsRequestBody() }
@@ -81,14 +84,18 @@ enum RequestDecoding {
         return ApiVersionsRequestBody(clientSoftwareName: name, clientSoftwareVersion: softwareVersion)
     }
 
-    static func decodeMetadata(_ reader: inout RequestReader, version: Int16)
+    static func decodeMetadata(
+        _ reader: inout RequestReader, version: Int16
+    )
         throws(RequestDecodingError) -> MetadataRequestBody
     {
         let flexible = version >= 9
         var topics: [MetadataRequestTopic]?
         // An element is at least a one-byte compact name, or an int16 length.
         let minimumSize = (version >= 10 ? 16 : 0) + 2
-        if let count = try reader.readArrayCount("Topics", flexible: flexible, minimumElementSize: minimumSize) {
+        if let count = try reader.readArrayCount(
+            "Topics", flexible: flexible, minimumElementSize: minimumSize)
+        {
             var list: [MetadataRequestTopic] = []
             list.reserveCapacity(count)
             for _ in 0..<count {
@@ -115,7 +122,9 @@ enum RequestDecoding {
         return MetadataRequestBody(topics: topics, allowAutoTopicCreation: allowAutoTopicCreation)
     }
 
-    static func decodeInitProducerId(_ reader: inout RequestReader, version: Int16)
+    static func decodeInitProducerId(
+        _ reader: inout RequestReader, version: Int16
+    )
         throws(RequestDecodingError) -> InitProducerIdRequestBody
     {
         let flexible = version >= 2
@@ -133,20 +142,24 @@ enum RequestDecoding {
             producerEpoch: producerEpoch)
     }
 
-    static func decodeProduce(_ reader: inout RequestReader, version: Int16)
+    static func decodeProduce(
+        _ reader: inout RequestReader, version: Int16
+    )
         throws(RequestDecodingError) -> ProduceRequestBody
     {
         let flexible = version >= 9
         let transactionalID = try reader.readNullableString("TransactionalId", flexible: flexible)
         let acks = try reader.readInt16("Acks")
         let timeout = try reader.readInt32("TimeoutMs")
-        let topicCount = try reader.readArrayCount("TopicData", flexible: flexible, minimumElementSize: 2) ?? 0
+        let topicCount =
+            try reader.readArrayCount("TopicData", flexible: flexible, minimumElementSize: 2) ?? 0
         var topics: [ProduceTopicData] = []
         topics.reserveCapacity(topicCount)
         for _ in 0..<topicCount {
             let name = try reader.readString("TopicData.Name", flexible: flexible)
-            let partitionCount = try reader.readArrayCount(
-                "TopicData.PartitionData", flexible: flexible, minimumElementSize: 5) ?? 0
+            let partitionCount =
+                try reader.readArrayCount(
+                    "TopicData.PartitionData", flexible: flexible, minimumElementSize: 5) ?? 0
             var partitions: [ProducePartitionData] = []
             partitions.reserveCapacity(partitionCount)
             for _ in 0..<partitionCount {

@@ -20,7 +20,9 @@ struct RequestDecodingError: Error, CustomStringConvertible, Sendable {
     /// Offset of the failing byte from the start of the request (after the size prefix).
     let offset: Int
 
-    static func truncated(_ context: String, field: String, offset: Int, needed: Int, remaining: Int)
+    static func truncated(
+        _ context: String, field: String, offset: Int, needed: Int, remaining: Int
+    )
         -> RequestDecodingError
     {
         RequestDecodingError(
@@ -28,13 +30,17 @@ struct RequestDecodingError: Error, CustomStringConvertible, Sendable {
             offset: offset)
     }
 
-    static func invalidLength(_ context: String, field: String, offset: Int, length: Int64)
+    static func invalidLength(
+        _ context: String, field: String, offset: Int, length: Int64
+    )
         -> RequestDecodingError
     {
         RequestDecodingError(code: .invalidLength(length), context: context, field: field, offset: offset)
     }
 
-    static func countTooLarge(_ context: String, field: String, offset: Int, count: Int64, maximum: Int)
+    static func countTooLarge(
+        _ context: String, field: String, offset: Int, count: Int64, maximum: Int
+    )
         -> RequestDecodingError
     {
         RequestDecodingError(

@@ -25,7 +25,9 @@ struct RequestReader {
         }
     }
 
-    mutating func readInteger<T: FixedWidthInteger>(_ field: String, as: T.Type = T.self)
+    mutating func readInteger<T: FixedWidthInteger>(
+        _ field: String, as: T.Type = T.self
+    )
         throws(RequestDecodingError) -> T
     {
         let size = MemoryLayout<T>.size
@@ -96,7 +98,9 @@ struct RequestReader {
     /// Reads an array count: int32 in classic versions, unsigned varint N+1 in flexible ones.
     /// Returns nil for a null array. Throws when the count exceeds what the remaining bytes can
     /// hold at `minimumElementSize` bytes an element.
-    mutating func readArrayCount(_ field: String, flexible: Bool, minimumElementSize: Int)
+    mutating func readArrayCount(
+        _ field: String, flexible: Bool, minimumElementSize: Int
+    )
         throws(RequestDecodingError) -> Int?
     {
         let start = offset
@@ -108,7 +112,9 @@ struct RequestReader {
         } else {
             let raw = try readInt32(field)
             if raw == -1 { return nil }
-            guard raw >= 0 else { throw .invalidLength(context, field: field, offset: start, length: Int64(raw)) }
+            guard raw >= 0 else {
+                throw .invalidLength(context, field: field, offset: start, length: Int64(raw))
+            }
             count = Int64(raw)
         }
         let maximum = remaining / max(1, minimumElementSize)
@@ -119,7 +125,8 @@ struct RequestReader {
     }
 
     /// Reads a nullable string: int16 length (-1 = null) or compact (0 = null).
-    mutating func readNullableString(_ field: String, flexible: Bool) throws(RequestDecodingError) -> String? {
+    mutating func readNullableString(_ field: String, flexible: Bool) throws(RequestDecodingError) -> String?
+    {
         let start = offset
         let length: Int
         if flexible {
@@ -129,7 +136,9 @@ struct RequestReader {
         } else {
             let raw = try readInt16(field)
             if raw == -1 { return nil }
-            guard raw >= 0 else { throw .invalidLength(context, field: field, offset: start, length: Int64(raw)) }
+            guard raw >= 0 else {
+                throw .invalidLength(context, field: field, offset: start, length: Int64(raw))
+            }
             length = Int(raw)
         }
         let body = try readBytes(length, field)
@@ -149,7 +158,8 @@ struct RequestReader {
     }
 
     /// Reads nullable bytes: int32 length (-1 = null) or compact (0 = null).
-    mutating func readNullableBytes(_ field: String, flexible: Bool) throws(RequestDecodingError) -> [UInt8]? {
+    mutating func readNullableBytes(_ field: String, flexible: Bool) throws(RequestDecodingError) -> [UInt8]?
+    {
         let start = offset
         let length: Int
         if flexible {
@@ -159,7 +169,9 @@ struct RequestReader {
         } else {
             let raw = try readInt32(field)
             if raw == -1 { return nil }
-            guard raw >= 0 else { throw .invalidLength(context, field: field, offset: start, length: Int64(raw)) }
+            guard raw >= 0 else {
+                throw .invalidLength(context, field: field, offset: start, length: Int64(raw))
+            }
             length = Int(raw)
         }
         return try readBytes(length, field)
@@ -169,7 +181,8 @@ struct RequestReader {
     mutating func skipTaggedFields(_ field: String = "TaggedFields") throws(RequestDecodingError) {
         let count = try readUnsignedVarint(field)
         guard Int(count) <= remaining else {
-            throw .countTooLarge(context, field: field, offset: offset, count: Int64(count), maximum: remaining)
+            throw .countTooLarge(
+                context, field: field, offset: offset, count: Int64(count), maximum: remaining)
         }
         for _ in 0..<count {
             _ = try readUnsignedVarint(field + ".tag")
