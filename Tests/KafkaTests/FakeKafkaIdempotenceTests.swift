@@ -4,7 +4,7 @@ import Testing
 /// Producer ids and the per-partition sequence window of the fake broker.
 @Suite("FakeKafka idempotence")
 struct FakeKafkaIdempotenceTests {
-    /// A cluster with topic "ids" (one partition) and a connection that holds producer id 1000.
+    /// A cluster with topic "ids" (one partition) and a connection whose producer id is 1000.
     struct Fixture {
         let cluster: FakeKafkaCluster
         let connection: FakeKafkaTestConnection
@@ -27,7 +27,7 @@ struct FakeKafkaIdempotenceTests {
                 records, producerID: producerID, producerEpoch: epoch, baseSequence: sequence)
         }
 
-        /// Sends one batch with Produce v11 and returns its partition answer.
+        /// Sends one batch with Produce v11 and returns the response for its partition.
         mutating func produce(_ batch: [UInt8]) throws -> FakeKafkaTestProducePartition {
             correlationID += 1
             var reader = try connection.roundTrip(

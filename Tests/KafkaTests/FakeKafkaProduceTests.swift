@@ -121,7 +121,7 @@ struct FakeKafkaProduceTests {
         #expect(partition.baseOffset == -1)
         #expect(partition.errorMessage != nil)
         #expect(try cluster.records(topic: "golden", partition: 0).isEmpty)
-        // The fake answers the next request on the same connection.
+        // The fake responds to the next request on the same connection.
         var next = try connection.roundTrip(
             FakeKafkaRequests.produce(
                 version: 9, correlationID: 3,
@@ -153,7 +153,7 @@ struct FakeKafkaProduceTests {
         case "two batches":
             records = good + good
         case "count mismatch":
-            // RecordsCount says 2 while LastOffsetDelta says 2 (three records); the CRC is
+            // RecordsCount is 2 while LastOffsetDelta is 2 (three records). The CRC is
             // recomputed so that only the count is wrong.
             records = good
             records[60] = 2
@@ -292,7 +292,7 @@ struct FakeKafkaProduceTests {
                 version: 9, correlationID: 1, acks: 0,
                 batches: [.init(topic: "quiet", partition: 0, records: batch)]))
         var next = try connection.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 2))
-        // The first frame to arrive answers the second request.
+        // The first frame to arrive is the response to the second request.
         #expect(try next.int32() == 2)
         #expect(try cluster.records(topic: "quiet", partition: 0).count == 3)
 

@@ -1,7 +1,7 @@
 // Request bytes for the fake broker's tests, written field by field from Kafka's message
-// definitions. These builders are deliberately separate from KafkaWire and from the fake's own
-// encoder, and their CRC-32C is a bitwise loop checked against published vectors, so that a
-// mistake in the fake does not repeat itself in the bytes that test it.
+// definitions. These builders are separate from KafkaWire and from the fake's own encoder, so a
+// mistake in the fake does not repeat itself in the bytes that test it. Their CRC-32C is a bitwise
+// loop checked against published vectors.
 
 /// Appends big-endian integers, varints and strings.
 struct FakeKafkaBytes {
@@ -92,7 +92,7 @@ enum FakeKafkaRequests {
         }
     }
 
-    /// A whole frame: size prefix, request header v1 or v2, body.
+    /// Builds a whole frame: size prefix, request header v1 or v2, body.
     static func frame(
         apiKey: Int16, version: Int16, correlationID: Int32, clientID: String? = "fake-test", body: [UInt8]
     ) -> [UInt8] {
@@ -122,7 +122,7 @@ enum FakeKafkaRequests {
         return frame(apiKey: 18, version: version, correlationID: correlationID, body: body.bytes)
     }
 
-    /// `topics` nil asks for all topics.
+    /// Builds a Metadata request; `topics` nil requests all topics.
     static func metadata(
         version: Int16, correlationID: Int32, topics: [String]?, allowAutoCreate: Bool = true
     )
@@ -188,7 +188,7 @@ enum FakeKafkaRequests {
         return frame(apiKey: 0, version: version, correlationID: correlationID, body: body.bytes)
     }
 
-    /// A v2 record batch with BaseOffset 0 and PartitionLeaderEpoch -1.
+    /// Builds a v2 record batch with BaseOffset 0 and PartitionLeaderEpoch -1.
     static func recordBatch(
         _ records: [FakeKafkaTestRecord], baseTimestamp: Int64 = 1_700_000_000_000, producerID: Int64 = -1,
         producerEpoch: Int16 = -1, baseSequence: Int32 = -1

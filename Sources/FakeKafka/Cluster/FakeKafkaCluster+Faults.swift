@@ -14,14 +14,14 @@ extension FakeKafkaCluster {
         core.state.withLock { $0.faults }
     }
 
-    /// Stops answering every request on `broker` (nil = every broker): requests are read and
-    /// logged but never answered, and connections stay open, like a network that drops packets.
+    /// Stops responding to every request on `broker` (nil = every broker): requests are read and
+    /// logged but get no response, and connections stay open, like a network that drops packets.
     public func startBlackhole(broker: Int32? = nil) {
         let targets = broker.map { [$0] } ?? brokerIDs
         core.state.withLock { $0.blackholedBrokers.formUnion(targets) }
     }
 
-    /// Answers requests again. Requests read during the blackhole stay unanswered.
+    /// Responds to requests again. Requests read during the blackhole never get a response.
     public func stopBlackhole(broker: Int32? = nil) {
         let targets = broker.map { [$0] } ?? brokerIDs
         core.state.withLock { $0.blackholedBrokers.subtract(targets) }

@@ -1,5 +1,5 @@
 extension FakeKafkaCluster {
-    /// Every request received so far, in order of arrival.
+    /// Returns every request received so far, in order of arrival.
     public func requests() -> [FakeKafkaRequest] {
         core.state.withLock { $0.requestLog }
     }
@@ -17,7 +17,7 @@ extension FakeKafkaCluster {
         requests(apiKey: apiKey, broker: broker).count
     }
 
-    /// Every Produce batch received so far, appended or not, in order of arrival.
+    /// Returns every Produce batch received so far, appended or not, in order of arrival.
     public func producedBatches() -> [FakeKafkaProducedBatch] {
         requests(apiKey: .produce).flatMap { $0.produce?.batches ?? [] }
     }

@@ -79,7 +79,7 @@ public final class FakeKafkaCluster: Sendable {
     /// "127.0.0.1:PORT" of every broker, for a producer's bootstrap servers.
     public var bootstrapServers: [String] { brokers.map { "127.0.0.1:\($0.port)" } }
 
-    /// The port of broker `nodeID`.
+    /// Returns the port of broker `nodeID`.
     public func port(ofBroker nodeID: Int32) throws(FakeKafkaError) -> Int {
         try broker(nodeID).port
     }
@@ -105,7 +105,7 @@ public final class FakeKafkaCluster: Sendable {
     }
 
     /// Moves a partition's leadership to `broker` and increments its leader epoch. Metadata
-    /// shows the new leader at once; the old leader answers Produce with NOT_LEADER_OR_FOLLOWER.
+    /// shows the new leader at once; the old leader rejects Produce with NOT_LEADER_OR_FOLLOWER.
     /// `broker` -1 leaves the partition without a leader (LEADER_NOT_AVAILABLE in Metadata).
     public func moveLeader(topic: String, partition: Int32, to broker: Int32) throws(FakeKafkaError) {
         try core.state.withLock { state throws(FakeKafkaError) in
@@ -113,7 +113,7 @@ public final class FakeKafkaCluster: Sendable {
         }
     }
 
-    /// The leader's node id (-1 for none) and leader epoch of a partition.
+    /// Returns the leader's node id (-1 for none) and the leader epoch of a partition.
     public func leader(
         topic: String, partition: Int32
     ) throws(FakeKafkaError) -> (broker: Int32, epoch: Int32) {

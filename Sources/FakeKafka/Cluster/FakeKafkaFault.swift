@@ -1,4 +1,4 @@
-/// A fault the fake applies to requests that match it, instead of its normal answer.
+/// A fault the fake applies to requests that match it, instead of its normal response.
 ///
 /// A fault matches a request by API key, receiving broker, and, for Produce and Metadata, the
 /// topic and partition the request names (nil matches anything). It lets `skip` matching
@@ -6,20 +6,20 @@
 /// the one added first applies.
 public struct FakeKafkaFault: Sendable {
     public enum Action: Sendable {
-        /// Answers with this error code. For Produce with a topic or partition filter, only the
+        /// Responds with this error code. For Produce with a topic or partition filter, only the
         /// matching partitions get the error and the others are appended normally. With
         /// `afterAppend`, the batches are appended first, so the error hides a success (as
         /// NOT_ENOUGH_REPLICAS_AFTER_APPEND or REQUEST_TIMED_OUT do in Kafka).
         case error(Int16, afterAppend: Bool = false)
-        /// Processes the request, then sends the answer after this duration. Later requests on
-        /// the same connection wait behind it, because answers leave in request order.
+        /// Processes the request, then sends the response after this duration. Later requests on
+        /// the same connection wait behind it, because responses leave in request order.
         case delay(Duration)
-        /// Never answers the request. With `afterProcessing`, the request takes effect first, so
+        /// Sends no response to the request. With `afterProcessing`, the request takes effect first, so
         /// a Produce is appended even though its response is lost.
         case dropResponse(afterProcessing: Bool)
-        /// Closes the connection after receiving the request, without answering.
+        /// Closes the connection after receiving the request, without a response.
         case closeConnection(afterProcessing: Bool)
-        /// Resets the connection (SO_LINGER 0, then close, so the peer sees ECONNRESET).
+        /// Resets the connection (SO_LINGER 0, then close, so the peer gets ECONNRESET).
         case resetConnection(afterProcessing: Bool)
     }
 

@@ -15,7 +15,7 @@ final class ConnectionHandle: Sendable {
 }
 
 /// Serves one connection on its own thread: reads size-prefixed requests, hands each to the
-/// cluster state, and writes the answers in request order. Only this thread touches the socket.
+/// cluster state, and writes the responses in request order. Only this thread touches the socket.
 struct BrokerConnection {
     /// How long a blocking wait lasts before the loop checks for shutdown or a reset request.
     static let pollInterval: Duration = .milliseconds(20)
@@ -93,7 +93,7 @@ struct BrokerConnection {
         }
     }
 
-    /// Handles one request and sends its answer. Returns how the connection ends, or nil to
+    /// Handles one request and sends its response. Returns how the connection ends, or nil to
     /// keep reading.
     private mutating func process(_ frame: [UInt8]) -> HandlingOutcome.After? {
         sequence += 1

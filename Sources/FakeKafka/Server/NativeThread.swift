@@ -4,7 +4,8 @@ import Synchronization
 /// A POSIX thread running a closure, joined exactly once.
 ///
 /// The fake runs blocking socket loops, one thread per listener and per connection, outside
-/// Swift's cooperative thread pool so that a stalled connection never starves async tests.
+/// Swift's cooperative thread pool, so a stalled connection does not block a pool thread that
+/// async tests need.
 final class NativeThread: Sendable {
     private let handle: pthread_t
     private let joined = Atomic<Bool>(false)

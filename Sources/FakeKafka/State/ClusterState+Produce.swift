@@ -1,8 +1,8 @@
 /// The result of handling a Produce request's partitions.
 struct ProduceResult {
-    var topics: [ProduceTopicAnswer]
+    var topics: [TopicProduceResponse]
     var logEntry: FakeKafkaProduceRequest
-    /// Endpoints of the leaders named in NOT_LEADER_OR_FOLLOWER answers (KIP-951).
+    /// Endpoints of the leaders named in NOT_LEADER_OR_FOLLOWER responses (KIP-951).
     var leaderEndpoints: [BrokerEndpoint]
     var hasPartitionError: Bool
 }
@@ -21,7 +21,7 @@ extension ClusterState {
                 timeoutMilliseconds: body.timeoutMilliseconds, batches: []),
             leaderEndpoints: [], hasPartitionError: false)
         for topic in body.topics {
-            var topicAnswer = ProduceTopicAnswer(name: topic.name, partitions: [])
+            var topicResponse = TopicProduceResponse(name: topic.name, partitions: [])
             for partition in topic.partitions {
                 var injectedCode: (code: Int16, afterAppend: Bool)?
                 if let injected,
@@ -30,20 +30,20 @@ extension ClusterState {
                 {
                     injectedCode = (injected.code, injected.afterAppend)
                 }
-                let (answer, logged) = producePartition(
+                let (response, logged) = producePartition(
                     topic: topic.name, partition: partition, acks: body.acks, broker: broker,
                     injected: injectedCode)
-                if answer.errorCode != FakeKafkaErrorCode.none { result.hasPartitionError = true }
-                if let leader = answer.currentLeader, leader.id != -1,
+                if response.errorCode != FakeKafkaErrorCode.none { result.hasPartitionError = true }
+                if let leader = response.currentLeader, leader.id != -1,
                     !result.leaderEndpoints.contains(where: { $0.nodeID == leader.id }),
                     let endpoint = endpoint(of: leader.id)
                 {
                     result.leaderEndpoints.append(endpoint)
                 }
-                topicAnswer.partitions.append(answer)
+                topicResponse.partitions.append(response)
                 result.logEntry.batches.append(logged)
             }
-            result.topics.append(topicAnswer)
+            result.topics.append(topicResponse)
         }
         return result
     }
@@ -51,22 +51,22 @@ extension ClusterState {
     private mutating func producePartition(
         topic: String, partition: ProducePartitionData, acks: Int16, broker: Int32,
         injected: (code: Int16, afterAppend: Bool)?
-    ) -> (ProducePartitionAnswer, FakeKafkaProducedBatch) {
+    ) -> (PartitionProduceResponse, FakeKafkaProducedBatch) {
         let raw = partition.records ?? []
         let header = RecordBatchValidator.peekHeader(raw)
         var batch = FakeKafkaBatch(
             topic: topic, partition: partition.index, rawBytes: raw, producerID: header.producerID,
             producerEpoch: header.epoch, baseSequence: header.sequence, recordCount: header.count,
             compressionCodec: header.codec, baseOffset: nil, records: [])
-        var answer = ProducePartitionAnswer(
+        var response = PartitionProduceResponse(
             index: partition.index, errorCode: FakeKafkaErrorCode.none, baseOffset: -1, logAppendTime: -1,
             logStartOffset: -1, errorMessage: nil, currentLeader: nil)
 
-        func reject(_ code: Int16, _ message: String) -> (ProducePartitionAnswer, FakeKafkaProducedBatch) {
-            answer.errorCode = code
-            answer.errorMessage = message
+        func reject(_ code: Int16, _ message: String) -> (PartitionProduceResponse, FakeKafkaProducedBatch) {
+            response.errorCode = code
+            response.errorMessage = message
             return (
-                answer,
+                response,
                 FakeKafkaProducedBatch(
                     batch: batch, errorCode: code, errorMessage: message, isDuplicate: false)
             )
@@ -86,7 +86,7 @@ extension ClusterState {
                 "topic \"\(topic)\" or its partition \(partition.index) does not exist")
         }
         guard facts.leader == broker else {
-            answer.currentLeader = (facts.leader, facts.leaderEpoch)
+            response.currentLeader = (facts.leader, facts.leaderEpoch)
             return reject(
                 FakeKafkaErrorCode.notLeaderOrFollower,
                 "broker \(broker) is not the leader of \(topic)-\(partition.index); "
@@ -122,15 +122,15 @@ extension ClusterState {
                 return reject(code, message)
             case .duplicate(let baseOffset):
                 if configuration.duplicateHandling == .duplicateSequenceError {
-                    answer.errorCode = FakeKafkaErrorCode.duplicateSequenceNumber
+                    response.errorCode = FakeKafkaErrorCode.duplicateSequenceNumber
                 } else {
-                    answer.baseOffset = baseOffset
-                    answer.logStartOffset = facts.logStartOffset
+                    response.baseOffset = baseOffset
+                    response.logStartOffset = facts.logStartOffset
                 }
                 return (
-                    answer,
+                    response,
                     FakeKafkaProducedBatch(
-                        batch: batch, errorCode: answer.errorCode, errorMessage: nil, isDuplicate: true)
+                        batch: batch, errorCode: response.errorCode, errorMessage: nil, isDuplicate: true)
                 )
             }
         }
@@ -152,10 +152,11 @@ extension ClusterState {
         if let injected, injected.afterAppend {
             return reject(injected.code, "error injected by a fault after the batch was appended")
         }
-        answer.baseOffset = baseOffset
-        answer.logStartOffset = facts.logStartOffset
+        response.baseOffset = baseOffset
+        response.logStartOffset = facts.logStartOffset
         return (
-            answer, FakeKafkaProducedBatch(batch: batch, errorCode: 0, errorMessage: nil, isDuplicate: false)
+            response,
+            FakeKafkaProducedBatch(batch: batch, errorCode: 0, errorMessage: nil, isDuplicate: false)
         )
     }
 

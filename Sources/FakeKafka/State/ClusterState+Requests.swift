@@ -1,4 +1,4 @@
-/// Where a request arrived.
+/// The broker, connection and position at which a request arrived.
 struct ConnectionContext: Sendable {
     var broker: Int32
     var connection: Int
@@ -6,7 +6,7 @@ struct ConnectionContext: Sendable {
     var sequence: Int
 }
 
-/// What the connection does after the cluster handled a request.
+/// The response to send and the connection action after the cluster handled a request.
 struct HandlingOutcome: Sendable {
     enum After: Sendable {
         case keepOpen
@@ -74,11 +74,11 @@ extension ClusterState {
         if header.apiKey == FakeKafkaAPIKey.apiVersions.rawValue,
             header.apiVersion > configuration.apiVersionsVersions.upperBound
         {
-            // Kafka answers a too-new ApiVersions request encoded as v0, with UNSUPPORTED_VERSION
+            // Kafka responds to a too-new ApiVersions request encoded as v0, with UNSUPPORTED_VERSION
             // and only its own ApiVersions range, so the client can retry at a version it serves.
             entry.note =
                 "ApiVersions v\(header.apiVersion) is newer than the maximum "
-                + "\(configuration.apiVersionsVersions.upperBound); answered UNSUPPORTED_VERSION at v0"
+                + "\(configuration.apiVersionsVersions.upperBound); responded with UNSUPPORTED_VERSION at v0"
             requestLog.append(entry)
             let range = configuration.apiVersionsVersions
             return HandlingOutcome(
@@ -114,7 +114,7 @@ extension ClusterState {
         }
 
         if blackholedBrokers.contains(context.broker) {
-            entry.note = "broker \(context.broker) is blackholed; request not answered"
+            entry.note = "broker \(context.broker) is blackholed; no response sent"
             if case .produce(let body) = request { entry.produce = summary(of: body) }
             requestLog.append(entry)
             return .silent
@@ -148,7 +148,7 @@ extension ClusterState {
 
         var response: [UInt8]?
         if processed {
-            response = answer(
+            response = respond(
                 request, header: header, broker: context.broker, errorFault: errorFault, entry: &entry)
             if case .produce(let body) = request, body.acks == 0 {
                 // With acks=0 Kafka sends no response, and closes the connection when a
@@ -177,7 +177,7 @@ extension ClusterState {
                 + (entry.note ?? "malformed request"))
     }
 
-    /// The request log's view of a Produce request that was not processed.
+    /// Builds the request log entry of a Produce request that was not processed.
     private func summary(of body: ProduceRequestBody) -> FakeKafkaProduceRequest {
         var summary = FakeKafkaProduceRequest(
             transactionalID: body.transactionalID, acks: body.acks,
@@ -200,7 +200,7 @@ extension ClusterState {
         return summary
     }
 
-    private mutating func answer(
+    private mutating func respond(
         _ request: DecodedRequest, header: RequestHeader, broker: Int32,
         errorFault: (fault: FakeKafkaFault, code: Int16, afterAppend: Bool)?, entry: inout FakeKafkaRequest
     ) -> [UInt8] {
@@ -216,14 +216,15 @@ extension ClusterState {
                 errorCode = FakeKafkaErrorCode.invalidRequest
                 entry.note =
                     "ClientSoftwareName or ClientSoftwareVersion does not match "
-                    + "[a-zA-Z0-9](?:[a-zA-Z0-9\\-.]*[a-zA-Z0-9])?; answered INVALID_REQUEST"
+                    + "[a-zA-Z0-9](?:[a-zA-Z0-9\\-.]*[a-zA-Z0-9])?; responded with INVALID_REQUEST"
             }
             let apis = errorCode == FakeKafkaErrorCode.none ? supportedAPIs : []
             return ResponseEncoding.apiVersions(
                 correlationID: correlationID, version: version, errorCode: errorCode, apis: apis)
         case .metadata(let body):
-            let answer = metadata(body, errorFault: errorFault.map { ($0.fault, $0.code) })
-            return ResponseEncoding.metadata(correlationID: correlationID, version: version, answer: answer)
+            let response = metadata(body, errorFault: errorFault.map { ($0.fault, $0.code) })
+            return ResponseEncoding.metadata(
+                correlationID: correlationID, version: version, response: response)
         case .initProducerId:
             if let errorFault {
                 return ResponseEncoding.initProducerId(

@@ -17,7 +17,7 @@ struct TopicState {
     var partitions: [PartitionState]
 }
 
-/// Everything the fake cluster knows, guarded by one lock in `FakeKafkaCluster`. It holds no
+/// The whole state of the fake cluster, guarded by one lock in `FakeKafkaCluster`. It contains no
 /// sockets, so request handling can be tested as plain values.
 struct ClusterState {
     var configuration: FakeKafkaConfiguration
@@ -29,7 +29,7 @@ struct ClusterState {
     var producers: ProducerStateTable
     var faults: [FakeKafkaFault] = []
     var requestLog: [FakeKafkaRequest] = []
-    /// Brokers that read requests but never answer them.
+    /// Brokers that read requests but send no response.
     var blackholedBrokers: Set<Int32> = []
     /// Malformed input and connection failures, in order: what was wrong and what the fake did.
     var problems: [String] = []

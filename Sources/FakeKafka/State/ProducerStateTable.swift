@@ -46,7 +46,7 @@ struct ProducerStateTable {
         return (id, 0)
     }
 
-    /// The last sequence of a batch: BaseSequence + count - 1, wrapping past Int32.max to 0.
+    /// Computes the last sequence of a batch: BaseSequence + count - 1, wrapping past Int32.max to 0.
     static func lastSequence(first: Int32, count: Int32) -> Int32 {
         let last = Int64(first) + Int64(count) - 1
         return Int32(truncatingIfNeeded: last > Int64(Int32.max) ? last - Int64(Int32.max) - 1 : last)

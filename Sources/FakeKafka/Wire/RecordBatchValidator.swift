@@ -26,9 +26,10 @@ struct ValidatedBatch: Sendable {
 /// Validates the Records field of one partition in a Produce request (v3 and later).
 ///
 /// The checks follow Kafka's broker (ProduceRequest.validateRecords, DefaultRecordBatch.ensureValid,
-/// LogValidator.validateBatch): exactly one batch of magic 2, a Length field that matches the
-/// bytes, a CRC-32C over bytes 21 to the end, a positive record count equal to LastOffsetDelta + 1,
-/// no control batch, and a non-negative BaseSequence when a ProducerId is set. Truncation, a wrong
+/// LogValidator.validateBatch). The fake requires exactly one batch of magic 2 and a Length field
+/// that matches the bytes. It checks the CRC-32C over bytes 21 to the end, a positive record count
+/// equal to LastOffsetDelta + 1, no control batch, and a non-negative BaseSequence when a
+/// ProducerId is set. Truncation, a wrong
 /// Length and a CRC mismatch give CORRUPT_MESSAGE; the other checks give INVALID_RECORD.
 /// Uncompressed records are decoded and must fill the batch exactly with OffsetDelta 0, 1, 2, ...;
 /// a malformed record gives CORRUPT_MESSAGE.
@@ -66,7 +67,7 @@ enum RecordBatchValidator {
     private static func validateOrThrow(_ bytes: [UInt8]) throws(BatchRejection) -> ValidatedBatch {
         guard bytes.count >= 17 else {
             throw .invalid(
-                "Records holds \(bytes.count) bytes, less than one batch header; "
+                "Records contains \(bytes.count) bytes, less than one batch header; "
                     + "a Produce request v3+ must contain exactly one record batch per partition")
         }
         let length = Int(readInt32(bytes, at: 8))
@@ -86,7 +87,7 @@ enum RecordBatchValidator {
         }
         guard length + 12 == bytes.count else {
             throw .invalid(
-                "Records holds \(bytes.count - length - 12) bytes after the first batch "
+                "Records contains \(bytes.count - length - 12) bytes after the first batch "
                     + "(Length \(length)); Produce v3+ allows exactly one record batch per partition")
         }
         let storedCRC = UInt32(bitPattern: readInt32(bytes, at: 17))

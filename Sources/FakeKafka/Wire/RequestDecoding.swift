@@ -60,8 +60,8 @@ enum RequestDecoding {
         }
     }
 
-    /// Reads the header fields up to ClientId. The caller skips the v2 tagged fields once it
-    /// knows the API version is served, because the header version depends on it.
+    /// Reads the header fields up to ClientId. The header version depends on the API version, so
+    /// the caller skips the v2 tagged fields after checking that the version is served.
     static func decodeHeader(_ reader: inout RequestReader) throws(RequestDecodingError) -> RequestHeader {
         let apiKey = try reader.readInt16("ApiKey")
         let apiVersion = try reader.readInt16("ApiVersion")

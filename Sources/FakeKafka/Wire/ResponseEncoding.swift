@@ -10,7 +10,7 @@ struct BrokerEndpoint: Sendable {
     var port: Int32
 }
 
-struct MetadataPartitionAnswer: Sendable {
+struct MetadataResponsePartition: Sendable {
     var errorCode: Int16
     var index: Int32
     var leaderID: Int32
@@ -19,21 +19,21 @@ struct MetadataPartitionAnswer: Sendable {
     var isr: [Int32]
 }
 
-struct MetadataTopicAnswer: Sendable {
+struct MetadataResponseTopic: Sendable {
     var errorCode: Int16
     var name: String?
     var topicID: [UInt8]
-    var partitions: [MetadataPartitionAnswer]
+    var partitions: [MetadataResponsePartition]
 }
 
-struct MetadataAnswer: Sendable {
+struct MetadataResponseData: Sendable {
     var brokers: [BrokerEndpoint]
     var clusterID: String
     var controllerID: Int32
-    var topics: [MetadataTopicAnswer]
+    var topics: [MetadataResponseTopic]
 }
 
-struct ProducePartitionAnswer: Sendable {
+struct PartitionProduceResponse: Sendable {
     var index: Int32
     var errorCode: Int16
     var baseOffset: Int64
@@ -44,9 +44,9 @@ struct ProducePartitionAnswer: Sendable {
     var currentLeader: (id: Int32, epoch: Int32)?
 }
 
-struct ProduceTopicAnswer: Sendable {
+struct TopicProduceResponse: Sendable {
     var name: String
-    var partitions: [ProducePartitionAnswer]
+    var partitions: [PartitionProduceResponse]
 }
 
 /// Encoders for the responses the fake broker sends, following Kafka's message definitions
@@ -72,23 +72,23 @@ enum ResponseEncoding {
         return writer.finish()
     }
 
-    static func metadata(correlationID: Int32, version: Int16, answer: MetadataAnswer) -> [UInt8] {
+    static func metadata(correlationID: Int32, version: Int16, response: MetadataResponseData) -> [UInt8] {
         let flexible = version >= 9
         var writer = ResponseWriter()
         writer.writeResponseHeader(correlationID: correlationID, flexible: flexible)
         if version >= 3 { writer.writeInt32(0) }
-        writer.writeArrayCount(answer.brokers.count, flexible: flexible)
-        for broker in answer.brokers {
+        writer.writeArrayCount(response.brokers.count, flexible: flexible)
+        for broker in response.brokers {
             writer.writeInt32(broker.nodeID)
             writer.writeString(broker.host, flexible: flexible)
             writer.writeInt32(broker.port)
             if version >= 1 { writer.writeNullableString(nil, flexible: flexible) }
             if flexible { writer.writeEmptyTaggedFields() }
         }
-        if version >= 2 { writer.writeNullableString(answer.clusterID, flexible: flexible) }
-        if version >= 1 { writer.writeInt32(answer.controllerID) }
-        writer.writeArrayCount(answer.topics.count, flexible: flexible)
-        for topic in answer.topics {
+        if version >= 2 { writer.writeNullableString(response.clusterID, flexible: flexible) }
+        if version >= 1 { writer.writeInt32(response.controllerID) }
+        writer.writeArrayCount(response.topics.count, flexible: flexible)
+        for topic in response.topics {
             writer.writeInt16(topic.errorCode)
             if version >= 12 {
                 writer.writeNullableString(topic.name, flexible: flexible)
@@ -133,7 +133,7 @@ enum ResponseEncoding {
 
     /// `nodeEndpoints` is sent as the top-level tag 0 at v10+ when it is not empty.
     static func produce(
-        correlationID: Int32, version: Int16, topics: [ProduceTopicAnswer], nodeEndpoints: [BrokerEndpoint]
+        correlationID: Int32, version: Int16, topics: [TopicProduceResponse], nodeEndpoints: [BrokerEndpoint]
     ) -> [UInt8] {
         let flexible = version >= 9
         var writer = ResponseWriter()
