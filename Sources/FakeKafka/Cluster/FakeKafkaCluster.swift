@@ -31,7 +31,7 @@ public final class FakeKafkaCluster: Sendable {
         }
         var settings = configuration
         settings.produceVersions = Self.clamp(settings.produceVersions, to: 3...12)
-        settings.metadataVersions = Self.clamp(settings.metadataVersions, to: 0...12)
+        settings.metadataVersions = Self.clamp(settings.metadataVersions, to: 1...12)
         settings.initProducerIdVersions = Self.clamp(settings.initProducerIdVersions, to: 0...5)
         settings.apiVersionsVersions = Self.clamp(settings.apiVersionsVersions, to: 0...4)
         let core = ClusterCore(

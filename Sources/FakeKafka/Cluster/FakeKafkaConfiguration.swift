@@ -14,9 +14,9 @@ public struct FakeKafkaConfiguration: Sendable {
     public var clusterID: String = "fake-kafka-cluster"
     /// Node id sent as ControllerId in Metadata responses.
     public var controllerID: Int32 = 1
-    /// Produce versions advertised and served. Clamped to 3...12, the versions the fake decodes.
+    /// Produce versions advertised and served. Clamped to 3...12, the versions KafkaWire decodes.
     public var produceVersions: ClosedRange<Int16> = 3...12
-    /// Metadata versions advertised and served. Clamped to 0...12.
+    /// Metadata versions advertised and served. Clamped to 1...12, the versions KafkaWire decodes.
     public var metadataVersions: ClosedRange<Int16> = 1...12
     /// InitProducerId versions advertised and served. Clamped to 0...5.
     public var initProducerIdVersions: ClosedRange<Int16> = 0...5

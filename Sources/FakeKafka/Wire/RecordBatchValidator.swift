@@ -1,3 +1,5 @@
+import KafkaWire
+
 /// The reason a partition's Records bytes were rejected, with the Kafka error code to send.
 struct BatchRejection: Error, Sendable {
     var errorCode: Int16
@@ -31,29 +33,22 @@ struct ValidatedBatch: Sendable {
 /// equal to LastOffsetDelta + 1, no control batch, and a non-negative BaseSequence when a
 /// ProducerId is set. Truncation, a wrong
 /// Length and a CRC mismatch give CORRUPT_MESSAGE; the other checks give INVALID_RECORD.
-/// Uncompressed records are decoded and must fill the batch exactly with OffsetDelta 0, 1, 2, ...;
-/// a malformed record gives CORRUPT_MESSAGE.
+/// Uncompressed records are then decoded with KafkaWire's RecordBatch decoder and must fill the
+/// batch exactly, with OffsetDelta 0, 1, 2, ... (else INVALID_RECORD). A malformed record gives
+/// CORRUPT_MESSAGE.
 enum RecordBatchValidator {
     static let headerSize = 61
 
-    /// Reads the header fields that fit in `bytes`, for the request log, without validating.
-    static func peekHeader(
-        _ bytes: [UInt8]
-    ) -> (
-        producerID: Int64?, epoch: Int16?, sequence: Int32?,
-        count: Int32?, codec: Int?
+    /// Reads the header fields of a batch, for the request log, without validating. Returns nils
+    /// when `bytes` is shorter than a batch header.
+    static func peekHeader(_ bytes: [UInt8]) -> (
+        producerID: Int64?, epoch: Int16?, sequence: Int32?, count: Int32?, codec: Int?
     ) {
         guard bytes.count >= headerSize else { return (nil, nil, nil, nil, nil) }
-        var reader = RequestReader(bytes, context: "RecordBatch")
-        guard (try? reader.skip(21, "prefix")) != nil,
-            let attributes = try? reader.readInt16("Attributes"),
-            (try? reader.skip(20, "offsets and timestamps")) != nil,
-            let producerID = try? reader.readInt64("ProducerId"),
-            let epoch = try? reader.readInt16("ProducerEpoch"),
-            let sequence = try? reader.readInt32("BaseSequence"),
-            let count = try? reader.readInt32("RecordsCount")
-        else { return (nil, nil, nil, nil, nil) }
-        return (producerID, epoch, sequence, count, Int(attributes & 0x07))
+        return (
+            readInt64(bytes, at: 43), readInt16(bytes, at: 51), readInt32(bytes, at: 53),
+            readInt32(bytes, at: 57), Int(readInt16(bytes, at: 21) & 0x07)
+        )
     }
 
     static func validate(_ bytes: [UInt8]) -> Result<ValidatedBatch, BatchRejection> {
@@ -99,7 +94,6 @@ enum RecordBatchValidator {
         }
         let attributes = readInt16(bytes, at: 21)
         let lastOffsetDelta = readInt32(bytes, at: 23)
-        let baseTimestamp = readInt64(bytes, at: 27)
         let producerID = readInt64(bytes, at: 43)
         let producerEpoch = readInt16(bytes, at: 51)
         let baseSequence = readInt32(bytes, at: 53)
@@ -131,69 +125,36 @@ enum RecordBatchValidator {
         }
         var records: [FakeKafkaRecord]?
         if codec == 0 {
-            records = try decodeRecords(bytes, count: Int(recordCount), baseTimestamp: baseTimestamp)
+            records = try decodeRecords(bytes)
         }
         return ValidatedBatch(
             producerID: producerID, producerEpoch: producerEpoch, baseSequence: baseSequence,
             recordCount: recordCount, compressionCodec: codec, records: records)
     }
 
-    private static func decodeRecords(
-        _ bytes: [UInt8], count: Int, baseTimestamp: Int64
-    )
-        throws(BatchRejection) -> [FakeKafkaRecord]
-    {
-        var reader = RecordReader(bytes: bytes, offset: headerSize)
+    /// Decodes the records with KafkaWire's RecordBatch decoder (which checks the CRC again) and
+    /// checks that OffsetDelta runs 0, 1, 2, ... as Kafka's broker requires.
+    private static func decodeRecords(_ bytes: [UInt8]) throws(BatchRejection) -> [FakeKafkaRecord] {
+        var reader = WireReader(bytes, context: WireContext(api: "RecordBatch"))
+        let batch: RecordBatch
+        do {
+            batch = try RecordBatch.decode(from: &reader)
+        } catch {
+            throw .corrupt("record batch is malformed: \(error)")
+        }
         var records: [FakeKafkaRecord] = []
-        // Each record takes at least 7 bytes, so the count is bounded by the bytes present.
-        records.reserveCapacity(min(count, (bytes.count - headerSize) / 7))
-        for index in 0..<count {
-            let recordStart = reader.offset
-            let length = try reader.readVarint("record \(index) Length")
-            guard length >= 0, length <= reader.remaining else {
-                throw .corrupt(
-                    "record \(index) Length \(length) at byte \(recordStart) exceeds the "
-                        + "\(reader.remaining) bytes left in the batch")
-            }
-            let end = reader.offset + Int(length)
-            _ = try reader.readByte("record \(index) Attributes")
-            let timestampDelta = try reader.readVarlong("record \(index) TimestampDelta")
-            let offsetDelta = try reader.readVarint("record \(index) OffsetDelta")
-            guard offsetDelta == index else {
+        records.reserveCapacity(batch.records.count)
+        for (index, record) in batch.records.enumerated() {
+            guard record.offsetDelta == index else {
                 throw .invalid(
-                    "record \(index) has OffsetDelta \(offsetDelta); records in a batch must "
+                    "record \(index) has OffsetDelta \(record.offsetDelta); records in a batch must "
                         + "have OffsetDelta 0, 1, 2, ... in order")
-            }
-            let key = try reader.readNullableBytes("record \(index) Key")
-            let value = try reader.readNullableBytes("record \(index) Value")
-            let headerCount = try reader.readVarint("record \(index) HeadersCount")
-            guard headerCount >= 0, Int(headerCount) <= reader.remaining / 2 else {
-                throw .corrupt("record \(index) HeadersCount \(headerCount) does not fit in the batch")
-            }
-            var headers: [FakeKafkaHeader] = []
-            for headerIndex in 0..<Int(headerCount) {
-                let field = "record \(index) header \(headerIndex)"
-                guard let keyBytes = try reader.readNullableBytes(field + " Key") else {
-                    throw .invalid("\(field) has a null key; header keys must be strings")
-                }
-                let headerValue = try reader.readNullableBytes(field + " Value")
-                headers.append(
-                    FakeKafkaHeader(key: String(decoding: keyBytes, as: UTF8.self), value: headerValue))
-            }
-            guard reader.offset == end else {
-                throw .corrupt(
-                    "record \(index) Length \(length) at byte \(recordStart) does not match "
-                        + "its fields, which end at byte \(reader.offset) instead of \(end)")
             }
             records.append(
                 FakeKafkaRecord(
-                    offset: Int64(offsetDelta), timestamp: baseTimestamp &+ timestampDelta, key: key,
-                    value: value, headers: headers))
-        }
-        guard reader.remaining == 0 else {
-            throw .corrupt(
-                "\(reader.remaining) bytes follow the last of \(count) records in the batch; "
-                    + "RecordsCount or a record Length is wrong")
+                    offset: Int64(record.offsetDelta), timestamp: batch.timestamp(of: record), key: record.key,
+                    value: record.value,
+                    headers: record.headers.map { FakeKafkaHeader(key: $0.key, value: $0.value) }))
         }
         return records
     }
@@ -217,64 +178,5 @@ enum RecordBatchValidator {
     private static func hex(_ value: UInt32) -> String {
         let digits = String(value, radix: 16, uppercase: true)
         return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
-    }
-}
-
-/// Reads the zigzag varints and length-prefixed fields inside a record.
-private struct RecordReader {
-    let bytes: [UInt8]
-    var offset: Int
-
-    var remaining: Int { bytes.count - offset }
-
-    mutating func readByte(_ field: String) throws(BatchRejection) -> UInt8 {
-        guard offset < bytes.count else { throw .corrupt("\(field) at byte \(offset) is past the batch end") }
-        offset += 1
-        return bytes[offset - 1]
-    }
-
-    /// Reads a zigzag LEB128 value of at most `maximumBytes` bytes.
-    private mutating func readZigzag(_ field: String, maximumBytes: Int) throws(BatchRejection) -> Int64 {
-        let start = offset
-        var raw: UInt64 = 0
-        var shift: UInt64 = 0
-        for _ in 0..<maximumBytes {
-            guard offset < bytes.count else {
-                throw .corrupt("\(field) varint at byte \(start) runs past the batch end")
-            }
-            let byte = bytes[offset]
-            offset += 1
-            raw |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 {
-                return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
-            }
-            shift += 7
-        }
-        throw .corrupt("\(field) varint at byte \(start) is longer than \(maximumBytes) bytes")
-    }
-
-    mutating func readVarint(_ field: String) throws(BatchRejection) -> Int32 {
-        let value = try readZigzag(field, maximumBytes: 5)
-        guard let narrow = Int32(exactly: value) else {
-            throw .corrupt("\(field) varint value \(value) does not fit in 32 bits")
-        }
-        return narrow
-    }
-
-    mutating func readVarlong(_ field: String) throws(BatchRejection) -> Int64 {
-        try readZigzag(field, maximumBytes: 10)
-    }
-
-    /// Reads a varint length (-1 = null) and that many bytes.
-    mutating func readNullableBytes(_ field: String) throws(BatchRejection) -> [UInt8]? {
-        let start = offset
-        let length = try readVarint(field + " length")
-        if length == -1 { return nil }
-        guard length >= 0, Int(length) <= remaining else {
-            throw .corrupt("\(field) length \(length) at byte \(start) exceeds the \(remaining) bytes left")
-        }
-        let value = Array(bytes[offset..<(offset + Int(length))])
-        offset += Int(length)
-        return value
     }
 }
