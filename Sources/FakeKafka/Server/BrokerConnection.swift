@@ -81,6 +81,9 @@ struct BrokerConnection {
                 case .needMore:
                     break frames
                 case .invalid(let problem):
+                    core.logger.debug(
+                        "fake broker closed a connection after an invalid frame",
+                        metadata: ["kafka.broker": "\(broker)", "fake.connection": "\(handle.id)"])
                     core.state.withLock {
                         $0.problems.append("broker \(broker) connection \(handle.id): \(problem)")
                     }
@@ -99,6 +102,12 @@ struct BrokerConnection {
         sequence += 1
         let context = ConnectionContext(broker: broker, connection: handle.id, sequence: sequence)
         let outcome = core.state.withLock { $0.handle(frame: frame, context: context) }
+        core.logger.trace(
+            "fake broker handled a request",
+            metadata: [
+                "kafka.broker": "\(broker)", "fake.connection": "\(handle.id)", "fake.request": "\(sequence)",
+                "fake.response.bytes": "\(outcome.response?.count ?? 0)",
+            ])
         if let delay = outcome.delay {
             sleep(for: delay) { shouldStop }
         }

@@ -75,7 +75,8 @@ extension ClusterState {
             requestLog.append(entry)
             return .silent
         }
-        let fault = takeFault(apiKey: header.apiKey.rawValue, broker: context.broker, partitions: request.partitions)
+        let fault = takeFault(
+            apiKey: header.apiKey.rawValue, broker: context.broker, partitions: request.partitions)
         if let fault { entry.note = "fault applied: \(fault.action)" }
 
         var processed = true
@@ -144,7 +145,8 @@ extension ClusterState {
     /// not serve, or malformed bytes, close the connection.
     private mutating func decode(_ frame: [UInt8], entry: inout FakeKafkaRequest) -> DecodeResult {
         if frame.count >= 8 {
-            entry.apiKey = FakeKafkaAPIKey(rawValue: Int16(bitPattern: UInt16(frame[0]) << 8 | UInt16(frame[1])))
+            entry.apiKey = FakeKafkaAPIKey(
+                rawValue: Int16(bitPattern: UInt16(frame[0]) << 8 | UInt16(frame[1])))
             entry.apiVersion = Int16(bitPattern: UInt16(frame[2]) << 8 | UInt16(frame[3]))
             entry.correlationID = Int32(bitPattern: frame[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
         }
@@ -157,9 +159,12 @@ extension ClusterState {
                 "ApiVersions v\(entry.apiVersion) is newer than the maximum \(range.upperBound); "
                 + "responded with UNSUPPORTED_VERSION at v0"
             requestLog.append(entry)
-            let apis = [SupportedAPI(key: 18, minimumVersion: range.lowerBound, maximumVersion: range.upperBound)]
+            let apis = [
+                SupportedAPI(key: 18, minimumVersion: range.lowerBound, maximumVersion: range.upperBound)
+            ]
             let response = try? ResponseEncoding.apiVersions(
-                correlationID: entry.correlationID, version: 0, errorCode: FakeKafkaErrorCode.unsupportedVersion,
+                correlationID: entry.correlationID, version: 0,
+                errorCode: FakeKafkaErrorCode.unsupportedVersion,
                 apis: apis)
             return .finished(HandlingOutcome(response: response, delay: nil))
         }

@@ -31,17 +31,20 @@ struct ValidatedBatch: Sendable {
 /// LogValidator.validateBatch). The fake requires exactly one batch of magic 2 and a Length field
 /// that matches the bytes. It checks the CRC-32C over bytes 21 to the end, a positive record count
 /// equal to LastOffsetDelta + 1, no control batch, and a non-negative BaseSequence when a
-/// ProducerId is set. Truncation, a wrong
-/// Length and a CRC mismatch give CORRUPT_MESSAGE; the other checks give INVALID_RECORD.
+/// ProducerId is set. Truncation, a wrong Length and a CRC mismatch give CORRUPT_MESSAGE, and the
+/// other checks give INVALID_RECORD.
+///
 /// Uncompressed records are then decoded with KafkaWire's RecordBatch decoder and must fill the
-/// batch exactly, with OffsetDelta 0, 1, 2, ... (else INVALID_RECORD). A malformed record gives
-/// CORRUPT_MESSAGE.
+/// batch exactly (else CORRUPT_MESSAGE). Their OffsetDelta must run 0, 1, 2, ... (else
+/// INVALID_RECORD), which is stricter than Kafka: its LogValidator rewrites such offsets.
 enum RecordBatchValidator {
     static let headerSize = 61
 
     /// Reads the header fields of a batch, for the request log, without validating. Returns nils
     /// when `bytes` is shorter than a batch header.
-    static func peekHeader(_ bytes: [UInt8]) -> (
+    static func peekHeader(
+        _ bytes: [UInt8]
+    ) -> (
         producerID: Int64?, epoch: Int16?, sequence: Int32?, count: Int32?, codec: Int?
     ) {
         guard bytes.count >= headerSize else { return (nil, nil, nil, nil, nil) }
@@ -78,7 +81,7 @@ enum RecordBatchValidator {
         guard length + 12 <= bytes.count else {
             throw .corrupt(
                 "record batch Length \(length) at byte 8 promises \(length + 12) bytes "
-                    + "but Records holds \(bytes.count); the batch is truncated")
+                    + "but Records contains \(bytes.count); the batch is truncated")
         }
         guard length + 12 == bytes.count else {
             throw .invalid(
@@ -133,7 +136,8 @@ enum RecordBatchValidator {
     }
 
     /// Decodes the records with KafkaWire's RecordBatch decoder (which checks the CRC again) and
-    /// checks that OffsetDelta runs 0, 1, 2, ... as Kafka's broker requires.
+    /// checks that OffsetDelta runs 0, 1, 2, ... so that a producer numbering records wrongly is
+    /// caught.
     private static func decodeRecords(_ bytes: [UInt8]) throws(BatchRejection) -> [FakeKafkaRecord] {
         var reader = WireReader(bytes, context: WireContext(api: "RecordBatch"))
         let batch: RecordBatch
@@ -152,7 +156,8 @@ enum RecordBatchValidator {
             }
             records.append(
                 FakeKafkaRecord(
-                    offset: Int64(record.offsetDelta), timestamp: batch.timestamp(of: record), key: record.key,
+                    offset: Int64(record.offsetDelta), timestamp: batch.timestamp(of: record),
+                    key: record.key,
                     value: record.value,
                     headers: record.headers.map { FakeKafkaHeader(key: $0.key, value: $0.value) }))
         }

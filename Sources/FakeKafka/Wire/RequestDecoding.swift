@@ -50,7 +50,9 @@ enum DecodedRequest {
 
     /// Decodes a body with KafkaWire's request decoders and requires that it fills the frame.
     /// Returns nil for an API the fake does not serve.
-    static func decode(header: RequestHeader, body reader: inout WireReader) throws(WireDecodingError)
+    static func decode(
+        header: RequestHeader, body reader: inout WireReader
+    ) throws(WireDecodingError)
         -> DecodedRequest?
     {
         let version = header.apiVersion
@@ -84,7 +86,9 @@ enum DecodedRequest {
             let topics = request.topicData.map { topic in
                 ProduceTopicData(
                     name: topic.name,
-                    partitions: topic.partitionData.map { ProducePartitionData(index: $0.index, records: $0.records) })
+                    partitions: topic.partitionData.map {
+                        ProducePartitionData(index: $0.index, records: $0.records)
+                    })
             }
             decoded = .produce(
                 ProduceRequestBody(

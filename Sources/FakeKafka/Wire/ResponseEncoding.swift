@@ -66,17 +66,22 @@ enum ResponseEncoding {
         return try KafkaFrame.encodeResponse(response, version: version, correlationId: correlationID)
     }
 
-    static func metadata(correlationID: Int32, version: Int16, response data: MetadataResponseData)
+    static func metadata(
+        correlationID: Int32, version: Int16, response data: MetadataResponseData
+    )
         throws(WireEncodingError) -> [UInt8]
     {
         var response = MetadataResponse(
-            brokers: data.brokers.map { MetadataResponse.Broker(nodeId: $0.nodeID, host: $0.host, port: $0.port) },
+            brokers: data.brokers.map {
+                MetadataResponse.Broker(nodeId: $0.nodeID, host: $0.host, port: $0.port)
+            },
             topics: [])
         response.clusterId = data.clusterID
         response.controllerId = data.controllerID
         response.topics = data.topics.map { topic in
             MetadataResponse.Topic(
-                errorCode: KafkaErrorCode(topic.errorCode), name: version >= 12 ? topic.name : topic.name ?? "",
+                errorCode: KafkaErrorCode(topic.errorCode),
+                name: version >= 12 ? topic.name : topic.name ?? "",
                 topicId: KafkaUUID(bytes: topic.topicID),
                 partitions: topic.partitions.map { partition in
                     MetadataResponse.Partition(
