@@ -223,5 +223,10 @@ struct FakeKafkaProtocolTests {
         #expect(log.map(\.sequenceOnConnection) == [1, 2])
         #expect(log.allSatisfy { $0.clientID == "fake-test" && $0.broker == 1 })
         #expect(cluster.acceptedConnectionCount(broker: 1) == 1)
+        cluster.clearRequestLog()
+        #expect(cluster.requests().isEmpty)
+        _ = try connection.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 43))
+        #expect(cluster.requestCount(apiKey: .apiVersions) == 1)
+        #expect(cluster.requestCount(apiKey: .metadata) == 0)
     }
 }

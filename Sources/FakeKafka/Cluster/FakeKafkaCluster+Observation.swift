@@ -4,6 +4,14 @@ extension FakeKafkaCluster {
         core.state.withLock { $0.requestLog }
     }
 
+    /// Empties the request log and the list of problems, for example between phases of a test.
+    public func clearRequestLog() {
+        core.state.withLock { state in
+            state.requestLog.removeAll()
+            state.problems.removeAll()
+        }
+    }
+
     /// Requests received so far that match an API key and broker (nil matches any).
     public func requests(apiKey: FakeKafkaAPIKey? = nil, broker: Int32? = nil) -> [FakeKafkaRequest] {
         core.state.withLock { state in
