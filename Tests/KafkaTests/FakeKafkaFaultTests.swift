@@ -173,6 +173,23 @@ struct FakeKafkaFaultTests {
         #expect(cluster.requests().last?.note?.contains("closeConnection") == true)
     }
 
+    @Test("Close on request 2 of every connection")
+    func closeOnSecondRequestOfEachConnection() throws {
+        let cluster = try Self.makeCluster()
+        defer { cluster.shutdown() }
+        cluster.inject(
+            FakeKafkaFault(
+                .closeConnection(afterProcessing: false), requestNumberOnConnection: 2, count: Int.max))
+        for _ in 0..<2 {
+            let connection = try FakeKafkaTestConnection(cluster)
+            var first = try connection.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 1))
+            #expect(try first.int32() == 1)
+            try connection.send(FakeKafkaRequests.apiVersions(version: 3, correlationID: 2))
+            #expect(connection.receive() == .closed)
+        }
+        #expect(cluster.pendingFaults.count == 1)
+    }
+
     @Test("Reset fault gives ECONNRESET")
     func resetFault() throws {
         let cluster = try Self.makeCluster()

@@ -42,15 +42,18 @@ struct FakeKafkaInteropTests {
         #expect(leaderOfPartition1 == 2)
 
         try bootstrap.send(
-            KafkaFrame.encodeRequest(InitProducerIdRequest(), version: 5, correlationId: 3, clientId: "interop"))
+            KafkaFrame.encodeRequest(
+                InitProducerIdRequest(), version: 5, correlationId: 3, clientId: "interop"))
         guard case .frame(let producerFrame) = bootstrap.receive() else {
             Issue.record("no InitProducerId response")
             return
         }
-        let producer = try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: producerFrame, version: 5)
+        let producer = try KafkaFrame.decodeResponse(
+            InitProducerIdResponse.self, frame: producerFrame, version: 5)
         #expect(producer.response.producerId == 1000)
 
-        var builder = RecordBatchBuilder(producerId: producer.response.producerId, producerEpoch: 0, baseSequence: 0)
+        var builder = RecordBatchBuilder(
+            producerId: producer.response.producerId, producerEpoch: 0, baseSequence: 0)
         try builder.append(
             key: Array("key".utf8), value: Array("value".utf8),
             headers: [RecordHeader(key: "source", value: Array("test".utf8))], timestamp: 1_700_000_000_000)

@@ -76,7 +76,7 @@ extension ClusterState {
             return .silent
         }
         let fault = takeFault(
-            apiKey: header.apiKey.rawValue, broker: context.broker, partitions: request.partitions)
+            apiKey: header.apiKey.rawValue, context: context, partitions: request.partitions)
         if let fault { entry.note = "fault applied: \(fault.action)" }
 
         var processed = true

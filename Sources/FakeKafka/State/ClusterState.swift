@@ -119,12 +119,13 @@ struct ClusterState {
     /// Finds the first fault matching a request and consumes one use of it. Returns nil when no
     /// fault applies (none matches, or the matching one is still skipping requests).
     mutating func takeFault(
-        apiKey: Int16, broker: Int32, partitions: [(topic: String, partition: Int32)]?
+        apiKey: Int16, context: ConnectionContext, partitions: [(topic: String, partition: Int32)]?
     ) -> FakeKafkaFault? {
         for index in faults.indices {
             let fault = faults[index]
             if let key = fault.apiKey, key.rawValue != apiKey { continue }
-            if let only = fault.broker, only != broker { continue }
+            if let only = fault.broker, only != context.broker { continue }
+            if let number = fault.requestNumberOnConnection, number != context.sequence { continue }
             if fault.hasPartitionFilter {
                 // Requests without partitions (Metadata for all topics, ApiVersions) never match
                 // a fault that names a topic or partition.
