@@ -69,12 +69,15 @@ enum CodecBenchmarks {
         let crcGBps = Double(batchSize * crcRounds) / crcSeconds / 1e9
         let memcpyGBps = Double(batchSize * crcRounds) / memcpySeconds / 1e9
 
-        print("codec: RecordBatch of \(recordCount) records, \(keySize)-byte keys, \(valueSize)-byte values, "
-            + "\(batchSize) bytes, \(iterations) iterations")
+        print(
+            "codec: RecordBatch of \(recordCount) records, \(keySize)-byte keys, \(valueSize)-byte values, "
+                + "\(batchSize) bytes, \(iterations) iterations")
         print(format("  ours    encode+CRC: %.1f MB/s, %.1f ns/record", encodeMBps, nsPerRecord))
         if let peer = runPeer(iterations: max(1, iterations / 100)) {
             let ratio = peer.nsPerRecord / nsPerRecord
-            print(format("  peer    encode+CRC: %.1f MB/s, %.1f ns/record", peer.mbps, peer.nsPerRecord) + " (\(peer.name))")
+            print(
+                format("  peer    encode+CRC: %.1f MB/s, %.1f ns/record", peer.mbps, peer.nsPerRecord)
+                    + " (\(peer.name))")
             print(format("  ratio   ours/peer throughput: %.1fx", ratio))
         } else {
             print("  peer    kafka-python not available; peer skipped")

@@ -6,9 +6,11 @@ import Testing
     @Test func v3RequestMatchesWorkedBytes() throws {
         let request = ApiVersionsRequest(clientSoftwareName: "ours", clientSoftwareVersion: "0.1.0")
         let frame = try KafkaFrame.encodeRequest(request, version: 3, correlationId: 1, clientId: "c")
-        let expected = hexBytes("00 00 00 18 | 00 12 00 03 00 00 00 01 00 01 63 00 | 05 6f 75 72 73 06 30 2e 31 2e 30 00")
+        let expected = hexBytes(
+            "00 00 00 18 | 00 12 00 03 00 00 00 01 00 01 63 00 | 05 6f 75 72 73 06 30 2e 31 2e 30 00")
         #expect(frame == expected)
-        let (header, decoded) = try KafkaFrame.decodeRequest(ApiVersionsRequest.self, frame: Array(frame.dropFirst(4)))
+        let (header, decoded) = try KafkaFrame.decodeRequest(
+            ApiVersionsRequest.self, frame: Array(frame.dropFirst(4)))
         #expect(header.apiKey == .apiVersions)
         #expect(header.apiVersion == 3)
         #expect(header.clientId == "c")
@@ -22,7 +24,8 @@ import Testing
                 ApiVersionsRequest(clientSoftwareName: "x", clientSoftwareVersion: "y"), version: version,
                 correlationId: 2, clientId: nil)
             // Size, then the v1 header: key, version, correlation id, null client id.
-            #expect(frame == hexBytes("00 00 00 0A 00 12") + [0, UInt8(version)] + hexBytes("00 00 00 02 FF FF"))
+            #expect(
+                frame == hexBytes("00 00 00 0A 00 12") + [0, UInt8(version)] + hexBytes("00 00 00 02 FF FF"))
         }
     }
 
@@ -56,7 +59,8 @@ import Testing
     }
 
     @Test func responseHeaderIsV0EvenWhenFlexible() throws {
-        let frame = try KafkaFrame.encodeResponse(ApiVersionsResponse(apiKeys: []), version: 3, correlationId: 5)
+        let frame = try KafkaFrame.encodeResponse(
+            ApiVersionsResponse(apiKeys: []), version: 3, correlationId: 5)
         // Size, correlation id, then the body at once: no header tagged-field byte.
         #expect(frame == hexBytes("00 00 00 0C 00 00 00 05 00 00 01 00 00 00 00 00"))
     }
@@ -69,10 +73,19 @@ import Testing
         let response = try ApiVersionsResponse.decode(from: &reader, version: 3)
         #expect(reader.isAtEnd)
         #expect(response.apiKeys == [.init(apiKey: .produce, minVersion: 0, maxVersion: 11)])
-        #expect(response.taggedFields == [TaggedField(tag: 0, data: [0x00]), TaggedField(tag: 9, data: [0xAB, 0xCD])])
+        #expect(
+            response.taggedFields == [
+                TaggedField(tag: 0, data: [0x00]), TaggedField(tag: 9, data: [0xAB, 0xCD]),
+            ])
         var writer = WireWriter()
         try response.encode(into: &writer, version: 3)
         #expect(writer.bytes == body)
+    }
+
+    @Test func refusalEncodesLikeWorkedBytes() throws {
+        let refusal = ApiVersionsResponse.unsupportedVersionRefusal()
+        let frame = try KafkaFrame.encodeResponse(refusal, version: 0, correlationId: 7)
+        #expect(frame == hexBytes("00 00 00 10 | 00 00 00 07 | 00 23 00 00 00 01 00 12 00 00 00 04"))
     }
 
     @Test func refusalToV4DecodesAsV0() throws {
@@ -87,15 +100,18 @@ import Testing
         let noEntries = ApiVersionsResponse(errorCode: .unsupportedVersion, apiKeys: [])
         #expect(noEntries.retryVersion(sentVersion: 3) == 0)
         #expect(noEntries.retryVersion(sentVersion: 0) == nil)
-        let success = ApiVersionsResponse(apiKeys: [.init(apiKey: .apiVersions, minVersion: 0, maxVersion: 4)])
+        let success = ApiVersionsResponse(apiKeys: [.init(apiKey: .apiVersions, minVersion: 0, maxVersion: 4)]
+        )
         #expect(success.retryVersion(sentVersion: 4) == nil)
         let higherMax = ApiVersionsResponse(
-            errorCode: .unsupportedVersion, apiKeys: [.init(apiKey: .apiVersions, minVersion: 0, maxVersion: 9)])
+            errorCode: .unsupportedVersion,
+            apiKeys: [.init(apiKey: .apiVersions, minVersion: 0, maxVersion: 9)])
         #expect(higherMax.retryVersion(sentVersion: 4) == 0)
 
         // A broker that refuses every version while claiming max 3: 4, then 3, then 0, then stop.
         let liar = ApiVersionsResponse(
-            errorCode: .unsupportedVersion, apiKeys: [.init(apiKey: .apiVersions, minVersion: 0, maxVersion: 3)])
+            errorCode: .unsupportedVersion,
+            apiKeys: [.init(apiKey: .apiVersions, minVersion: 0, maxVersion: 3)])
         var sent: Int16 = 4
         var attempts = [sent]
         while let next = liar.retryVersion(sentVersion: sent), attempts.count < 10 {

@@ -57,13 +57,16 @@ import Testing
     }
 
     @Test func truncatedRefusalStillRetries() throws {
-        let frame = Array(KafkaFixtures.bytes("vectors/apiversions-v0-unsupported-version-refusal").dropFirst(4))
+        let frame = Array(
+            KafkaFixtures.bytes("vectors/apiversions-v0-unsupported-version-refusal").dropFirst(4))
         try #require(frame.count == 16)
         for length in 0..<frame.count {
             let prefix = Array(frame[..<length])
             if length < 6 {
                 // Correlation id or error code incomplete.
-                #expect(throws: WireDecodingError.self) { try ApiVersionsResponse.decodeFrame(prefix, version: 3) }
+                #expect(throws: WireDecodingError.self) {
+                    try ApiVersionsResponse.decodeFrame(prefix, version: 3)
+                }
                 continue
             }
             let response = try ApiVersionsResponse.decodeFrame(prefix, version: 3).response
@@ -84,16 +87,21 @@ import Testing
     }
 
     @Test func nullClientIdIsAccepted() throws {
-        let frame = try KafkaFrame.encodeRequest(ApiVersionsRequest(), version: 0, correlationId: 1, clientId: nil)
+        let frame = try KafkaFrame.encodeRequest(
+            ApiVersionsRequest(), version: 0, correlationId: 1, clientId: nil)
         let (header, _) = try KafkaFrame.decodeRequestHeader(frame: Array(frame.dropFirst(4)))
         #expect(header.clientId == nil)
     }
 
     @Test func trailingBytesAreRejected() throws {
-        var frame = Array(try KafkaFrame.encodeResponse(
-            InitProducerIdResponse(producerId: 1, producerEpoch: 0), version: 1, correlationId: 1).dropFirst(4))
+        var frame = Array(
+            try KafkaFrame.encodeResponse(
+                InitProducerIdResponse(producerId: 1, producerEpoch: 0), version: 1, correlationId: 1
+            ).dropFirst(4))
         frame.append(0)
-        let error = decodingError { try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: frame, version: 1) }
+        let error = decodingError {
+            try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: frame, version: 1)
+        }
         #expect(error?.kind == .trailingBytes)
         #expect(error?.api == "InitProducerId response")
     }
@@ -103,7 +111,8 @@ import Testing
         batch[70] ^= 0x01
         let request = ProduceTests.request(records: batch)
         let frame = try KafkaFrame.encodeRequest(request, version: 9, correlationId: 1, clientId: nil)
-        let decoded = try KafkaFrame.decodeRequest(ProduceRequest.self, frame: Array(frame.dropFirst(4))).request
+        let decoded = try KafkaFrame.decodeRequest(ProduceRequest.self, frame: Array(frame.dropFirst(4)))
+            .request
         let error = decodingError { try decoded.topicData[0].partitionData[0].decodeBatches() }
         #expect(error?.kind == .crcMismatch)
         #expect(error?.crcMismatch?.expected == 0x5479_61FD)
@@ -117,6 +126,8 @@ import Testing
         #expect(header.apiKey == ApiKey(1))
         #expect(header.correlationId == 9)
         #expect(body.readableBytes == 3)
-        #expect(throws: WireDecodingError.self) { try KafkaFrame.decodeRequest(MetadataRequest.self, frame: frame) }
+        #expect(throws: WireDecodingError.self) {
+            try KafkaFrame.decodeRequest(MetadataRequest.self, frame: frame)
+        }
     }
 }

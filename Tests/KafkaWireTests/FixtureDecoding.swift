@@ -45,16 +45,22 @@ enum FixtureDecoding {
             return [decoded.header, decoded.response, decoded.decodedVersion]
         }
         var reader = WireReader(frame)
-        let header = try ResponseHeader.decode(from: &reader, headerVersion: key.responseHeaderVersion(version))
+        let header = try ResponseHeader.decode(
+            from: &reader, headerVersion: key.responseHeaderVersion(version))
         guard key.supportedVersions?.contains(version) == true else {
             return [header, Array(frame[reader.readerIndex...])]
         }
         let body: AnyHashable
         switch key {
-        case .metadata: body = try KafkaFrame.decodeResponse(MetadataResponse.self, frame: frame, version: version).response
+        case .metadata:
+            body = try KafkaFrame.decodeResponse(MetadataResponse.self, frame: frame, version: version)
+                .response
         case .initProducerId:
-            body = try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: frame, version: version).response
-        case .produce: body = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version).response
+            body = try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: frame, version: version)
+                .response
+        case .produce:
+            body = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version)
+                .response
         default: throw FixtureError(message: "no decoder for \(key)")
         }
         return [header, body]

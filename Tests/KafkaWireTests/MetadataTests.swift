@@ -14,8 +14,10 @@ import Testing
                 .init(
                     name: "events", topicId: topicId, isInternal: false,
                     partitions: [
-                        .init(partitionIndex: 0, leaderId: 1, leaderEpoch: 4, replicaNodes: [1, 2], isrNodes: [1],
-                              offlineReplicas: [2]),
+                        .init(
+                            partitionIndex: 0, leaderId: 1, leaderEpoch: 4, replicaNodes: [1, 2],
+                            isrNodes: [1],
+                            offlineReplicas: [2]),
                         .init(errorCode: .leaderNotAvailable, partitionIndex: 1, leaderId: -1),
                     ], topicAuthorizedOperations: 0x0F)
             ], clusterAuthorizedOperations: 0x1F)
@@ -49,7 +51,8 @@ import Testing
     func requestRoundTripsEveryVersion(version: Int16) throws {
         let request = MetadataRequest(topicNames: ["events", "audit"], allowAutoTopicCreation: false)
         let frame = try KafkaFrame.encodeRequest(request, version: version, correlationId: 1, clientId: "c")
-        let decoded = try KafkaFrame.decodeRequest(MetadataRequest.self, frame: Array(frame.dropFirst(4))).request
+        let decoded = try KafkaFrame.decodeRequest(MetadataRequest.self, frame: Array(frame.dropFirst(4)))
+            .request
         #expect(decoded.topics?.map(\.name) == ["events", "audit"])
         // Before v4 the field is absent and brokers behave as if it were true.
         #expect(decoded.allowAutoTopicCreation == (version < 4))
@@ -77,7 +80,8 @@ import Testing
 
     @Test func brokerCountOfInt32MaxIsRejected() {
         // v1 body: Brokers count Int32.max followed by a few bytes.
-        var reader = WireReader(hexBytes("7F FF FF FF 00 00 00 01"), context: WireContext(api: "Metadata response", version: 1))
+        var reader = WireReader(
+            hexBytes("7F FF FF FF 00 00 00 01"), context: WireContext(api: "Metadata response", version: 1))
         let error = decodingError { try MetadataResponse.decode(from: &reader, version: 1) }
         #expect(error?.kind == .countTooLarge)
         #expect(error?.field == "Brokers")
@@ -100,9 +104,12 @@ import Testing
 @Suite struct InitProducerIdTests {
     @Test(arguments: Array(Int16(0)...5))
     func roundTripsEveryVersion(version: Int16) throws {
-        let request = InitProducerIdRequest(transactionalId: nil, transactionTimeoutMs: 60_000, producerId: 5, producerEpoch: 2)
+        let request = InitProducerIdRequest(
+            transactionalId: nil, transactionTimeoutMs: 60_000, producerId: 5, producerEpoch: 2)
         let frame = try KafkaFrame.encodeRequest(request, version: version, correlationId: 3, clientId: "c")
-        let decoded = try KafkaFrame.decodeRequest(InitProducerIdRequest.self, frame: Array(frame.dropFirst(4))).request
+        let decoded = try KafkaFrame.decodeRequest(
+            InitProducerIdRequest.self, frame: Array(frame.dropFirst(4))
+        ).request
         #expect(decoded.transactionalId == nil)
         #expect(decoded.transactionTimeoutMs == 60_000)
         #expect(decoded.producerId == (version >= 3 ? 5 : -1))

@@ -53,24 +53,42 @@ import Testing
         #expect(response.taggedFields.map(\.tag) == [0])
     }
 
+    @Test func v9TagZeroIsReplacedWhenEncodingV10() throws {
+        var reader = WireReader(Array(Self.v10ResponseWithNewLeader.dropFirst(9)))
+        let v9 = try ProduceResponse.decode(from: &reader, version: 9)
+        var response = v9
+        response.nodeEndpoints = [.init(nodeId: 2, host: "h", port: 9090)]
+        response.responses[0].partitionResponses[0].currentLeader = .init(leaderId: 2, leaderEpoch: 5)
+        let frame = try KafkaFrame.encodeResponse(response, version: 10, correlationId: 9)
+        #expect(hexString(frame) == hexString(Self.v10ResponseWithNewLeader))
+    }
+
     static func fullResponse() -> ProduceResponse {
         ProduceResponse(
             responses: [
-                .init(name: "events", partitionResponses: [
-                    .init(
-                        index: 3, errorCode: .invalidRecord, baseOffset: 42, logAppendTimeMs: 1_700_000_000_000,
-                        logStartOffset: 7, recordErrors: [.init(batchIndex: 1, batchIndexErrorMessage: "bad")],
-                        errorMessage: "batch rejected", currentLeader: .init(leaderId: 4, leaderEpoch: 8)),
-                    .init(index: 4, baseOffset: 100),
-                ])
-            ], throttleTimeMs: 15, nodeEndpoints: [.init(nodeId: 4, host: "broker-4", port: 9092, rack: "r1")])
+                .init(
+                    name: "events",
+                    partitionResponses: [
+                        .init(
+                            index: 3, errorCode: .invalidRecord, baseOffset: 42,
+                            logAppendTimeMs: 1_700_000_000_000,
+                            logStartOffset: 7,
+                            recordErrors: [.init(batchIndex: 1, batchIndexErrorMessage: "bad")],
+                            errorMessage: "batch rejected",
+                            currentLeader: .init(leaderId: 4, leaderEpoch: 8)),
+                        .init(index: 4, baseOffset: 100),
+                    ])
+            ], throttleTimeMs: 15, nodeEndpoints: [.init(nodeId: 4, host: "broker-4", port: 9092, rack: "r1")]
+        )
     }
 
     @Test(arguments: Array(Int16(3)...12))
     func responseRoundTripKeepsFieldsOfItsVersion(version: Int16) throws {
         let frame = try KafkaFrame.encodeResponse(Self.fullResponse(), version: version, correlationId: 1)
-        let decoded = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: Array(frame.dropFirst(4)), version: version)
-            .response
+        let decoded = try KafkaFrame.decodeResponse(
+            ProduceResponse.self, frame: Array(frame.dropFirst(4)), version: version
+        )
+        .response
         let partition = try #require(decoded.responses.first?.partitionResponses.first)
         #expect(decoded.throttleTimeMs == 15)
         #expect(partition.baseOffset == 42)
@@ -94,12 +112,16 @@ import Testing
         var builder = RecordBatchBuilder(producerId: 1, producerEpoch: 0, baseSequence: 0)
         try builder.append(key: Array("k".utf8), value: Array("v".utf8), timestamp: 1)
         let request = Self.request(records: builder.finish())
-        let frame = try KafkaFrame.encodeRequest(request, version: version, correlationId: 77, clientId: "dualstream")
-        let (header, decoded) = try KafkaFrame.decodeRequest(ProduceRequest.self, frame: Array(frame.dropFirst(4)))
+        let frame = try KafkaFrame.encodeRequest(
+            request, version: version, correlationId: 77, clientId: "dualstream")
+        let (header, decoded) = try KafkaFrame.decodeRequest(
+            ProduceRequest.self, frame: Array(frame.dropFirst(4)))
         #expect(header.apiVersion == version)
         #expect(header.headerVersion == (version >= 9 ? 2 : 1))
         #expect(decoded == request)
-        #expect(try decoded.topicData[0].partitionData[0].decodeBatches().first?.records.first?.key == Array("k".utf8))
+        #expect(
+            try decoded.topicData[0].partitionData[0].decodeBatches().first?.records.first?.key
+                == Array("k".utf8))
     }
 
     @Test func v12RequestBodyEqualsV11() throws {
@@ -118,21 +140,25 @@ import Testing
             try KafkaFrame.encodeRequest(request, version: version, correlationId: 1, clientId: nil)
         }
         var reader = WireReader(hexBytes("FF FF FF FF 00 00 75 30 00 00 00 00"))
-        #expect(decodingError { try ProduceRequest.decode(from: &reader, version: version) }?.kind == .unsupportedVersion)
+        #expect(
+            decodingError { try ProduceRequest.decode(from: &reader, version: version) }?.kind
+                == .unsupportedVersion)
     }
 
     @Test func acksZeroRequestEncodes() throws {
         var request = Self.request(records: RecordBatchTests.goldenBatch)
         request.acks = 0
         let frame = try KafkaFrame.encodeRequest(request, version: 7, correlationId: 1, clientId: nil)
-        let decoded = try KafkaFrame.decodeRequest(ProduceRequest.self, frame: Array(frame.dropFirst(4))).request
+        let decoded = try KafkaFrame.decodeRequest(ProduceRequest.self, frame: Array(frame.dropFirst(4)))
+            .request
         #expect(decoded.acks == 0)
     }
 
     @Test func recordsCountOfInt32MaxInRequestIsRejected() {
         // v3 body: null transactional id, acks -1, timeout, one topic "t", one partition whose
         // Records length claims Int32.max bytes.
-        let body = hexBytes("FF FF FF FF 00 00 75 30 00 00 00 01 00 01 74 00 00 00 01 00 00 00 00 7F FF FF FF 00")
+        let body = hexBytes(
+            "FF FF FF FF 00 00 75 30 00 00 00 01 00 01 74 00 00 00 01 00 00 00 00 7F FF FF FF 00")
         var reader = WireReader(body, context: WireContext(api: "Produce request", version: 3))
         let error = decodingError { try ProduceRequest.decode(from: &reader, version: 3) }
         #expect(error?.kind == .truncated)

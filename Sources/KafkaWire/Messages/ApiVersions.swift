@@ -8,8 +8,10 @@ public struct ApiVersionsRequest: KafkaRequest {
     public var clientSoftwareVersion: String
     public var taggedFields: [TaggedField]
 
-    public init(clientSoftwareName: String = "", clientSoftwareVersion: String = "",
-                taggedFields: [TaggedField] = []) {
+    public init(
+        clientSoftwareName: String = "", clientSoftwareVersion: String = "",
+        taggedFields: [TaggedField] = []
+    ) {
         self.clientSoftwareName = clientSoftwareName
         self.clientSoftwareVersion = clientSoftwareVersion
         self.taggedFields = taggedFields
@@ -21,7 +23,8 @@ public struct ApiVersionsRequest: KafkaRequest {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
         }
         let bytes = Array(value.utf8)
-        guard let first = bytes.first, let last = bytes.last, isAlphanumeric(first), isAlphanumeric(last) else {
+        guard let first = bytes.first, let last = bytes.last, isAlphanumeric(first), isAlphanumeric(last)
+        else {
             return false
         }
         return bytes.allSatisfy { isAlphanumeric($0) || $0 == 0x2D || $0 == 0x2E }
@@ -35,7 +38,8 @@ public struct ApiVersionsRequest: KafkaRequest {
         writer.writeTaggedFields(taggedFields)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         guard version >= 3 else { return Self() }
         return Self(
@@ -71,12 +75,28 @@ public struct ApiVersionsResponse: KafkaResponse {
     /// ZkMigrationReady (3) are kept here undecoded, with any tag added later.
     public var taggedFields: [TaggedField]
 
-    public init(errorCode: KafkaErrorCode = .none, apiKeys: [ApiVersionRange], throttleTimeMs: Int32 = 0,
-                taggedFields: [TaggedField] = []) {
+    public init(
+        errorCode: KafkaErrorCode = .none, apiKeys: [ApiVersionRange], throttleTimeMs: Int32 = 0,
+        taggedFields: [TaggedField] = []
+    ) {
         self.errorCode = errorCode
         self.apiKeys = apiKeys
         self.throttleTimeMs = throttleTimeMs
         self.taggedFields = taggedFields
+    }
+
+    /// Creates the refusal a broker sends for an ApiVersions request above `supportedVersions`:
+    /// UNSUPPORTED_VERSION with one ApiKeys entry, for ApiVersions itself. Encode it at version 0.
+    public static func unsupportedVersionRefusal(
+        supportedVersions: ClosedRange<Int16> = ApiKey.apiVersions.supportedVersions!
+    ) -> ApiVersionsResponse {
+        ApiVersionsResponse(
+            errorCode: .unsupportedVersion,
+            apiKeys: [
+                ApiVersionRange(
+                    apiKey: .apiVersions, minVersion: supportedVersions.lowerBound,
+                    maxVersion: supportedVersions.upperBound)
+            ])
     }
 
     /// Returns the range for `apiKey`, or nil when the broker does not list it.
@@ -88,7 +108,8 @@ public struct ApiVersionsResponse: KafkaResponse {
         try KafkaFrame.checkVersion(Self.apiKey, version, kind: "response")
         let flexible = Self.apiKey.isFlexible(version)
         writer.writeInt16(errorCode.rawValue)
-        try writer.writeArray(apiKeys, field: "ApiKeys", compact: flexible) { (writer, range) throws(WireEncodingError) in
+        try writer.writeArray(apiKeys, field: "ApiKeys", compact: flexible) {
+            (writer, range) throws(WireEncodingError) in
             writer.writeInt16(range.apiKey.rawValue)
             writer.writeInt16(range.minVersion)
             writer.writeInt16(range.maxVersion)
@@ -98,12 +119,14 @@ public struct ApiVersionsResponse: KafkaResponse {
         writer.writeTaggedFieldsIfFlexible(flexible, taggedFields)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         let flexible = apiKey.isFlexible(version)
         let errorCode = KafkaErrorCode(try reader.readInt16("ErrorCode"))
         let minimumEntrySize = flexible ? 7 : 6
-        let apiKeys = try reader.readArray("ApiKeys", compact: flexible, minimumElementSize: minimumEntrySize) {
+        let apiKeys = try reader.readArray("ApiKeys", compact: flexible, minimumElementSize: minimumEntrySize)
+        {
             (reader) throws(WireDecodingError) in
             ApiVersionRange(
                 apiKey: ApiKey(try reader.readInt16("ApiKey")),
@@ -112,8 +135,11 @@ public struct ApiVersionsResponse: KafkaResponse {
                 taggedFields: try reader.readTaggedFieldsIfFlexible(flexible, "ApiKeys tagged fields"))
         }
         let throttleTimeMs = version >= 1 ? try reader.readInt32("ThrottleTimeMs") : 0
-        let taggedFields = try reader.readTaggedFieldsIfFlexible(flexible, "ApiVersions response tagged fields")
-        return Self(errorCode: errorCode, apiKeys: apiKeys, throttleTimeMs: throttleTimeMs, taggedFields: taggedFields)
+        let taggedFields = try reader.readTaggedFieldsIfFlexible(
+            flexible, "ApiVersions response tagged fields")
+        return Self(
+            errorCode: errorCode, apiKeys: apiKeys, throttleTimeMs: throttleTimeMs, taggedFields: taggedFields
+        )
     }
 
     /// Decodes a response to a request sent at `version`. Returns the response and the version it
@@ -124,7 +150,9 @@ public struct ApiVersionsResponse: KafkaResponse {
     /// as `version`. If neither layout fits, as with librdkafka's mock cluster, the result is an
     /// UNSUPPORTED_VERSION response with no ApiKeys entries, whose `retryVersion` is v0. Any other
     /// error code is decoded strictly at `version`.
-    public static func decodeWithFallback(from reader: inout WireReader, version: Int16) throws(WireDecodingError)
+    public static func decodeWithFallback(
+        from reader: inout WireReader, version: Int16
+    ) throws(WireDecodingError)
         -> (response: ApiVersionsResponse, decodedVersion: Int16)
     {
         let errorCode = KafkaErrorCode(try reader.peekInt16("ErrorCode"))
@@ -147,7 +175,9 @@ public struct ApiVersionsResponse: KafkaResponse {
 
     /// Decodes an ApiVersions response frame body (size prefix removed) to a request sent at
     /// `version`, with the v0 fallback of `decodeWithFallback`.
-    public static func decodeFrame(_ frame: [UInt8], version: Int16) throws(WireDecodingError)
+    public static func decodeFrame(
+        _ frame: [UInt8], version: Int16
+    ) throws(WireDecodingError)
         -> (header: ResponseHeader, response: ApiVersionsResponse, decodedVersion: Int16)
     {
         var reader = WireReader(frame)
