@@ -24,6 +24,10 @@ public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
     /// `defaultPort`, and is rejected when `defaultPort` is nil. Ports must be 1...65535.
     /// Surrounding whitespace is not trimmed.
     public static func parse(_ text: String, defaultPort: Int? = nil) throws(TransportError) -> Endpoint {
+        // C calls would read a host or path only up to the first NUL, so it cannot be passed on.
+        guard !text.utf8.contains(0) else {
+            throw invalid(text, "the text contains a NUL byte")
+        }
         if text.hasPrefix("unix:") {
             var path = String(text.dropFirst("unix:".count))
             if path.hasPrefix("//") {

@@ -19,6 +19,20 @@ extension TransportSuite {
             #expect(error?.description.contains("is not a number") == true, "\(error?.description ?? "")")
         }
 
+        @Test(arguments: ["127.0.0.1\u{0}.example.com:80", "a\u{0}:80", "[::1\u{0}]:80", "\u{0}"])
+        func nulInHostIsRejected(text: String) {
+            let error = #expect(throws: TransportError.self) { try Endpoint.parse(text, defaultPort: 80) }
+            #expect(error?.code == .invalidEndpoint)
+            #expect(error?.description.contains("NUL") == true, "\(error?.description ?? "")")
+        }
+
+        @Test func nulInHostIsRejectedOnConnect() {
+            let error = #expect(throws: TransportError.self) {
+                try StreamSocket.connect(to: .tcp(host: "127.0.0.1\u{0}x", port: 1), timeout: .seconds(1))
+            }
+            #expect(error?.code == .invalidEndpoint)
+        }
+
         @Test(arguments: [
             "host:99999999999999999999999",
             "host:-1",
@@ -58,7 +72,7 @@ extension TransportSuite {
 
         @Test func manyColonsAndBracketsDoNotTrap() {
             var generator = SplitMix(seed: 7)
-            let alphabet: [String] = ["[", "]", ":", "/", "unix:", "1", "a", "\u{301}", "%", " ", "é"]
+            let alphabet: [String] = ["[", "]", ":", "/", "unix:", "1", "a", "\u{0}", "\u{301}", "%", " ", "é"]
             for _ in 0..<5_000 {
                 let length = Int.random(in: 0...12, using: &generator)
                 let text = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }.joined()
