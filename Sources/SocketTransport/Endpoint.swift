@@ -24,6 +24,10 @@ public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
     /// `defaultPort`, and is rejected when `defaultPort` is nil. Ports must be 1...65535.
     /// Surrounding whitespace is not trimmed.
     public static func parse(_ text: String, defaultPort: Int? = nil) throws(TransportError) -> Endpoint {
+        // C calls would read a host or path only up to the first NUL, so it cannot be passed on.
+        guard !text.utf8.contains(0) else {
+            throw invalid(text, "the text contains a NUL byte")
+        }
         if text.hasPrefix("unix:") {
             var path = String(text.dropFirst("unix:".count))
             if path.hasPrefix("//") {
@@ -47,12 +51,15 @@ public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
             return .tcp(host: text, port: try validatedPort(defaultPort, text: text))
         }
         if colonCount == 1 {
-            let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            let host = String(parts[0])
+            // Split the UTF-8 bytes: a combining mark after ":" forms one Character with it, so a
+            // split by Character would find no colon.
+            let parts = text.utf8.split(
+                separator: UInt8(ascii: ":"), maxSplits: 1, omittingEmptySubsequences: false)
+            let host = String(Substring(parts[0]))
             guard !host.isEmpty else {
                 throw invalid(text, "the host is empty")
             }
-            return .tcp(host: host, port: try parsePort(String(parts[1]), text: text))
+            return .tcp(host: host, port: try parsePort(String(Substring(parts[1])), text: text))
         }
         guard !text.isEmpty else {
             throw invalid(text, "the text is empty; expected host:port, [v6]:port or unix:/path")

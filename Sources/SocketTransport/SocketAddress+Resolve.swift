@@ -94,6 +94,10 @@ extension SocketAddress {
             guard !host.isEmpty else {
                 throw TransportError(.invalidEndpoint, "invalid endpoint \(endpoint): the host is empty")
             }
+            guard !host.utf8.contains(0) else {
+                throw TransportError(
+                    .invalidEndpoint, "invalid endpoint \(endpoint): the host contains a NUL byte")
+            }
             return try resolve(host: host, port: port)
         case .unix(let path):
             guard !path.isEmpty, path.utf8.count <= Endpoint.maximumUnixPathLength, !path.utf8.contains(0)

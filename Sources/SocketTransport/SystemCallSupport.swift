@@ -36,6 +36,9 @@ struct Deadline {
         let remaining = ContinuousClock.now.duration(to: instant)
         guard remaining > .zero else { return 0 }
         let components = remaining.components
+        // Anything beyond Int32.max milliseconds (about 24.8 days) is clamped; checking the seconds
+        // first keeps the multiplication from overflowing for timeouts such as .seconds(Int64.max).
+        guard components.seconds < Int64(Int32.max) / 1_000 else { return Int32.max }
         let milliseconds =
             components.seconds * 1_000 + (components.attoseconds + 999_999_999_999_999)
             / 1_000_000_000_000_000

@@ -38,7 +38,7 @@ extension TransportSuite {
 
         /// Runs `body` on a new thread while this thread sends it SIGUSR1 every 5 ms, and returns
         /// how long `body` took. A no-op SIGUSR1 handler is installed for the duration.
-        private static func measureUnderSignals(_ body: @escaping @Sendable () throws -> Void) throws
+        static func measureUnderSignals(_ body: @escaping @Sendable () throws -> Void) throws
             -> Duration
         {
             let previous = signal(SIGUSR1) { _ in }

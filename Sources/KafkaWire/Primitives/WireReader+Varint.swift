@@ -4,9 +4,11 @@
 extension WireReader {
     /// Reads an unsigned varint of at most 5 bytes (UNSIGNED_VARINT, used for compact lengths and tags).
     public mutating func readUnsignedVarint(_ field: String) throws(WireDecodingError) -> UInt32 {
+        let start = readerIndex
         let value = try readUnsignedLEB128(maxBytes: 5, field: field)
         guard value <= UInt64(UInt32.max) else {
-            throw .invalidVarint(context, field: field, offset: readerIndex)
+            readerIndex = start
+            throw .invalidVarint(context, field: field, offset: start)
         }
         return UInt32(value)
     }

@@ -47,7 +47,14 @@ extension RecordBatch {
                 reader.context, field: "CRC", offset: crcOffset, expected: storedCRC, actual: computedCRC)
         }
 
+        let attributesOffset = batchReader.readerIndex
         let attributes = RecordBatchAttributes(rawValue: try batchReader.readInt16("Attributes"))
+        // Codec ids 5 to 7 are unassigned; Apache Kafka's CompressionType.forId rejects them too.
+        guard attributes.compression != nil else {
+            throw .invalidValue(
+                reader.context, field: "Attributes", offset: attributesOffset,
+                detail: "compression codec \(attributes.rawValue & 0x07) is not one of 0 to 4")
+        }
         let lastOffsetDelta = try batchReader.readInt32("LastOffsetDelta")
         let baseTimestamp = try batchReader.readInt64("BaseTimestamp")
         let maxTimestamp = try batchReader.readInt64("MaxTimestamp")

@@ -17,6 +17,13 @@ extension RecordBatch {
                 throw .valueTooLong(
                     api: "RecordBatch", field: "Record length", length: body, maximum: Int(Int32.max))
             }
+            // The Length field counts every byte after itself and is an int32.
+            let total = VarintSize.varint(Int32(body)) + body
+            guard total <= Int(Int32.max) + RecordBatch.logOverhead - writer.count else {
+                throw .valueTooLong(
+                    api: "RecordBatch", field: "Length", length: writer.count + total - RecordBatch.logOverhead,
+                    maximum: Int(Int32.max))
+            }
             writer.writeVarint(Int32(body))
             writer.writeInt8(record.attributes)
             writer.writeVarlong(record.timestampDelta)

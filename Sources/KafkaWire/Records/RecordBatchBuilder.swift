@@ -81,13 +81,7 @@ public struct RecordBatchBuilder: Sendable {
                 api: "RecordBatch", field: "RecordsCount", length: Int(recordCount) + 1,
                 maximum: Int(Int32.max))
         }
-        if recordCount == 0 {
-            baseTimestamp = timestamp
-            maxTimestamp = timestamp
-        } else if timestamp > maxTimestamp {
-            maxTimestamp = timestamp
-        }
-        let timestampDelta = timestamp &- baseTimestamp
+        let timestampDelta = recordCount == 0 ? 0 : timestamp &- baseTimestamp
         let offsetDelta = recordCount
         let body = Self.recordBodySize(
             keyCount: key?.count, valueCount: value?.count, headers: headers, timestampDelta: timestampDelta,
@@ -97,6 +91,19 @@ public struct RecordBatchBuilder: Sendable {
                 api: "RecordBatch", field: "Record length", length: body, maximum: Int(Int32.max))
         }
         let total = VarintSize.varint(Int32(body)) + body
+        // The Length field counts every byte after itself and is an int32.
+        guard total <= Int(Int32.max) + RecordBatch.logOverhead - writtenCount else {
+            throw .valueTooLong(
+                api: "RecordBatch", field: "Length", length: writtenCount + total - RecordBatch.logOverhead,
+                maximum: Int(Int32.max))
+        }
+        // Updated only once the record is accepted, so a rejected record leaves the builder unchanged.
+        if recordCount == 0 {
+            baseTimestamp = timestamp
+            maxTimestamp = timestamp
+        } else if timestamp > maxTimestamp {
+            maxTimestamp = timestamp
+        }
         ensureSpace(total)
 
         let start = writtenCount
