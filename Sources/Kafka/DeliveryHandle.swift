@@ -5,7 +5,7 @@ import Synchronization
 /// Completed once from the sender thread. A batch split after MESSAGE_TOO_LARGE forwards to the
 /// completions of its parts, so handles issued before the split still find their record.
 final class BatchCompletion: Sendable {
-    enum State {
+    enum State: Sendable {
         case pending(waiters: [UnsafeContinuation<Void, Never>])
         case succeeded(baseOffset: Int64, logAppendTime: Int64)
         case failed(KafkaProducerError)

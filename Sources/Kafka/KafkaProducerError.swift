@@ -97,11 +97,11 @@ extension KafkaProducerError {
     }
 
     static func broker(
-        _ code: KafkaErrorCode, topic: String, partition: Int32, message: String?, wasSent: Bool = true
+        _ code: KafkaErrorCode, topic: String, partition: Int32, message: String?, earlierAttemptUncertain: Bool = false
     ) -> KafkaProducerError {
         var text = "broker rejected the batch for \(topic)-\(partition): \(code)"
         if let message, !message.isEmpty { text += ": " + message }
-        return KafkaProducerError(.brokerError(code), text, mayHavePersisted: wasSent && code.mayHavePersisted)
+        return KafkaProducerError(.brokerError(code), text, mayHavePersisted: earlierAttemptUncertain || code.mayHavePersisted)
     }
 
     static func transport(_ message: String, mayHavePersisted: Bool) -> KafkaProducerError {

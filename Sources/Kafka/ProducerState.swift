@@ -25,7 +25,7 @@ struct ProducerState {
     var nextWaiterID: UInt64 = 0
     /// Set by `close`: no new records, linger ignored, and everything left fails at the deadline.
     var closeDeadline: ContinuousClock.Instant?
-    var closeWaiter: UnsafeContinuation<Void, Never>?
+    var closeWaiters: [UnsafeContinuation<Void, Never>] = []
     /// Set when the producer is released without `close`: the sender stops at once.
     var abandoned = false
     /// When the sender thread will next look at the accumulator without being woken; `nil` while
@@ -160,3 +160,9 @@ extension ProducerState {
         }
     }
 }
+
+// The state is only reached through the producer's Mutex. Batches it refers to are appended
+// to under that lock only, and the sender reads a batch's bytes only after draining sealed it.
+extension ProducerState: @unchecked Sendable {}
+extension ProducerBatch: @unchecked Sendable {}
+extension DeferredCompletions: Sendable {}

@@ -31,8 +31,9 @@ final class ProducerBatch {
     var attempts = 0
     /// Earliest time a retry may be sent.
     var retryAt: ContinuousClock.Instant?
-    /// True once any attempt was written to a socket: a failure may then have been persisted.
-    var wasSent = false
+    /// True once an attempt ended without a clear answer (transport error, timeout,
+    /// NOT_ENOUGH_REPLICAS_AFTER_APPEND): the broker may have written the records.
+    var mayHavePersisted = false
 
     init(topic: String, partition: Int32, id: UInt64, createdAt: ContinuousClock.Instant, capacity: Int) {
         self.topic = topic
