@@ -46,16 +46,16 @@ struct MetadataCache {
     }
 
     /// The time the next Metadata request is due, or `nil` while one is in flight.
-    func nextRefresh() -> ContinuousClock.Instant? {
+    func nextRefresh(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         guard !requestInFlight else { return nil }
-        let earliest = lastRequest.map { $0 + retryBackoff } ?? .now
+        let earliest = lastRequest.map { $0 + retryBackoff } ?? now
         if refreshRequested { return earliest }
         guard let lastUpdate else { return earliest }
         return max(earliest, lastUpdate + maxAge)
     }
 
     func isRefreshDue(now: ContinuousClock.Instant) -> Bool {
-        guard let due = nextRefresh() else { return false }
+        guard let due = nextRefresh(now: now) else { return false }
         return due <= now
     }
 

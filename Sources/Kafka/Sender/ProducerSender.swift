@@ -102,7 +102,7 @@ final class ProducerSender: @unchecked Sendable {
             if state.metadata.isRefreshDue(now: now) && !state.metadata.topicsInUse.isEmpty {
                 plan.metadataTopics = state.metadata.topicsInUse.sorted()
             } else if !state.metadata.topicsInUse.isEmpty {
-                consider(state.metadata.nextRefresh())
+                consider(state.metadata.nextRefresh(now: now))
             }
             if state.idempotence.needsRequest(now: now) {
                 plan.initProducerID = true
