@@ -209,6 +209,10 @@ struct RecordAccumulator {
         }
         let producerID = idempotence.producerID
         if batch.attempts > 0 && batch.producerID == producerID && batch.baseSequence >= 0 {
+            // A retry or a split part keeps the sequence range it was first given.
+            if !batch.headerWritten {
+                batch.seal(producerID: producerID, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence)
+            }
             return
         }
         if queue.sequenceGeneration != idempotence.generation {
