@@ -13,7 +13,7 @@ import Kafka
 ///
 /// Modes used by `compare` and by the tests, each printing one JSON line:
 /// `swift-throughput`, `swift-latency` (both need `--bootstrap` and `--topic`) and
-/// `buffer-limit` (enqueues 1 KiB records into a broker that never answers Produce, until the
+/// `buffer-limit` (enqueues 1 KiB records into a broker that never responds to Produce, until the
 /// 16 MiB buffer is full, and reports VmHWM and VmRSS from /proc/self/status).
 enum ProducerBenchmarks {
     struct Options {

@@ -22,7 +22,7 @@ final class BatchCompletion: Sendable {
         self.partition = partition
     }
 
-    /// Whether the record at `index` has its result, following a split to the part holding it.
+    /// Returns whether the record at `index` has its result, following a split to the part with it.
     func isResolved(index: Int32) -> Bool {
         let snapshot = state.withLock { $0 }
         switch snapshot {
@@ -54,7 +54,7 @@ final class BatchCompletion: Sendable {
         complete(.failed(error))
     }
 
-    /// The outcome of the record at `index`, waiting until the batch (or its part) completes.
+    /// Waits until the batch (or the part with the record) completes and returns the record's outcome.
     func result(index: Int32, timestamp: Int64) async -> Result<RecordMetadata, KafkaProducerError> {
         var completion = self
         var index = index

@@ -188,7 +188,7 @@ public final class KafkaProducer: Sendable {
     // MARK: Flush and close
 
     /// Sends every record enqueued so far without waiting for linger, and waits until each has a
-    /// result or `timeout` passes (then throws a timeout error; the records stay queued).
+    /// result. After `timeout` it throws a timeout error, and the records stay queued.
     public func flush(timeout: Duration) async throws(KafkaProducerError) {
         let result = await withUnsafeContinuation { (continuation: ProducerState.WaitContinuation) in
             enum Decision { case done, closed, wait(wake: Bool) }

@@ -32,8 +32,8 @@ struct ProducerFaultTests {
         let elapsed = ContinuousClock.now - start
         await producer.close(timeout: .seconds(2))
 
-        // Broker 1 rejected the first attempt; the producer asked for metadata again and moved on
-        // to broker 2 long before metadataMaxAge (300 s): within a few retry backoffs.
+        // Broker 1 rejected the first attempt. The producer requested metadata again and moved on
+        // to broker 2 within a few retry backoffs, long before metadataMaxAge (300 s).
         let rejected = cluster.producedBatches().filter { $0.errorCode == FakeKafkaErrorCode.notLeaderOrFollower }
         #expect(!rejected.isEmpty)
         #expect(cluster.requestCount(apiKey: .metadata) > metadataBefore)
@@ -89,7 +89,7 @@ struct ProducerFaultTests {
         let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 1))
         defer { cluster.shutdown() }
         try cluster.createTopic("idem", partitions: 1)
-        // The broker appends Produce request #2, then closes the connection without answering.
+        // The broker appends Produce request #2, then closes the connection without a response.
         cluster.inject(FakeKafkaFault(.closeConnection(afterProcessing: true), apiKey: .produce, skip: 1, count: 1))
         let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
         var handles = [DeliveryHandle]()

@@ -31,7 +31,7 @@ final class ProducerBatch {
     var attempts = 0
     /// Earliest time a retry may be sent.
     var retryAt: ContinuousClock.Instant?
-    /// True once an attempt ended without a clear answer (transport error, timeout,
+    /// True once an attempt ended without a clear response (transport error, timeout,
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND): the broker may have written the records.
     var mayHavePersisted = false
 
@@ -121,8 +121,8 @@ final class ProducerBatch {
         bytes.append(contentsOf: field)
     }
 
-    /// Gives a split part its share of the original batch's sequence range, so the broker sees
-    /// the same sequences it expected; the header is written when the part is drained.
+    /// Gives a split part its share of the original batch's sequence range, so the broker receives
+    /// the sequences it expects; the header is written when the part is drained.
     func assignSequence(producerID: Int64, producerEpoch: Int16, baseSequence: Int32) {
         self.producerID = producerID
         self.producerEpoch = producerEpoch

@@ -150,7 +150,7 @@ struct RecordAccumulator {
     }
 
     /// Takes the ready batches whose leader can take a request now, assigning sequences with
-    /// idempotence. `canSend` tells whether a node's connection has room for another request.
+    /// idempotence. `canSend` returns whether a node's connection has room for another request.
     mutating func drain(
         now: ContinuousClock.Instant, metadata: MetadataCache, flushing: Bool,
         idempotence: IdempotenceState, canSend: (Int32) -> Bool
@@ -173,8 +173,8 @@ struct RecordAccumulator {
                     result.nextReadyTime = Self.earlier(result.nextReadyTime, retryAt)
                     continue
                 }
-                // Keeps per-partition order: a retried batch waits until the earlier ones are
-                // answered, and with idempotence at most 5 batches of a partition are in flight.
+                // Per-partition order: a retried batch waits until the earlier ones have responses,
+                // and with idempotence at most 5 batches of a partition are in flight.
                 if batch.attempts > 0 && queue.inFlight > 0 { continue }
                 if idempotence.isEnabled && queue.inFlight >= 5 { continue }
                 let lingerDeadline = batch.createdAt + linger
