@@ -80,6 +80,9 @@ struct ProducerFaultTests {
         }
         await producer.close(timeout: .milliseconds(200))
         cluster.stopBlackhole()
+        // Close joined the sender thread, and no client socket to the brokers remains. The
+        // process-wide count is polled for 3 s because suites running in parallel open descriptors too.
+        #expect(clientSocketCount(toPorts: brokerPorts(cluster)) == 0)
         let closedAll = try waitUntil(timeout: .seconds(3)) { openDescriptorCount() <= descriptorsBefore }
         #expect(closedAll, "descriptors: \(descriptorsBefore) before, \(openDescriptorCount()) after close")
     }
@@ -148,6 +151,9 @@ struct ProducerFaultTests {
             #expect(error.isClosed)
         }
         cluster.stopBlackhole()
+        // Close joined the sender thread, and no client socket to the brokers remains. The
+        // process-wide count is polled for 3 s because suites running in parallel open descriptors too.
+        #expect(clientSocketCount(toPorts: brokerPorts(cluster)) == 0)
         let closedAll = try waitUntil(timeout: .seconds(3)) { openDescriptorCount() <= descriptorsBefore }
         #expect(closedAll, "descriptors: \(descriptorsBefore) before, \(openDescriptorCount()) after close")
     }

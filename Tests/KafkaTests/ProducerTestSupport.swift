@@ -1,4 +1,5 @@
 import FakeKafka
+import Foundation
 import Kafka
 
 /// Producer settings for tests against the fake cluster: short timeouts so failures show fast.
@@ -23,4 +24,34 @@ func recordIndex(_ value: [UInt8]?) -> Int? {
     let text = String(decoding: value.prefix { $0 != 0 && $0 < 128 }, as: UTF8.self)
     guard text.hasPrefix("value-") else { return nil }
     return Int(text.dropFirst(6).prefix { $0.isNumber })
+}
+
+/// Counts this process's TCP sockets whose remote port is one of `ports`: the client side of
+/// connections to those brokers. Reads /proc/net/tcp and /proc/self/fd, so sockets of other
+/// suites running at the same time are not counted.
+func clientSocketCount(toPorts ports: [Int]) -> Int {
+    var inodes = Set<String>()
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+        for line in text.split(separator: "\n").dropFirst() {
+            let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard columns.count > 9, let portText = columns[2].split(separator: ":").last,
+                  let port = Int(portText, radix: 16), ports.contains(port)
+            else { continue }
+            inodes.insert(String(columns[9]))
+        }
+    }
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return -1 }
+    var count = 0
+    for entry in entries {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + entry),
+              target.hasPrefix("socket:[")
+        else { continue }
+        if inodes.contains(String(target.dropFirst(8).dropLast())) { count += 1 }
+    }
+    return count
+}
+
+func brokerPorts(_ cluster: FakeKafkaCluster) -> [Int] {
+    cluster.bootstrapServers.compactMap { $0.split(separator: ":").last.flatMap { Int($0) } }
 }

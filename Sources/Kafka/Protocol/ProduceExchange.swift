@@ -2,25 +2,27 @@ import KafkaWire
 
 /// Produce (key 0), versions 3 to 12: one record batch per partition.
 enum ProduceExchange {
-    /// Encodes the batches (grouped by topic, in the given order) into one request.
+    /// Encodes the batches (grouped by topic, in the given order) into one request, returned as
+    /// chunks to write in order. Batches of `inlineLimit` bytes or more are their own chunk, so
+    /// the request does not copy them.
     static func request(
         version: Int16, correlationID: Int32, clientID: String, acks: Int16, timeoutMs: Int32,
-        batches: [ProducerBatch]
-    ) throws(WireEncodingError) -> [UInt8] {
-        var capacity = 128
+        batches: [ProducerBatch], inlineLimit: Int = 16_384
+    ) throws(WireEncodingError) -> [[UInt8]] {
         var topicOrder = [String]()
         var byTopic = [String: [ProducerBatch]]()
         for batch in batches {
-            capacity += batch.byteCount + 16 + batch.topic.utf8.count
             if byTopic[batch.topic] == nil { topicOrder.append(batch.topic) }
             byTopic[batch.topic, default: []].append(batch)
         }
         var frame = RequestFrame(api: .produce, version: version, correlationID: correlationID,
-                                 clientID: clientID, capacity: capacity)
+                                 clientID: clientID, capacity: 256)
         try frame.writeNullableString(nil, field: "TransactionalId")
         frame.writer.writeInt16(acks)
         frame.writer.writeInt32(timeoutMs)
         try frame.writeArrayCount(topicOrder.count, field: "TopicData")
+        var chunks = [[UInt8]]()
+        var total = 0
         for topic in topicOrder {
             let partitions = byTopic[topic]!
             try frame.writeString(topic, field: "TopicData.Name")
@@ -32,13 +34,24 @@ enum ProduceExchange {
                 } else {
                     frame.writer.writeInt32(Int32(batch.byteCount))
                 }
-                frame.writer.bytes.append(contentsOf: batch.bytes)
+                if batch.byteCount < inlineLimit {
+                    frame.writer.writeRawBytes(batch.bytes)
+                } else {
+                    total += frame.writer.bytes.count + batch.byteCount
+                    chunks.append(frame.writer.bytes)
+                    chunks.append(batch.bytes)
+                    frame.writer.bytes = []
+                    frame.writer.bytes.reserveCapacity(256)
+                }
                 frame.writeEmptyTaggedFields()
             }
             frame.writeEmptyTaggedFields()
         }
         frame.writeEmptyTaggedFields()
-        return frame.finish()
+        total += frame.writer.bytes.count
+        chunks.append(frame.writer.bytes)
+        chunks[0].storeBigEndian(Int32(total - 4), at: 0)
+        return chunks
     }
 
     struct PartitionResult {

@@ -68,12 +68,12 @@ extension ProducerSender {
     // MARK: Sending
 
     func send(
-        _ bytes: [UInt8], kind: BrokerConnection.RequestKind, correlationID: Int32, on connection: BrokerConnection,
+        _ chunks: [[UInt8]], kind: BrokerConnection.RequestKind, correlationID: Int32, on connection: BrokerConnection,
         expectsResponse: Bool = true, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
     ) {
         let request = BrokerConnection.InFlightRequest(
             correlationID: correlationID, kind: kind, deadline: now + configuration.requestTimeout)
-        connection.enqueue(bytes, request: request, expectsResponse: expectsResponse)
+        connection.enqueue(chunks, request: request, expectsResponse: expectsResponse)
         writePending(on: connection, now: now, deferred: &deferred)
     }
 
@@ -86,7 +86,7 @@ extension ProducerSender {
             let bytes = try ApiVersionsExchange.request(version: version, correlationID: id,
                                                         clientID: configuration.clientID)
             connection.phase = .negotiating(version: version)
-            send(bytes, kind: .apiVersions(version: version), correlationID: id, on: connection, now: now,
+            send([bytes], kind: .apiVersions(version: version), correlationID: id, on: connection, now: now,
                  deferred: &deferred)
         } catch {
             fail(connection, reason: "encoding ApiVersions failed: \(error)", ambiguous: false, now: now,
@@ -104,7 +104,7 @@ extension ProducerSender {
                                                      clientID: configuration.clientID, topics: topics)
             shared.state.withLock { $0.metadata.markRequestSent(now: now) }
             logger.trace("kafka metadata request", metadata: ["kafka.node": "\(connection.nodeID)"])
-            send(bytes, kind: .metadata(version: version), correlationID: id, on: connection, now: now,
+            send([bytes], kind: .metadata(version: version), correlationID: id, on: connection, now: now,
                  deferred: &deferred)
         } catch {
             logger.warning("kafka metadata request could not be encoded", metadata: ["error": "\(error)"])
@@ -123,7 +123,7 @@ extension ProducerSender {
             let bytes = try InitProducerIDExchange.request(version: version, correlationID: id,
                                                            clientID: configuration.clientID)
             shared.state.withLock { $0.idempotence.markRequesting() }
-            send(bytes, kind: .initProducerID(version: version), correlationID: id, on: connection, now: now,
+            send([bytes], kind: .initProducerID(version: version), correlationID: id, on: connection, now: now,
                  deferred: &deferred)
         } catch {
             logger.warning("kafka InitProducerId could not be encoded", metadata: ["error": "\(error)"])
@@ -145,13 +145,13 @@ extension ProducerSender {
         let timeout = Int32(clamping: configuration.requestTimeout.components.seconds * 1000
             + configuration.requestTimeout.components.attoseconds / 1_000_000_000_000_000)
         do {
-            let bytes = try ProduceExchange.request(
+            let chunks = try ProduceExchange.request(
                 version: version, correlationID: id, clientID: configuration.clientID,
                 acks: configuration.acks.wireValue, timeoutMs: timeout, batches: batches)
             logger.trace("kafka produce request", metadata: [
-                "kafka.node": "\(nodeID)", "kafka.batches": "\(batches.count)", "kafka.bytes": "\(bytes.count)",
+                "kafka.node": "\(nodeID)", "kafka.batches": "\(batches.count)",
             ])
-            send(bytes, kind: .produce(version: version, batches: batches), correlationID: id, on: connection,
+            send(chunks, kind: .produce(version: version, batches: batches), correlationID: id, on: connection,
                  expectsResponse: configuration.acks != .none, now: now, deferred: &deferred)
         } catch {
             shared.state.withLock { state in
