@@ -160,5 +160,5 @@ final class BrokerConnection {
 
     var oldestDeadline: ContinuousClock.Instant? { inFlight.first?.deadline }
     var hasInFlight: Bool { !inFlight.isEmpty }
-    var inFlightRequests: ArraySlice<InFlightRequest> { inFlight.elements }
+    var inFlightRequests: some Sequence<InFlightRequest> { inFlight.elements }
 }
