@@ -5,9 +5,12 @@ import TestSupport
 
 @Suite("Producer under faults", .serialized)
 struct ProducerFaultTests {
-    @Test(.timeLimit(.minutes(1)))
-    func leaderMoveRefreshesMetadataWithinRetryBackoff() async throws {
-        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 2))
+    /// Produce v9 has no CurrentLeader hint, so the new leader comes from Metadata alone; v12 has it.
+    @Test(.timeLimit(.minutes(1)), arguments: [Int16(9), 12])
+    func leaderMoveRefreshesMetadataWithinRetryBackoff(maxProduceVersion: Int16) async throws {
+        var fakeConfiguration = FakeKafkaConfiguration(brokerCount: 2)
+        fakeConfiguration.produceVersions = 3...maxProduceVersion
+        let cluster = try FakeKafkaCluster(configuration: fakeConfiguration)
         defer { cluster.shutdown() }
         try cluster.createTopic("moves", partitions: 1, leaders: [1])
         var configuration = testConfiguration(cluster)
@@ -44,6 +47,44 @@ struct ProducerFaultTests {
         let log = try cluster.records(topic: "moves", partition: 0)
         #expect(log.compactMap { recordIndex($0.value) } == Array(0..<20))
         #expect(cluster.problems().isEmpty, "\(cluster.problems())")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func currentLeaderHintAvoidsMetadataWait() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 2))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("hint", partitions: 1, leaders: [1])
+        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
+        _ = try await producer.send(record("hint", 0))
+        try cluster.moveLeader(topic: "hint", partition: 0, to: 2)
+        // Metadata now takes 3 s to arrive, so only the CurrentLeader hint of the Produce
+        // response (v10+) can route the retry to broker 2 in time.
+        cluster.inject(FakeKafkaFault(.delay(.seconds(3)), apiKey: .metadata, count: 100))
+        let start = ContinuousClock.now
+        let metadata = try await producer.send(record("hint", 1))
+        let elapsed = ContinuousClock.now - start
+        #expect(metadata.offset == 1)
+        #expect(elapsed < .milliseconds(1_500), "took \(elapsed)")
+        #expect(cluster.requests(apiKey: .produce, broker: 2).count == 1)
+        cluster.removeAllFaults()
+        await producer.close(timeout: .seconds(1))
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func metadataRefreshedEveryMaxAge() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 1))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("aging", partitions: 1)
+        var configuration = testConfiguration(cluster)
+        configuration.metadataMaxAge = .milliseconds(200)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        _ = try await producer.send(record("aging", 0))
+        let before = cluster.requestCount(apiKey: .metadata)
+        try await Task.sleep(for: .milliseconds(1_100))
+        let refreshes = cluster.requestCount(apiKey: .metadata) - before
+        await producer.close(timeout: .seconds(1))
+        #expect(refreshes >= 4, "\(refreshes) refreshes in 1.1 s with metadataMaxAge 200 ms")
+        #expect(refreshes <= 7, "\(refreshes) refreshes in 1.1 s with metadataMaxAge 200 ms")
     }
 
     @Test(.timeLimit(.minutes(1)))
