@@ -133,6 +133,9 @@ struct ProducerLimitsTests {
         #expect(batches.reduce(0) { $0 + $1.batch.records.count } == 3_000)
         #expect(cluster.problems().isEmpty, "\(cluster.problems())")
         #expect(Set(batches.compactMap(\.batch.producerID)).count == 1, "one producer id for all batches")
+        for broker in cluster.brokerIDs {
+            #expect(cluster.acceptedConnectionCount(broker: broker) == 1, "one connection to broker \(broker)")
+        }
     }
 
     private func waitForRecords(_ cluster: FakeKafkaCluster, topic: String, count: Int) async throws
