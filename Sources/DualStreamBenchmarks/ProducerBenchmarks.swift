@@ -28,6 +28,7 @@ enum ProducerBenchmarks {
         var script = "scripts/bench/librdkafka_producer.py"
         var bufferBytes = 16 * 1024 * 1024
         var maxBlockMilliseconds = 1_000
+        var repeats = 3
 
         init(_ arguments: [String]) throws {
             var remaining = arguments[...]
@@ -48,6 +49,7 @@ enum ProducerBenchmarks {
                 case "--script": script = value
                 case "--buffer-bytes": bufferBytes = try Self.positive(value, flag)
                 case "--max-block-ms": maxBlockMilliseconds = try Self.positive(value, flag)
+                case "--repeat": repeats = try Self.positive(value, flag)
                 default: throw BenchmarkError("unknown option \(flag)")
                 }
             }
@@ -78,7 +80,7 @@ enum ProducerBenchmarks {
         default:
             print("usage: dualstream-bench producer [compare|swift-throughput|swift-latency|buffer-limit] "
                 + "[--bootstrap HOST:PORT] [--topic NAME] [--records N] [--size BYTES] [--sizes 200,1024] "
-                + "[--keys N] [--latency-records N] [--script PATH] [--buffer-bytes N] [--max-block-ms N]")
+                + "[--keys N] [--latency-records N] [--repeat N] [--script PATH] [--buffer-bytes N] [--max-block-ms N]")
         }
     }
 
@@ -234,56 +236,96 @@ struct ProducerComparison {
         try await Self.waitForListener(port: port)
         print("broker: tansu at \(bootstrap) (memory storage), log \(logPath)")
 
-        var rows = [(size: Int, ours: [String: Any], peer: [String: Any])]()
+        // Each pair runs `repeats` times, alternating which client goes first, because the machine is
+        // shared and a single run can be off by a factor of two. Tables show medians.
+        var rows = [(size: Int, ours: [[String: Any]], peer: [[String: Any]])]()
         for size in options.sizes {
-            let ourTopic = "bench-swift-\(size)"
-            let peerTopic = "bench-rdkafka-\(size)"
-            for topic in [ourTopic, peerTopic] {
-                _ = try Self.capture(tansu, ["topic", "create", topic, "--partitions", "6", "--broker", listener])
+            var ours = [[String: Any]]()
+            var peer = [[String: Any]]()
+            for round in 0..<options.repeats {
+                let ourTopic = "bench-swift-\(size)-\(round)"
+                let peerTopic = "bench-rdkafka-\(size)-\(round)"
+                for topic in [ourTopic, peerTopic] {
+                    _ = try Self.capture(tansu, ["topic", "create", topic, "--partitions", "6", "--broker", listener])
+                }
+                let common = ["--bootstrap", bootstrap, "--records", "\(options.records)", "--size", "\(size)",
+                              "--keys", "\(options.keys)"]
+                let runOurs = {
+                    try Self.json(Self.capture(
+                        Self.selfExecutable(), ["producer", "swift-throughput", "--topic", ourTopic] + common))
+                }
+                let runPeer = {
+                    try Self.json(Self.capture(
+                        "python3", [options.script, "throughput", "--topic", peerTopic] + common))
+                }
+                if round % 2 == 0 {
+                    ours.append(try runOurs())
+                    peer.append(try runPeer())
+                } else {
+                    peer.append(try runPeer())
+                    ours.append(try runOurs())
+                }
+                print(Self.throughputLine(size: size, ours: ours.last!, peer: peer.last!))
             }
-            let common = ["--bootstrap", bootstrap, "--records", "\(options.records)", "--size", "\(size)",
-                          "--keys", "\(options.keys)"]
-            let ours = try Self.json(Self.capture(
-                Self.selfExecutable(), ["producer", "swift-throughput", "--topic", ourTopic] + common))
-            let peer = try Self.json(Self.capture(
-                "python3", [options.script, "throughput", "--topic", peerTopic] + common))
             rows.append((size, ours, peer))
-            print(Self.throughputLine(size: size, ours: ours, peer: peer))
         }
 
-        let latencyTopic = "bench-latency"
-        _ = try Self.capture(tansu, ["topic", "create", latencyTopic, "--partitions", "6", "--broker", listener])
-        let latencyArguments = ["--bootstrap", bootstrap, "--topic", latencyTopic, "--records",
-                                "\(options.latencyRecords)", "--size", "200", "--keys", "\(options.keys)"]
-        let ourLatency = try Self.json(Self.capture(
-            Self.selfExecutable(), ["producer", "swift-latency"] + latencyArguments))
-        let peerLatency = try Self.json(Self.capture(
-            "python3", [options.script, "latency"] + latencyArguments))
+        var ourLatency = [[String: Any]]()
+        var peerLatency = [[String: Any]]()
+        for round in 0..<options.repeats {
+            let latencyTopic = "bench-latency-\(round)"
+            _ = try Self.capture(tansu, ["topic", "create", latencyTopic, "--partitions", "6", "--broker", listener])
+            let latencyArguments = ["--bootstrap", bootstrap, "--topic", latencyTopic, "--records",
+                                    "\(options.latencyRecords)", "--size", "200", "--keys", "\(options.keys)"]
+            ourLatency.append(try Self.json(Self.capture(
+                Self.selfExecutable(), ["producer", "swift-latency"] + latencyArguments)))
+            peerLatency.append(try Self.json(Self.capture(
+                "python3", [options.script, "latency"] + latencyArguments)))
+        }
 
         print("")
         print("| record | ours rec/s | librdkafka rec/s | ratio | ours CPU s/M | librdkafka CPU s/M "
             + "| ours peak RSS MiB | librdkafka peak RSS MiB |")
         print("|---|---|---|---|---|---|---|---|")
         for row in rows {
-            let ratio = Self.number(row.ours, "records_per_second") / Self.number(row.peer, "records_per_second")
-            print("| \(row.size) B | \(Self.format(row.ours, "records_per_second", 0)) "
-                + "| \(Self.format(row.peer, "records_per_second", 0)) | \(String(format: "%.2f", ratio))x "
-                + "| \(Self.format(row.ours, "cpu_seconds_per_million", 2)) "
-                + "| \(Self.format(row.peer, "cpu_seconds_per_million", 2)) "
-                + "| \(Self.format(row.ours, "peak_rss_mib", 1)) | \(Self.format(row.peer, "peak_rss_mib", 1)) |")
+            let ourRate = Self.median(row.ours, "records_per_second")
+            let peerRate = Self.median(row.peer, "records_per_second")
+            print("| \(row.size) B | \(Self.format(ourRate, 0)) | \(Self.format(peerRate, 0)) "
+                + "| \(Self.format(ourRate / peerRate, 2))x "
+                + "| \(Self.format(Self.median(row.ours, "cpu_seconds_per_million"), 2)) "
+                + "| \(Self.format(Self.median(row.peer, "cpu_seconds_per_million"), 2)) "
+                + "| \(Self.format(Self.maximum(row.ours, "peak_rss_mib"), 1)) "
+                + "| \(Self.format(Self.maximum(row.peer, "peak_rss_mib"), 1)) |")
         }
         print("")
         print("| single record, linger 0, 200 B | p50 µs | p99 µs |")
         print("|---|---|---|")
-        print("| ours | \(Self.format(ourLatency, "p50_us", 0)) | \(Self.format(ourLatency, "p99_us", 0)) |")
-        print("| librdkafka | \(Self.format(peerLatency, "p50_us", 0)) | \(Self.format(peerLatency, "p99_us", 0)) |")
+        print("| ours | \(Self.format(Self.median(ourLatency, "p50_us"), 0)) "
+            + "| \(Self.format(Self.median(ourLatency, "p99_us"), 0)) |")
+        print("| librdkafka | \(Self.format(Self.median(peerLatency, "p50_us"), 0)) "
+            + "| \(Self.format(Self.median(peerLatency, "p99_us"), 0)) |")
         print("")
         for row in rows {
-            print("raw ours \(row.size) B: \(try Self.jsonText(row.ours))")
-            print("raw librdkafka \(row.size) B: \(try Self.jsonText(row.peer))")
+            for result in row.ours { print("raw ours \(row.size) B: \(try Self.jsonText(result))") }
+            for result in row.peer { print("raw librdkafka \(row.size) B: \(try Self.jsonText(result))") }
         }
-        print("raw latency ours: \(try Self.jsonText(ourLatency))")
-        print("raw latency librdkafka: \(try Self.jsonText(peerLatency))")
+        for result in ourLatency { print("raw latency ours: \(try Self.jsonText(result))") }
+        for result in peerLatency { print("raw latency librdkafka: \(try Self.jsonText(result))") }
+    }
+
+    static func median(_ results: [[String: Any]], _ key: String) -> Double {
+        let values = results.map { number($0, key) }.sorted()
+        guard !values.isEmpty else { return .nan }
+        return values.count % 2 == 1 ? values[values.count / 2]
+            : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+    }
+
+    static func maximum(_ results: [[String: Any]], _ key: String) -> Double {
+        results.map { number($0, key) }.max() ?? .nan
+    }
+
+    static func format(_ value: Double, _ decimals: Int) -> String {
+        String(format: "%.\(decimals)f", value)
     }
 
     static func jsonText(_ object: [String: Any]) throws -> String {

@@ -126,16 +126,16 @@ extension ProducerState {
         }
         if let deadline = buffer.nextDeadline { consider(deadline) }
         for topic in Array(metadataWaiters.keys) {
-            var kept = [MetadataWaiter]()
+            var pending = [MetadataWaiter]()
             for waiter in metadataWaiters[topic]! {
                 if waiter.deadline <= now {
                     deferred.resumeFailure.append((waiter.continuation, .unknownTopic(topic, waited: buffer.maxBlock)))
                 } else {
-                    kept.append(waiter)
+                    pending.append(waiter)
                     consider(waiter.deadline)
                 }
             }
-            metadataWaiters[topic] = kept.isEmpty ? nil : kept
+            metadataWaiters[topic] = pending.isEmpty ? nil : pending
         }
         for (id, waiter) in flushWaiters {
             if waiter.deadline <= now {

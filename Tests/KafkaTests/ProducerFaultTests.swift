@@ -170,6 +170,7 @@ struct ProducerFaultTests {
         let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
         _ = try await producer.send(record("pending", 0))
         cluster.startBlackhole()
+
         var handles = [DeliveryHandle]()
         for index in 1...50 {
             handles.append(try await producer.enqueue(record("pending", index)))
@@ -178,6 +179,7 @@ struct ProducerFaultTests {
         await producer.close(timeout: .milliseconds(300))
         let elapsed = ContinuousClock.now - start
         #expect(elapsed < .seconds(1), "close took \(elapsed)")
+
         for handle in handles {
             guard case .failure(let error) = await handle.result() else {
                 Issue.record("a record succeeded while the cluster was silent")

@@ -301,9 +301,9 @@ struct RecordAccumulator {
         for topic in Array(topics.keys) {
             guard var topicQueues = topics.removeValue(forKey: topic) else { continue }
             for index in topicQueues.partitions.indices {
-                let taken = topicQueues.partitions[index].batches.removeAll(where: shouldRemove)
-                for batch in taken { incomplete.removeValue(forKey: batch.id) }
-                removed.append(contentsOf: taken)
+                let matching = topicQueues.partitions[index].batches.removeAll(where: shouldRemove)
+                for batch in matching { incomplete.removeValue(forKey: batch.id) }
+                removed.append(contentsOf: matching)
             }
             topics[topic] = topicQueues
         }
