@@ -138,6 +138,45 @@ struct ProducerLimitsTests {
         }
     }
 
+    @Test func unknownTopicFailsAfterMaxBlock() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 1))
+        defer { cluster.shutdown() }
+        var configuration = testConfiguration(cluster)
+        configuration.maxBlock = .milliseconds(300)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        let start = ContinuousClock.now
+        do {
+            _ = try await producer.enqueue(record("missing-topic", 1))
+            Issue.record("a record for a topic that does not exist was accepted")
+        } catch {
+            #expect(error.description.contains("missing-topic"), "\(error)")
+            #expect(!error.mayHavePersisted)
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(300))
+        #expect(elapsed < .seconds(2))
+        #expect(cluster.requestCount(apiKey: .metadata) >= 2, "metadata retried while waiting")
+        await producer.close(timeout: .seconds(1))
+    }
+
+    @Test func customPartitionerOutOfRangeIsRejected() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 1))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("custom", partitions: 4)
+        var configuration = testConfiguration(cluster)
+        configuration.partitioner = .custom { _, key, count in key?.first == 0 ? count : 2 }
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        let placed = try await producer.send(ProducerRecord(topic: "custom", key: [1], value: [1]))
+        #expect(placed.partition == 2)
+        do {
+            _ = try await producer.enqueue(ProducerRecord(topic: "custom", key: [0], value: [1]))
+            Issue.record("partition 4 of a 4-partition topic was accepted")
+        } catch {
+            #expect(error.description.contains("invalid partition 4"), "\(error)")
+        }
+        await producer.close(timeout: .seconds(1))
+    }
+
     private func waitForRecords(_ cluster: FakeKafkaCluster, topic: String, count: Int) async throws
         -> [FakeKafkaRecord]
     {
