@@ -3,9 +3,10 @@ import Testing
 
 @testable import KafkaWire
 
-/// Recorded responses from Tansu 0.6 and the hand-written ApiVersions refusal: each decodes to the
+/// Recorded responses from Tansu 0.6 and librdkafka 2.16.0's mock cluster: each decodes to the
 /// values in its sidecar, and our response encoder reproduces the recorded bytes from the decoded
-/// model, which is what the fake cluster relies on.
+/// model, which is what the fake cluster relies on. The mock's two non-conforming responses are
+/// checked for what a client must still get from them.
 @Suite struct FixtureResponseTests {
     @Test(arguments: KafkaFixtures.names(direction: "response"))
     func responseDecodesToSidecarValues(name: String) throws {
@@ -17,15 +18,37 @@ import Testing
         #expect(Int(apiKey.responseHeaderVersion(version)) == int(sidecar["response_header_version"]))
         #expect(Int(try ResponseHeader.peekCorrelationId(frame: frame)) == int(sidecar["correlation_id"]))
 
+        if dictionary(sidecar["decoded"])["error"] != nil {
+            // kafka-python could not decode it: librdkafka's mock refuses ApiVersions v3 in a mix of
+            // v0 and compact encodings. The client must still see UNSUPPORTED_VERSION and retry at v0.
+            let decoded = try ApiVersionsResponse.decodeFrame(frame, version: version)
+            let facts = dictionary(sidecar["facts"])
+            #expect(apiKey == .apiVersions)
+            #expect(Int(decoded.response.errorCode.rawValue) == int(facts["kafka_expected_error_code"]))
+            #expect(decoded.response.retryVersion(sentVersion: version) == 0)
+            return
+        }
+        if FixtureDecoding.oneTrailingByte.contains(name) {
+            let decoded = try FixtureDecoding.decode(name: name, frame: frame)
+            let response = try #require(decoded.last as? MetadataResponse)
+            #expect(response == metadataResponse(expected, version: version))
+            let error = decodingError {
+                try KafkaFrame.decodeResponse(MetadataResponse.self, frame: frame, version: version)
+            }
+            #expect(error?.kind == .trailingBytes)
+            return
+        }
+
         switch apiKey {
         case .apiVersions:
-            // Tansu answers versions above 4 in the v3 layout, so decode those as v4.
+            // Tansu responds to versions above 4 in the v3 layout, so decode those as v4.
             let decoded = try ApiVersionsResponse.decodeFrame(frame, version: min(version, 4))
             let response = decoded.response
             #expect(Int(response.errorCode.rawValue) == int(expected["error_code"]))
             let expectedKeys = array(expected["api_keys"]).map(dictionary).map {
                 ApiVersionsResponse.ApiVersionRange(
-                    apiKey: ApiKey(Int16(int($0["api_key"]) ?? -1)), minVersion: Int16(int($0["min_version"]) ?? -1),
+                    apiKey: ApiKey(Int16(int($0["api_key"]) ?? -1)),
+                    minVersion: Int16(int($0["min_version"]) ?? -1),
                     maxVersion: Int16(int($0["max_version"]) ?? -1))
             }
             #expect(response.apiKeys == expectedKeys)
@@ -39,12 +62,16 @@ import Testing
                 #expect(error?.kind == .unsupportedVersion)
                 return
             }
-            let response = try KafkaFrame.decodeResponse(MetadataResponse.self, frame: frame, version: version).response
+            let response = try KafkaFrame.decodeResponse(
+                MetadataResponse.self, frame: frame, version: version
+            ).response
             #expect(response == metadataResponse(expected, version: version))
             try checkReencoding(response, version: version, name: name)
         case .initProducerId:
-            let response = try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: frame, version: version)
-                .response
+            let response = try KafkaFrame.decodeResponse(
+                InitProducerIdResponse.self, frame: frame, version: version
+            )
+            .response
             let model = InitProducerIdResponse(
                 throttleTimeMs: Int32(int(expected["throttle_time_ms"]) ?? -99),
                 errorCode: KafkaErrorCode(Int16(int(expected["error_code"]) ?? -99)),
@@ -53,7 +80,8 @@ import Testing
             #expect(response == model)
             try checkReencoding(response, version: version, name: name)
         case .produce:
-            let response = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version).response
+            let response = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version)
+                .response
             #expect(response == produceResponse(expected, version: version))
             try checkReencoding(response, version: version, name: name)
         default:
@@ -61,7 +89,9 @@ import Testing
         }
     }
 
-    private func checkReencoding<Response: KafkaResponse>(_ response: Response, version: Int16, name: String) throws {
+    private func checkReencoding<Response: KafkaResponse>(
+        _ response: Response, version: Int16, name: String
+    ) throws {
         let recorded = KafkaFixtures.bytes(name)
         let correlationId = try ResponseHeader.peekCorrelationId(frame: Array(recorded.dropFirst(4)))
         let encoded = try KafkaFrame.encodeResponse(response, version: version, correlationId: correlationId)
@@ -83,11 +113,15 @@ import Testing
                     leaderEpoch: Int32(int(partition["leader_epoch"]) ?? -1),
                     replicaNodes: array(partition["replica_nodes"]).compactMap { int($0).map(Int32.init) },
                     isrNodes: array(partition["isr_nodes"]).compactMap { int($0).map(Int32.init) },
-                    offlineReplicas: array(partition["offline_replicas"]).compactMap { int($0).map(Int32.init) })
+                    offlineReplicas: array(partition["offline_replicas"]).compactMap {
+                        int($0).map(Int32.init)
+                    })
             }
             return MetadataResponse.Topic(
-                errorCode: KafkaErrorCode(Int16(int(topic["error_code"]) ?? -99)), name: string(topic["name"]),
-                topicId: uuid(topic["topic_id"]) ?? .zero, isInternal: (topic["is_internal"] as? Bool) ?? false,
+                errorCode: KafkaErrorCode(Int16(int(topic["error_code"]) ?? -99)),
+                name: string(topic["name"]),
+                topicId: uuid(topic["topic_id"]) ?? .zero,
+                isInternal: (topic["is_internal"] as? Bool) ?? false,
                 partitions: partitions,
                 topicAuthorizedOperations: authorizedOperations(topic["authorized_operations"]))
         }
@@ -129,7 +163,8 @@ import Testing
                             leaderId: Int32(int(leader["leader_id"]) ?? -99),
                             leaderEpoch: Int32(int(leader["leader_epoch"]) ?? -99)))
             }
-            return ProduceResponse.TopicResponse(name: string(topic["name"]) ?? "?", partitionResponses: partitions)
+            return ProduceResponse.TopicResponse(
+                name: string(topic["name"]) ?? "?", partitionResponses: partitions)
         }
         let endpoints = array(body["node_endpoints"]).map(dictionary).map {
             ProduceResponse.NodeEndpoint(
@@ -137,7 +172,8 @@ import Testing
                 port: Int32(int($0["port"]) ?? -99), rack: string($0["rack"]))
         }
         return ProduceResponse(
-            responses: responses, throttleTimeMs: Int32(int(body["throttle_time_ms"]) ?? 0), nodeEndpoints: endpoints)
+            responses: responses, throttleTimeMs: Int32(int(body["throttle_time_ms"]) ?? 0),
+            nodeEndpoints: endpoints)
     }
 
     @Test func handWrittenRefusalDecodesAsV0() throws {
