@@ -11,10 +11,10 @@ import Kafka
 /// It prints records/s, CPU seconds per million records and peak resident memory of both, then
 /// single-record latency with linger 0.
 ///
-/// Modes used by `compare` and by the tests, each printing one JSON line:
-/// `swift-throughput`, `swift-latency` (both need `--bootstrap` and `--topic`) and
-/// `buffer-limit` (enqueues 1 KiB records into a broker that never responds to Produce, until the
-/// 16 MiB buffer is full, and reports VmHWM and VmRSS from /proc/self/status).
+/// Modes used by `compare` and by the tests each print one JSON line. `swift-throughput` and
+/// `swift-latency` need `--bootstrap` and `--topic`. `buffer-limit` enqueues 1 KiB records into a
+/// broker that never responds to Produce until the 16 MiB buffer is full, then reports VmHWM and
+/// VmRSS from /proc/self/status.
 enum ProducerBenchmarks {
     struct Options {
         var mode = "compare"

@@ -2,7 +2,7 @@ import KafkaWire
 
 /// A failed `enqueue`, `send`, `flush` or delivery.
 ///
-/// ``mayHavePersisted`` says whether the broker may have written the record: `true` after a
+/// ``mayHavePersisted`` tells whether the broker may have written the record: `true` after a
 /// transport error, a request timeout or NOT_ENOUGH_REPLICAS_AFTER_APPEND once the record was sent,
 /// `false` when it was never sent or the broker rejected it (unknown topic, NOT_ENOUGH_REPLICAS,
 /// authorization, too large).

@@ -122,7 +122,7 @@ final class ProducerBatch {
     }
 
     /// Gives a split part its share of the original batch's sequence range, so the broker receives
-    /// the sequences it expects; the header is written when the part is drained.
+    /// the sequences it expects. The header is written when the part is drained.
     func assignSequence(producerID: Int64, producerEpoch: Int16, baseSequence: Int32) {
         self.producerID = producerID
         self.producerEpoch = producerEpoch

@@ -24,8 +24,8 @@ enum ApiVersionsExchange {
         case failed(KafkaErrorCode)
     }
 
-    /// Decodes the body. An UNSUPPORTED_VERSION answer is encoded as v0 whatever was sent; the retry
-    /// version is the broker's ApiVersions maximum when below `version`, else 0.
+    /// Decodes the body. An UNSUPPORTED_VERSION response is encoded as v0 whatever was sent. The
+    /// retry version is then the broker's ApiVersions maximum when below `version`, else 0.
     static func decode(_ body: inout WireReader, version: Int16) throws(WireDecodingError) -> Outcome {
         let errorCode = KafkaErrorCode(try body.readInt16("ErrorCode"))
         let encodedVersion = errorCode == .unsupportedVersion ? 0 : version
@@ -49,7 +49,7 @@ enum ApiVersionsExchange {
         return .versions(versions)
     }
 
-    /// Highest version both sides support, or `nil`.
+    /// Returns the highest version both sides support, or `nil`.
     static func choose(_ api: APIKey, from brokerVersions: [Int16: ClosedRange<Int16>]) -> Int16? {
         guard let broker = brokerVersions[api.rawValue] else { return nil }
         let ours = api.supportedVersions

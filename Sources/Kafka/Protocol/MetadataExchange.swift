@@ -30,6 +30,7 @@ enum MetadataExchange {
         let compact = version >= APIKey.metadata.firstFlexibleVersion
         var response = Response()
         if version >= 3 { _ = try body.readInt32("ThrottleTimeMs") }
+
         let brokerCount = try body.readArrayCount("Brokers", compact: compact, minimumElementSize: 10)
         for _ in 0..<brokerCount {
             let nodeID = try body.readInt32("Brokers.NodeId")
@@ -41,6 +42,7 @@ enum MetadataExchange {
         }
         if version >= 2 { _ = try body.readNullableString("ClusterId", compact: compact) }
         _ = try body.readInt32("ControllerId")
+
         let topicCount = try body.readArrayCount("Topics", compact: compact, minimumElementSize: 8)
         for _ in 0..<topicCount {
             let errorCode = try body.readInt16("Topics.ErrorCode")

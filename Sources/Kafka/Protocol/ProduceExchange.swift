@@ -15,12 +15,14 @@ enum ProduceExchange {
             if byTopic[batch.topic] == nil { topicOrder.append(batch.topic) }
             byTopic[batch.topic, default: []].append(batch)
         }
+
         var frame = RequestFrame(api: .produce, version: version, correlationID: correlationID,
                                  clientID: clientID, capacity: 256)
         try frame.writeNullableString(nil, field: "TransactionalId")
         frame.writer.writeInt16(acks)
         frame.writer.writeInt32(timeoutMs)
         try frame.writeArrayCount(topicOrder.count, field: "TopicData")
+
         var chunks = [[UInt8]]()
         var total = 0
         for topic in topicOrder {

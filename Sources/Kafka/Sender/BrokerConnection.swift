@@ -6,7 +6,7 @@ import SocketTransport
 final class BrokerConnection {
     enum Phase: Equatable {
         case disconnected
-        /// ApiVersions sent at this version; nothing else goes out until it is answered.
+        /// ApiVersions sent at this version. Nothing else is sent until its response arrives.
         case negotiating(version: Int16)
         case ready
     }
@@ -134,7 +134,7 @@ final class BrokerConnection {
     /// Puts back a request taken by ``popInFlight()`` whose response could not be used.
     func requeueFront(_ request: InFlightRequest) { inFlight.prepend(request) }
 
-    /// Closes the socket and returns the requests that will never be answered.
+    /// Closes the socket and returns the requests that will never get a response.
     func disconnect() -> (inFlight: [InFlightRequest], unwritten: [ProducerBatch]) {
         socket?.close()
         socket = nil
@@ -153,7 +153,7 @@ final class BrokerConnection {
         return (requests, unwritten)
     }
 
-    /// Whether another request may be sent now.
+    /// Returns whether another request may be sent now.
     func canSend(maxInFlight: Int, maxPendingBytes: Int) -> Bool {
         isReady && inFlight.count < maxInFlight && pendingWriteBytes < maxPendingBytes
     }

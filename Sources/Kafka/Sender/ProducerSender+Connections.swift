@@ -45,7 +45,8 @@ extension ProducerSender {
         }
     }
 
-    /// A ready connection for Metadata or InitProducerId: any broker, else a bootstrap server.
+    /// Returns a ready connection for Metadata or InitProducerId, or starts connecting to a broker
+    /// (a bootstrap server when no broker is known) and returns `nil`.
     func anyReadyConnection(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) -> BrokerConnection? {
         let ready = connections.values.filter { $0.isReady && $0.inFlight.count < maxInFlight }
         if let best = ready.min(by: { $0.inFlight.count < $1.inFlight.count }) { return best }
@@ -248,7 +249,7 @@ extension ProducerSender {
     }
 
     /// Closes connections whose oldest request passed requestTimeout, or that carry a batch whose
-    /// delivery timeout passed (its answer can no longer be used).
+    /// delivery timeout passed, because a late response can no longer be used.
     func checkInFlightTimeouts(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
         for connection in Array(connections.values) where connection.hasInFlight {
             if let deadline = connection.oldestDeadline, deadline <= now {

@@ -136,7 +136,7 @@ extension ProducerSender {
     }
 
     /// Gives a bootstrap connection the node id of the broker at the same address, so each broker
-    /// has one connection; closes idle bootstrap connections that match no broker.
+    /// has one connection. Idle bootstrap connections that match no broker are closed.
     private func adoptBootstrapConnections(brokers: [Int32: MetadataCache.Broker]) {
         for (nodeID, connection) in connections where nodeID < 0 {
             let match = brokers.first { _, broker in
