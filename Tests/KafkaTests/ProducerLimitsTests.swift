@@ -16,10 +16,13 @@ struct ProducerLimitsTests {
             _ = try await producer.enqueue(record("large", 1, size: 20_000))
             Issue.record("a 20 KB record was accepted with batchSize 16384")
         } catch {
-            #expect(error.isRecordTooLarge)
+            #expect(error.code == .recordTooLarge)
             #expect(!error.mayHavePersisted)
-            #expect(error.description.contains("16384"), "names the limit: \(error)")
-            #expect(error.description.contains("200"), "names the size: \(error)")
+            // 20,007-byte value and 5-byte key: a 20,023-byte record plus the 61-byte batch header.
+            #expect(error.recordSize == 20_084)
+            #expect(error.limit == 16_384)
+            #expect(error.description.contains("20084"), "names the size: \(error)")
+            #expect(error.description.contains("batchSize 16384"), "names the limit: \(error)")
         }
         await producer.close(timeout: .seconds(1))
         #expect(cluster.requestCount(apiKey: .produce) == 0)

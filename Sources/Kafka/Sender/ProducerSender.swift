@@ -170,7 +170,7 @@ final class ProducerSender: @unchecked Sendable {
         for batch in state.accumulator.removeQueued(where: { _ in true }) {
             var failure = error
             if batch.mayHavePersisted {
-                failure = KafkaProducerError(error.code, error.message, mayHavePersisted: true)
+                failure = KafkaProducerError(error.reason, error.message, mayHavePersisted: true)
             }
             state.finish(batch, outcome: .failed(failure), wasInFlight: false, into: &deferred)
         }
@@ -255,7 +255,7 @@ final class ProducerSender: @unchecked Sendable {
             let (requests, unwritten) = connection.disconnect()
             shared.state.withLock { state in
                 for batch in unwritten + requests.flatMap(\.produceBatches) {
-                    let failure = KafkaProducerError(error.code, error.message, mayHavePersisted: true)
+                    let failure = KafkaProducerError(error.reason, error.message, mayHavePersisted: true)
                     state.finish(batch, outcome: .failed(failure), wasInFlight: true, into: &deferred)
                 }
             }
