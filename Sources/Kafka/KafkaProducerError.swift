@@ -174,6 +174,14 @@ extension KafkaProducerError {
         KafkaProducerError(.unsupportedVersion, message, mayHavePersisted: false)
     }
 
+    static func notConnected(waited: Duration, lastError: String?) -> KafkaProducerError {
+        KafkaProducerError(
+            .notConnected,
+            "no broker responded to Metadata within maxBlock \(waited): check bootstrapServers and that the "
+                + "brokers run; last error: \(lastError ?? "none")",
+            mayHavePersisted: false)
+    }
+
     static func unknownTopic(_ topic: String, waited: Duration) -> KafkaProducerError {
         KafkaProducerError(
             .unknownTopic,

@@ -32,6 +32,8 @@ struct ProducerState {
     /// it is running and will look again before it sleeps.
     var plannedWake: ContinuousClock.Instant?
     var senderExited = false
+    /// The last connect or connection failure, reported when no broker was ever reachable.
+    var lastConnectionError: String?
 
     init(configuration: KafkaProducerConfiguration) {
         accumulator = RecordAccumulator(batchSize: configuration.batchSize,
@@ -129,7 +131,10 @@ extension ProducerState {
             var pending = [MetadataWaiter]()
             for waiter in metadataWaiters[topic]! {
                 if waiter.deadline <= now {
-                    deferred.resumeFailure.append((waiter.continuation, .unknownTopic(topic, waited: buffer.maxBlock)))
+                    let error: KafkaProducerError = metadata.lastUpdate == nil
+                        ? .notConnected(waited: buffer.maxBlock, lastError: lastConnectionError)
+                        : .unknownTopic(topic, waited: buffer.maxBlock)
+                    deferred.resumeFailure.append((waiter.continuation, error))
                 } else {
                     pending.append(waiter)
                     consider(waiter.deadline)

@@ -191,3 +191,23 @@ struct ProducerLimitsTests {
         return try cluster.records(topic: topic, partition: 0)
     }
 }
+
+@Suite("Producer without brokers")
+struct ProducerUnreachableTests {
+    @Test func unreachableBootstrapFailsAsNotConnected() async throws {
+        // A port that was free a moment ago: nothing listens there, so every connect is refused.
+        let port = try FreePort.allocate()
+        var configuration = KafkaProducerConfiguration(bootstrapServers: ["127.0.0.1:\(port)"])
+        configuration.maxBlock = .milliseconds(400)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        do {
+            _ = try await producer.enqueue(ProducerRecord(topic: "t", key: nil, value: [1]))
+            Issue.record("enqueue succeeded without a broker")
+        } catch {
+            #expect(error.code == .notConnected, "\(error)")
+            #expect(error.description.contains("refused"), "names the connect failure: \(error)")
+            #expect(!error.mayHavePersisted)
+        }
+        await producer.close(timeout: .seconds(1))
+    }
+}

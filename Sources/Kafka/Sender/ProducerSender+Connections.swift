@@ -40,7 +40,10 @@ extension ProducerSender {
         } catch {
             connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
             logger.debug("kafka connect failed", metadata: ["kafka.node": "\(nodeID)", "error": "\(error)"])
-            shared.state.withLock { $0.metadata.requestRefresh() }
+            shared.state.withLock { state in
+                state.metadata.requestRefresh()
+                state.lastConnectionError = "\(error)"
+            }
             return nil
         }
     }
