@@ -88,6 +88,34 @@ struct ProducerFaultTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func pipelinesAtMostFiveRequestsPerConnection() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 1))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("pipeline", partitions: 1)
+        var configuration = testConfiguration(cluster)
+        configuration.batchSize = 1_000
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        _ = try await producer.send(record("pipeline", 0))
+        let before = cluster.requestCount(apiKey: .produce)
+        // The broker reads and logs requests but answers none, so only the in-flight limit stops
+        // the producer from sending all 40 batches.
+        cluster.startBlackhole()
+        var handles = [DeliveryHandle]()
+        for index in 1...120 {
+            handles.append(try await producer.enqueue(record("pipeline", index, size: 300)))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let sent = cluster.requestCount(apiKey: .produce) - before
+        #expect(sent == 5, "\(sent) Produce requests in flight on one connection")
+        cluster.stopBlackhole()
+        await producer.close(timeout: .milliseconds(200))
+        for handle in handles {
+            let result = await handle.result()
+            #expect(throws: KafkaProducerError.self) { try result.get() }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func silentClusterFailsRecordsWithinDeliveryTimeout() async throws {
         let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 2))
         defer { cluster.shutdown() }
