@@ -116,6 +116,27 @@ struct ProducerFaultTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func idleSenderSleepsAndEndsOnClose() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 1))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("idle", partitions: 1)
+        let threadsBefore = Set(threadCPUTicks(named: "kafka-sender").keys)
+        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
+        _ = try await producer.send(record("idle", 0))
+        let senders = threadCPUTicks(named: "kafka-sender").filter { !threadsBefore.contains($0.key) }
+        #expect(senders.count == 1, "one sender thread per producer")
+        try await Task.sleep(for: .seconds(1))
+        let after = threadCPUTicks(named: "kafka-sender")
+        for (task, ticks) in senders {
+            let used = (after[task] ?? ticks) - ticks
+            #expect(used <= 5, "idle sender used \(used) CPU ticks (1/100 s) in 1 s")
+        }
+        await producer.close(timeout: .seconds(1))
+        let remaining = Set(threadCPUTicks(named: "kafka-sender").keys).intersection(senders.keys)
+        #expect(remaining.isEmpty, "sender thread still running after close")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func silentClusterFailsRecordsWithinDeliveryTimeout() async throws {
         let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 2))
         defer { cluster.shutdown() }

@@ -55,3 +55,21 @@ func clientSocketCount(toPorts ports: [Int]) -> Int {
 func brokerPorts(_ cluster: FakeKafkaCluster) -> [Int] {
     cluster.bootstrapServers.compactMap { $0.split(separator: ":").last.flatMap { Int($0) } }
 }
+
+/// CPU ticks (user + system, in 1/100 s) of each thread of this process named `name`, by task id.
+func threadCPUTicks(named name: String) -> [String: Int] {
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [:] }
+    var result = [String: Int]()
+    for task in tasks {
+        let comm = (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? ""
+        guard comm.trimmingCharacters(in: .whitespacesAndNewlines) == name,
+              let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+              let afterName = stat.range(of: ") ")
+        else { continue }
+        // Fields after the command name start at field 3 (state); utime and stime are fields 14 and 15.
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { continue }
+        result[task] = user + system
+    }
+    return result
+}
