@@ -97,9 +97,9 @@ struct ProducerFaultTests {
         let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
         _ = try await producer.send(record("pipeline", 0))
         let before = cluster.requestCount(apiKey: .produce)
-        // The broker reads and logs requests but answers none, so only the in-flight limit stops
-        // the producer from sending all 40 batches.
-        cluster.startBlackhole()
+        // The broker reads and logs Produce requests but sends no response, so only the in-flight
+        // limit stops the producer from sending all 40 batches.
+        cluster.inject(FakeKafkaFault(.dropResponse(afterProcessing: false), apiKey: .produce, count: 1_000))
         var handles = [DeliveryHandle]()
         for index in 1...120 {
             handles.append(try await producer.enqueue(record("pipeline", index, size: 300)))
@@ -107,7 +107,6 @@ struct ProducerFaultTests {
         try await Task.sleep(for: .milliseconds(300))
         let sent = cluster.requestCount(apiKey: .produce) - before
         #expect(sent == 5, "\(sent) Produce requests in flight on one connection")
-        cluster.stopBlackhole()
         await producer.close(timeout: .milliseconds(200))
         for handle in handles {
             let result = await handle.result()

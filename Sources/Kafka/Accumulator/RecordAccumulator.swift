@@ -197,6 +197,11 @@ struct RecordAccumulator {
                 prepareForSend(batch, queue: &topicQueues.partitions[index], idempotence: idempotence)
                 if topicQueues.stickyPartition == partition { topicQueues.stickyPartition = nil }
                 result.requests[leader, default: []].append(batch)
+                // A request carries one batch per partition, so a further batch of this partition
+                // goes in the next request: ask the sender to look again at once.
+                if !topicQueues.partitions[index].batches.isEmpty {
+                    result.nextReadyTime = now
+                }
             }
         }
         return result
