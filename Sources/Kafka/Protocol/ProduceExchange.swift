@@ -73,59 +73,21 @@ enum ProduceExchange {
         var nodeEndpoints: [Int32: MetadataCache.Broker] = [:]
     }
 
-    static func decode(_ body: inout WireReader, version: Int16) throws(WireDecodingError) -> Response {
-        let compact = version >= APIKey.produce.firstFlexibleVersion
+    static func decode(frame: [UInt8], version: Int16) throws(WireDecodingError) -> (Int32, Response) {
+        let (header, message) = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version)
         var response = Response()
-        let topicCount = try body.readArrayCount("Responses", compact: compact, minimumElementSize: 6)
-        for _ in 0..<topicCount {
-            let topic = try body.readString("Responses.Name", compact: compact)
-            let count = try body.readArrayCount("PartitionResponses", compact: compact, minimumElementSize: 14)
-            for _ in 0..<count {
-                var result = PartitionResult(
-                    topic: topic, partition: try body.readInt32("Index"),
-                    errorCode: KafkaErrorCode(try body.readInt16("ErrorCode")),
-                    baseOffset: try body.readInt64("BaseOffset"), logAppendTime: -1)
-                if version >= 2 { result.logAppendTime = try body.readInt64("LogAppendTimeMs") }
-                if version >= 5 { _ = try body.readInt64("LogStartOffset") }
-                if version >= 8 {
-                    let errorCount = try body.readArrayCount("RecordErrors", compact: compact, minimumElementSize: 5)
-                    for _ in 0..<errorCount {
-                        _ = try body.readInt32("RecordErrors.BatchIndex")
-                        _ = try body.readNullableString("RecordErrors.BatchIndexErrorMessage", compact: compact)
-                        if compact { _ = try body.readTaggedFields("RecordErrors tagged fields") }
-                    }
-                    result.errorMessage = try body.readNullableString("ErrorMessage", compact: compact)
-                }
-                if compact {
-                    _ = try body.readTaggedFields("PartitionResponses tagged fields") { tag, field throws(WireDecodingError) in
-                        guard tag == 0, version >= 10 else { return false }
-                        let leader = try field.readInt32("CurrentLeader.LeaderId")
-                        let epoch = try field.readInt32("CurrentLeader.LeaderEpoch")
-                        _ = try field.readTaggedFields("CurrentLeader tagged fields")
-                        result.currentLeader = (leader, epoch)
-                        return true
-                    }
-                }
-                response.partitions.append(result)
-            }
-            if compact { _ = try body.readTaggedFields("Responses tagged fields") }
-        }
-        if version >= 1 { _ = try body.readInt32("ThrottleTimeMs") }
-        if compact {
-            _ = try body.readTaggedFields("tagged fields") { tag, field throws(WireDecodingError) in
-                guard tag == 0, version >= 10 else { return false }
-                let count = try field.readArrayCount("NodeEndpoints", compact: true, minimumElementSize: 10)
-                for _ in 0..<count {
-                    let node = try field.readInt32("NodeEndpoints.NodeId")
-                    let host = try field.readString("NodeEndpoints.Host", compact: true)
-                    let port = try field.readInt32("NodeEndpoints.Port")
-                    _ = try field.readNullableString("NodeEndpoints.Rack", compact: true)
-                    _ = try field.readTaggedFields("NodeEndpoints tagged fields")
-                    response.nodeEndpoints[node] = MetadataCache.Broker(host: host, port: Int(port))
-                }
-                return true
+        for topic in message.responses {
+            for partition in topic.partitionResponses {
+                response.partitions.append(PartitionResult(
+                    topic: topic.name, partition: partition.index, errorCode: partition.errorCode,
+                    baseOffset: partition.baseOffset, logAppendTime: partition.logAppendTimeMs,
+                    errorMessage: partition.errorMessage,
+                    currentLeader: partition.currentLeader.map { ($0.leaderId, $0.leaderEpoch) }))
             }
         }
-        return response
+        for endpoint in message.nodeEndpoints {
+            response.nodeEndpoints[endpoint.nodeId] = MetadataCache.Broker(host: endpoint.host, port: Int(endpoint.port))
+        }
+        return (header.correlationId, response)
     }
 }
