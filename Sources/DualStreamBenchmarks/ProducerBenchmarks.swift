@@ -372,7 +372,8 @@ struct ProducerComparison {
 
     /// Runs a command to completion and returns its output; throws on a non-zero exit.
     static func capture(_ executable: String, _ arguments: [String]) throws -> String {
-        let outputPath = NSTemporaryDirectory() + "dualstream-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
+        let suffix = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let outputPath = NSTemporaryDirectory() + "dualstream-bench-\(suffix).out"
         defer { unlink(outputPath) }
         let pid = try spawn(executable, arguments, outputPath: outputPath)
         var status: Int32 = 0

@@ -159,7 +159,8 @@ extension KafkaProducerError {
     ) -> KafkaProducerError {
         var text = "broker rejected the batch for \(topic)-\(partition): \(code)"
         if let message, !message.isEmpty { text += ": " + message }
-        return KafkaProducerError(.brokerError(code), text, mayHavePersisted: earlierAttemptUncertain || code.mayHavePersisted)
+        let mayHavePersisted = earlierAttemptUncertain || code.mayHavePersisted
+        return KafkaProducerError(.brokerError(code), text, mayHavePersisted: mayHavePersisted)
     }
 
     static func transport(_ message: String, mayHavePersisted: Bool) -> KafkaProducerError {

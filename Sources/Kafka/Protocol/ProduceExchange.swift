@@ -86,7 +86,8 @@ enum ProduceExchange {
             }
         }
         for endpoint in message.nodeEndpoints {
-            response.nodeEndpoints[endpoint.nodeId] = MetadataCache.Broker(host: endpoint.host, port: Int(endpoint.port))
+            let broker = MetadataCache.Broker(host: endpoint.host, port: Int(endpoint.port))
+            response.nodeEndpoints[endpoint.nodeId] = broker
         }
         return (header.correlationId, response)
     }

@@ -33,7 +33,8 @@ extension ProducerSender {
             connection.attach(socket)
             try shared.poller.register(fileDescriptor: socket.fileDescriptor, token: connection.token,
                                        interest: .readable)
-            logger.debug("kafka connection opened", metadata: ["kafka.node": "\(nodeID)", "kafka.endpoint": "\(endpoint)"])
+            logger.debug("kafka connection opened",
+                         metadata: ["kafka.node": "\(nodeID)", "kafka.endpoint": "\(endpoint)"])
             sendApiVersions(on: connection, version: APIKey.apiVersions.supportedVersions.upperBound, now: now,
                             deferred: &deferred)
             return connection
@@ -119,7 +120,8 @@ extension ProducerSender {
         guard let connection = anyReadyConnection(now: now, deferred: &deferred) else { return }
         guard let version = connection.initProducerIDVersion else {
             shared.state.withLock { $0.idempotence.disable() }
-            logger.debug("kafka broker lacks InitProducerId: idempotence off", metadata: ["kafka.node": "\(connection.nodeID)"])
+            logger.debug("kafka broker lacks InitProducerId: idempotence off",
+                         metadata: ["kafka.node": "\(connection.nodeID)"])
             return
         }
         let id = connection.makeCorrelationID()
@@ -168,7 +170,9 @@ extension ProducerSender {
     }
 
     /// Writes queued bytes; completes acks=0 batches once written; updates the poll interest.
-    func writePending(on connection: BrokerConnection, now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
+    func writePending(
+        on connection: BrokerConnection, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
+    ) {
         guard let socket = connection.socket else { return }
         do {
             let written = try connection.flushWrites()
