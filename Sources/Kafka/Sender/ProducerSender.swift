@@ -34,7 +34,6 @@ final class ProducerSender: @unchecked Sendable {
     var connections: [Int32: BrokerConnection] = [:]
     var connectionsByToken: [UInt64: BrokerConnection] = [:]
     private var nextToken: UInt64 = 1
-    var nextBootstrapNode: Int32 = -1
     var readChunk = [UInt8](repeating: 0, count: 65_536)
     var random = SystemRandomNumberGenerator()
     let warningLimiter = LogRateLimiter()
