@@ -159,3 +159,30 @@ import Testing
         #expect(cache.nextRefresh(now: start) == start + .milliseconds(100))
     }
 }
+
+@Suite struct RetryBackoffTests {
+    @Test func doublesUpToMaximumWithJitter() {
+        let backoff = RetryBackoff(initial: .milliseconds(100), maximum: .seconds(1))
+        var generator = SystemRandomNumberGenerator()
+        let bases: [(attempts: Int, base: Duration)] = [
+            (1, .milliseconds(100)), (2, .milliseconds(200)), (3, .milliseconds(400)),
+            (4, .milliseconds(800)), (5, .seconds(1)), (30, .seconds(1)),
+        ]
+        for (attempts, base) in bases {
+            for _ in 0..<50 {
+                let delay = backoff.delay(afterAttempts: attempts, using: &generator)
+                #expect(delay >= base * 0.8, "attempt \(attempts): \(delay)")
+                #expect(delay <= base * 1.2, "attempt \(attempts): \(delay)")
+            }
+        }
+    }
+
+    @Test func retryNeverPassesDeliveryDeadline() {
+        let backoff = RetryBackoff(initial: .milliseconds(100), maximum: .seconds(1))
+        var generator = SystemRandomNumberGenerator()
+        let now = ContinuousClock.now
+        let deadline = now + .milliseconds(50)
+        let retryAt = backoff.retryTime(afterAttempts: 3, now: now, deadline: deadline, using: &generator)
+        #expect(retryAt == deadline)
+    }
+}
