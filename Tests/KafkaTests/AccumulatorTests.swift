@@ -139,7 +139,7 @@ import Testing
 }
 
 @Suite struct BufferAccountingTests {
-    @Test func waitersAreServedInOrderWhenBytesReturn() {
+    @Test func reserveFailsOnceLimitIsReached() {
         var buffer = BufferAccounting(limit: 100, maxBlock: .seconds(1))
         let first = buffer.tryReserve(80)
         let second = buffer.tryReserve(30)
