@@ -1,4 +1,5 @@
 @testable import Kafka
+import Synchronization
 import Testing
 
 @Suite struct AccumulatorTests {
@@ -147,6 +148,41 @@ import Testing
         #expect(!second)
         #expect(buffer.used == 80)
         #expect(buffer.available == 20)
+    }
+
+    private final class SharedBuffer: Sendable {
+        let buffer = Mutex(BufferAccounting(limit: 100, maxBlock: .seconds(10)))
+        let resumed = Mutex<[String]>([])
+
+        func wait(_ name: String, bytes: Int) -> Task<Void, Never> {
+            Task {
+                let result = await withUnsafeContinuation { continuation in
+                    buffer.withLock {
+                        $0.addWaiter(.init(bytes: bytes, deadline: .now + .seconds(10), continuation: continuation))
+                    }
+                }
+                if case .success = result { resumed.withLock { $0.append(name) } }
+            }
+        }
+    }
+
+    @Test func waitersResumeInOrderWhenBytesReturn() async throws {
+        let shared = SharedBuffer()
+        #expect(shared.buffer.withLock { $0.tryReserve(100) })
+        let first = shared.wait("first", bytes: 60)
+        while shared.buffer.withLock({ !$0.hasWaiters }) { try await Task.sleep(for: .milliseconds(1)) }
+        let second = shared.wait("second", bytes: 30)
+        try await Task.sleep(for: .milliseconds(20))
+        // 50 bytes back: not enough for the first waiter, and the second may not pass it.
+        let none = shared.buffer.withLock { $0.release(50) }
+        #expect(none.isEmpty)
+        let both = shared.buffer.withLock { $0.release(50) }
+        #expect(both.count == 2)
+        for continuation in both { continuation.resume(returning: .success(())) }
+        await first.value
+        await second.value
+        #expect(shared.resumed.withLock { $0 }.sorted() == ["first", "second"])
+        #expect(shared.buffer.withLock { $0.used } == 90)
     }
 
     @Test func metadataRefreshAfterErrorWaitsOnlyRetryBackoff() {
