@@ -1,4 +1,5 @@
 import DualStreamLogging
+import Glibc
 import KafkaWire
 import SocketTransport
 import Synchronization
@@ -226,7 +227,12 @@ final class ProducerSender: @unchecked Sendable {
         do {
             events = try shared.poller.wait(timeout: timeout)
         } catch {
-            logger.warning("kafka producer poll failed", metadata: ["error": "\(error)"])
+            if let suppressed = warningLimiter.admit() {
+                logger.warning("kafka producer poll failed",
+                               metadata: ["error": "\(error)", "kafka.suppressed": "\(suppressed)"])
+            }
+            // Keeps a persistent epoll failure from turning the loop into a busy spin.
+            usleep(10_000)
             return
         }
         shared.state.withLock { $0.plannedWake = nil }
