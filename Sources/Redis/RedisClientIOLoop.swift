@@ -38,7 +38,10 @@ final class RedisClientIOLoop: @unchecked Sendable {
     }
 
     func run() {
+        let executor = core.executor
+        executor.bindToCurrentThread()
         while true {
+            executor.runJobs()
             if core.shared.withLock({ $0.isClosing }) {
                 shutDown()
                 return
@@ -56,7 +59,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             let timeout = nextWakeup(now: .now)
             let isReady = lifecycle.state == .ready
             let shouldWait = core.shared.withLock { state in
-                if state.isClosing || (isReady && !state.queued.isEmpty) {
+                if state.isClosing || (isReady && !state.queued.isEmpty) || executor.hasJobs {
                     return false
                 }
                 state.ioThreadWaiting = true
@@ -145,7 +148,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
         var failedReplies = 0
         for index in inFlightHead..<inFlight.count {
             let command = inFlight[index]
-            failedReplies += command.replyCount - command.replies.count
+            failedReplies += command.replyCount - command.receivedCount
             if index == timedOutIndex {
                 command.fail(RedisError.timedOut(after: command.timeout, endpoint: configuration.endpoint))
             } else {
@@ -379,6 +382,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
         for command in queued {
             command.fail(closed)
         }
+        core.executor.end()
         logger.debug("redis client closed", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
         for waiter in waiters {
             waiter.resume()
