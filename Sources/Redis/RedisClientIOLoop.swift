@@ -1,3 +1,4 @@
+import Glibc
 import DualStreamLogging
 import RedisWire
 import SocketTransport
@@ -9,6 +10,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
     private let poller: Poller
     private let configuration: RedisConfiguration
     private let logger: Logger
+    /// Limits warnings for failures that repeat every loop turn, such as a failing epoll_wait.
+    private let warningLimiter = LogRateLimiter()
     private var lifecycle: ConnectionLifecycle
     private var io: RedisSocketIO?
     private var token: UInt64 = 0
@@ -70,7 +73,13 @@ final class RedisClientIOLoop: @unchecked Sendable {
             do {
                 events = try poller.wait(timeout: timeout)
             } catch {
-                logger.warning("redis epoll wait failed", metadata: ["error": "\(error)"])
+                if let suppressed = warningLimiter.admit() {
+                    logger.warning("redis epoll wait failed", metadata: [
+                        "error": "\(error)", "log.suppressed": "\(suppressed)",
+                    ])
+                }
+                // Avoid spinning while epoll keeps failing.
+                usleep(10_000)
                 events = []
             }
             core.shared.withLock { state in

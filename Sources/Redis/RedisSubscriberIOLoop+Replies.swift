@@ -116,7 +116,11 @@ extension RedisSubscriberIOLoop {
                 }
                 completions.removeValue(forKey: id)?.resume(returning: .failure(error))
                 if let batch = resubscribeNames.removeValue(forKey: id) {
-                    logger.warning("redis resubscribe rejected", metadata: ["error": "\(error.message)"])
+                    if let suppressed = warningLimiter.admit() {
+                        logger.warning("redis resubscribe rejected; those subscriptions end", metadata: [
+                            "error": "\(error.message)", "log.suppressed": "\(suppressed)",
+                        ])
+                    }
                     endSubscriptions(batch.names.map { SubscriptionKey(kind: batch.kind, name: $0) }, error: error)
                 }
             case .resubscribeFinished:
