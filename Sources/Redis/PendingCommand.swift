@@ -2,7 +2,11 @@ import RedisWire
 
 /// One caller's request: a single command or an explicit pipeline, with its continuation and
 /// deadline. Its encoded bytes sit in the connection's outbound buffer.
-struct PendingCommand {
+///
+/// A class, so moving it between the queue, the in-flight list and the completed list costs a
+/// reference count rather than a copy of every field. Only the I/O thread mutates it after
+/// it was queued.
+final class PendingCommand {
     enum Completion {
         case single(CheckedContinuation<Result<RESPValue, RedisError>, Never>)
         case batch(CheckedContinuation<[Result<RESPValue, RedisError>], Never>)
@@ -36,6 +40,9 @@ struct PendingCommand {
         self.timeout = timeout
         self.deadline = deadline
         self.unsentFailure = unsentFailure
+        if case .batch = completion {
+            batchResults.reserveCapacity(replyCount)
+        }
     }
 
     /// Replies recorded so far.
@@ -45,7 +52,7 @@ struct PendingCommand {
     }
 
     /// Records one reply; returns true when every reply arrived and ``complete()`` is due.
-    mutating func record(_ reply: RESPValue) -> Bool {
+    func record(_ reply: RESPValue) -> Bool {
         let result: Result<RESPValue, RedisError> =
             if case .error(let text) = reply { .failure(.server(text, command: name)) } else { .success(reply) }
         if case .single = completion {

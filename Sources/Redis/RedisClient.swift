@@ -81,7 +81,7 @@ public final class RedisClient: Sendable {
     /// The commands are queued together or not at all.
     public func pipeline(_ commands: [[[UInt8]]]) async -> [Result<RESPValue, RedisError>] {
         if commands.isEmpty { return [] }
-        if let empty = commands.firstIndex(where: \.isEmpty) {
+        if let empty = commands.firstIndex(where: { $0.isEmpty }) {
             let error = RedisError(.invalidArgument, "pipeline command \(empty) has no arguments")
             return Array(repeating: .failure(error), count: commands.count)
         }

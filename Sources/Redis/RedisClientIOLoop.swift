@@ -55,11 +55,12 @@ final class RedisClientIOLoop: @unchecked Sendable {
             if lifecycle.state == .ready {
                 takeQueued()
             }
-            expireDeadlines(now: .now)
+            let now = ContinuousClock.now
+            expireDeadlines(now: now)
             if let io, io.hasPendingWrites {
                 flush(io)
             }
-            let timeout = nextWakeup(now: .now)
+            let timeout = nextWakeup(now: now)
             let isReady = lifecycle.state == .ready
             let shouldWait = core.shared.withLock { state in
                 if state.isClosing || (isReady && !state.queued.isEmpty) || executor.hasJobs {
@@ -233,12 +234,15 @@ final class RedisClientIOLoop: @unchecked Sendable {
         guard let io else { return }
         do {
             // Bounded, so a flood of replies cannot starve writes and deadline checks.
+            // A short read means the socket is drained: stop there instead of paying for a read
+            // that returns EAGAIN; level-triggered epoll reports anything that arrives later.
             for _ in 0..<16 {
-                guard case .readBytes = try io.readOnce() else { break }
+                guard case .readBytes(let filledChunk) = try io.readOnce() else { break }
                 while let reply = try io.nextReply() {
                     try handle(reply)
                 }
                 resumeCompleted()
+                if !filledChunk { break }
             }
         } catch {
             resumeCompleted()

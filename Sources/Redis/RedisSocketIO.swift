@@ -5,8 +5,9 @@ import SocketTransport
 /// that owns the connection.
 final class RedisSocketIO {
     enum ReadStatus {
-        /// Bytes were read; call ``nextReply()`` until it returns nil.
-        case readBytes
+        /// Bytes were read; call ``nextReply()`` until it returns nil. `filledChunk` is true
+        /// when the read filled the whole chunk, so more bytes may be waiting.
+        case readBytes(filledChunk: Bool)
         /// Nothing more to read now.
         case wouldBlock
     }
@@ -68,7 +69,7 @@ final class RedisSocketIO {
         switch result {
         case .bytes(let count):
             cursor.append(contentsOf: UnsafeRawBufferPointer(rebasing: readChunk[0..<count]))
-            return .readBytes
+            return .readBytes(filledChunk: count == readChunk.count)
         case .wouldBlock:
             return .wouldBlock
         case .closed:

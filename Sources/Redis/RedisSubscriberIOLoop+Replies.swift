@@ -7,10 +7,10 @@ extension RedisSubscriberIOLoop {
         do {
             // Bounded, so a flood of messages cannot starve writes and health checks.
             for _ in 0..<16 {
-                guard case .readBytes = try io.readOnce() else { break }
+                guard case .readBytes(let filledChunk) = try io.readOnce() else { break }
                 lastReceived = .now
                 try parseReplies()
-                if stalled != nil || self.io == nil { break }
+                if stalled != nil || self.io == nil || !filledChunk { break }
             }
         } catch {
             connectionFailed(error)

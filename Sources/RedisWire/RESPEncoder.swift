@@ -71,6 +71,18 @@ public enum RESPEncoder {
 
     /// Appends the decimal digits of `number`, most significant first, without a String.
     static func appendDecimal(_ number: Int64, into buffer: inout [UInt8]) {
+        // Lengths and counts of commands are mostly below 1000.
+        if number >= 0 && number < 1_000 {
+            let small = Int(number)
+            if small >= 100 {
+                buffer.append(UInt8(ascii: "0") + UInt8(small / 100))
+            }
+            if small >= 10 {
+                buffer.append(UInt8(ascii: "0") + UInt8(small / 10 % 10))
+            }
+            buffer.append(UInt8(ascii: "0") + UInt8(small % 10))
+            return
+        }
         if number < 0 {
             buffer.append(UInt8(ascii: "-"))
         }
