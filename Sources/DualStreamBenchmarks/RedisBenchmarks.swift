@@ -19,6 +19,8 @@ enum RedisBenchmarks {
         var rounds = 3
         var redisServer = "redis-server"
         var redisBenchmark = "redis-benchmark"
+        /// Runs only our pipelined scenario on the client executor, for profiling.
+        var profilePipelined = false
     }
 
     static let channel = "events:push:12345"
@@ -49,6 +51,14 @@ enum RedisBenchmarks {
         _ = try await client.ping()
 
         let executor = client.executor
+        if options.profilePipelined {
+            let rate = try await withTaskExecutorPreference(executor) {
+                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+            }
+            print("pipelined on client executor: \(format(rate)) requests/s")
+            await client.close()
+            return
+        }
         var results: [String: [Double]] = [:]
         var pipelinedPeer: [(rate: Double, peakKilobytes: Int)] = []
         var sequentialPeer: [(rate: Double, peakKilobytes: Int)] = []
@@ -99,6 +109,14 @@ enum RedisBenchmarks {
             let ours = median(results[key] ?? [0])
             print("| \(title) | \(format(ours)) | \(format(peer)) | \(ratio(ours, peer)) | \(ourPeak) kB | \(peerPeak) |")
         }
+        // Other load on the machine moves both sides; ratios within one round share that load.
+        func roundRatios(_ key: String, _ peer: [(rate: Double, peakKilobytes: Int)]) -> String {
+            let ratios = zip(results[key] ?? [], peer).map { $0 / $1.rate }
+            return "median \(ratio(median(ratios), 1)), rounds " + ratios.map { ratio($0, 1) }.joined(separator: " ")
+        }
+        print("")
+        print("per-round ratios, pipelined on client executor: \(roundRatios("pipelined", pipelinedPeer))")
+        print("per-round ratios, sequential on client executor: \(roundRatios("sequential", sequentialPeer))")
         print("redis-benchmark rows: -P 64 -c 1 for the first three, -P 1 -c 1 for the last two; medians of "
             + "\(options.rounds) rounds. Our peak RSS is getrusage(RUSAGE_SELF).ru_maxrss for the whole run, "
             + "redis-benchmark's the largest maximum resident set size of its runs.")
@@ -228,10 +246,11 @@ enum RedisBenchmarks {
             case "--rounds": options.rounds = try count()
             case "--redis-server": options.redisServer = try value()
             case "--redis-benchmark": options.redisBenchmark = try value()
+            case "--profile-pipelined": options.profilePipelined = true
             default:
                 throw BenchmarkError("unknown option \(argument); options: --pipelined-count N (default 1000000), "
                     + "--sequential-count N (default 50000), --rounds N (default 3), --redis-server PATH, "
-                    + "--redis-benchmark PATH")
+                    + "--redis-benchmark PATH, --profile-pipelined (ours only, for a profiler)")
             }
         }
         return options

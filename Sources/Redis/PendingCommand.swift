@@ -13,6 +13,8 @@ final class PendingCommand {
     }
 
     let completion: Completion
+    /// Whether ``completion`` is `.single`, stored so the hot path does not copy the enum.
+    private let isSingle: Bool
     /// Command name for messages, such as `PUBLISH`.
     let name: String
     /// Replies expected: 1 for a single command, the command count for a pipeline.
@@ -34,20 +36,21 @@ final class PendingCommand {
         deadline: ContinuousClock.Instant, unsentFailure: RedisError.Code
     ) {
         self.completion = completion
+        if case .single = completion { isSingle = true } else { isSingle = false }
         self.name = name
         self.replyCount = replyCount
         self.byteCount = byteCount
         self.timeout = timeout
         self.deadline = deadline
         self.unsentFailure = unsentFailure
-        if case .batch = completion {
+        if !isSingle {
             batchResults.reserveCapacity(replyCount)
         }
     }
 
     /// Replies recorded so far.
     var receivedCount: Int {
-        if case .single = completion { return singleResult == nil ? 0 : 1 }
+        if isSingle { return singleResult == nil ? 0 : 1 }
         return batchResults.count
     }
 
@@ -55,7 +58,7 @@ final class PendingCommand {
     func record(_ reply: RESPValue) -> Bool {
         let result: Result<RESPValue, RedisError> =
             if case .error(let text) = reply { .failure(.server(text, command: name)) } else { .success(reply) }
-        if case .single = completion {
+        if isSingle {
             singleResult = result
             return true
         }

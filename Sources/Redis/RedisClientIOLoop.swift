@@ -238,7 +238,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             // that returns EAGAIN; level-triggered epoll reports anything that arrives later.
             for _ in 0..<16 {
                 guard case .readBytes(let filledChunk) = try io.readOnce() else { break }
-                while let reply = try io.nextReply() {
+                try io.forEachReply { (reply) throws(RedisError) in
                     try handle(reply)
                 }
                 resumeCompleted()
@@ -262,8 +262,10 @@ final class RedisClientIOLoop: @unchecked Sendable {
 
     /// Matches one reply to the handshake or the oldest command.
     private func handle(_ reply: RESPValue) throws(RedisError) {
-        if case .handshaking = lifecycle.state {
-            let name = handshakeNames.isEmpty ? "handshake" : handshakeNames.removeFirst()
+        // Handshake replies come first; the names list is non-empty exactly while the lifecycle
+        // is handshaking, and checking it avoids copying the lifecycle per reply.
+        if !handshakeNames.isEmpty {
+            let name = handshakeNames.removeFirst()
             switch lifecycle.handshakeReplied(reply, command: name, now: .now) {
             case .wait:
                 break

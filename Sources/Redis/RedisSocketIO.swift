@@ -91,4 +91,29 @@ final class RedisSocketIO {
             throw RedisError.protocolError(error, endpoint: endpoint)
         }
     }
+
+    /// Calls `body` with every complete reply read so far, in order.
+    ///
+    /// The cursor and parser are moved into locals for the loop, so the loop pays for one
+    /// exclusive access to them per call instead of one per reply.
+    func forEachReply(_ body: (RESPValue) throws(RedisError) -> Void) throws(RedisError) {
+        var localCursor = ByteCursor()
+        swap(&localCursor, &cursor)
+        var localParser = parser
+        defer {
+            localCursor.discardReadBytes()
+            swap(&localCursor, &cursor)
+            parser = localParser
+        }
+        while true {
+            let reply: RESPValue?
+            do {
+                reply = try localParser.parse(&localCursor)
+            } catch {
+                throw RedisError.protocolError(error, endpoint: endpoint)
+            }
+            guard let reply else { return }
+            try body(reply)
+        }
+    }
 }
