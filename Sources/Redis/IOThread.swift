@@ -1,7 +1,8 @@
 import Glibc
 
-/// Starts a detached POSIX thread for a connection's I/O loop. The loop owns its socket, so
-/// blocking calls (connect with a timeout, epoll_wait) never block a Swift concurrency thread.
+/// Starts a detached POSIX thread for a connection's I/O loop. The loop owns its socket, so its
+/// blocking calls (connect with a timeout, epoll_wait) run on that thread rather than on a Swift
+/// concurrency thread.
 enum IOThread {
     private final class Box {
         let body: () -> Void

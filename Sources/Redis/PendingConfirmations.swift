@@ -2,8 +2,8 @@
 ///
 /// In subscribe mode the server answers (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE with one
 /// confirmation per name, PING with `["pong", ""]`, and a failed command (for example NOPERM)
-/// with one error; messages are pushed in between. Commands are answered in order, so the
-/// oldest entry takes each non-message reply. A value type, so it is tested without sockets.
+/// with one error, and messages are pushed in between. The server replies to commands in order,
+/// so the oldest entry takes each reply that is not a message. A value type, so it is tested without sockets.
 struct PendingConfirmations {
     enum Expectation: Equatable {
         case confirmations(SubscriptionKind, isSubscribe: Bool, remaining: Int)

@@ -4,7 +4,7 @@ import SocketTransport
 
 /// A Redis connection for commands, with automatic pipelining and reconnects.
 ///
-/// Commands from concurrent callers are appended to one outbound buffer; the connection's I/O
+/// Commands from concurrent callers are appended to one outbound buffer. The connection's I/O
 /// thread writes everything pending in one write and matches the replies in order. A command
 /// that times out closes the connection, because its late reply would otherwise be taken for the
 /// next command's; the other commands in flight fail with ``RedisError/Code/connectionClosed``

@@ -115,6 +115,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             connectionFailed(RedisError(.notConnected, "registering the socket with epoll failed: \(error)"))
             return
         }
+
         let connection = RedisSocketIO(socket: socket)
         let commands = configuration.handshakeCommands(includeSelect: true)
         for command in commands {
@@ -178,11 +179,11 @@ final class RedisClientIOLoop: @unchecked Sendable {
             state.isKnownUnreachable = lifecycle.isKnownUnreachable
             state.lastError = error
             guard failFast else { return [] }
-            let taken = state.queued
+            let unsentCommands = state.queued
             state.queued.removeAll()
             state.outbound.removeAll(keepingCapacity: true)
-            state.pendingReplies -= taken.reduce(0) { $0 + $1.replyCount }
-            return taken
+            state.pendingReplies -= unsentCommands.reduce(0) { $0 + $1.replyCount }
+            return unsentCommands
         }
         for command in unsent {
             command.fail(RedisError(.notConnected, "\(command.name) not sent: \(error.message)", underlying: error))
@@ -321,8 +322,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
         let expired: [PendingCommand] = core.shared.withLock { state in
             guard state.queued.contains(where: { $0.deadline <= now }) else { return [] }
             var expired: [PendingCommand] = []
-            var kept: [PendingCommand] = []
-            var keptBytes: [UInt8] = []
+            var remainingCommands: [PendingCommand] = []
+            var remainingBytes: [UInt8] = []
             var offset = 0
             for command in state.queued {
                 let range = offset..<(offset + command.byteCount)
@@ -331,12 +332,12 @@ final class RedisClientIOLoop: @unchecked Sendable {
                     expired.append(command)
                     state.pendingReplies -= command.replyCount
                 } else {
-                    kept.append(command)
-                    keptBytes.append(contentsOf: state.outbound[range])
+                    remainingCommands.append(command)
+                    remainingBytes.append(contentsOf: state.outbound[range])
                 }
             }
-            state.queued = kept
-            state.outbound = keptBytes
+            state.queued = remainingCommands
+            state.outbound = remainingBytes
             return expired
         }
         let reason = lifecycle.lastError.map { ": \($0.message)" } ?? ""

@@ -19,6 +19,7 @@ extension RedisConfiguration {
             throw Self.urlError(url, "the scheme must be redis:// or unix:// (TLS with rediss:// is not supported)")
         }
         var rest = Substring(url.dropFirst("redis://".count))
+
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
@@ -33,6 +34,7 @@ extension RedisConfiguration {
                 password = try Self.percentDecode(credentials, url: url)
             }
         }
+
         var database: Int?
         if let slash = rest.firstIndex(of: "/") {
             let text = rest[rest.index(after: slash)...]
@@ -44,6 +46,7 @@ extension RedisConfiguration {
                 database = number
             }
         }
+
         guard !rest.isEmpty else {
             throw Self.urlError(url, "the host is missing")
         }
@@ -62,7 +65,7 @@ extension RedisConfiguration {
         self.database = database
     }
 
-    /// The URL with any password replaced, for messages.
+    /// Returns the URL with any password replaced by `***`, for messages.
     private static func redacted(_ url: String) -> String {
         guard url.hasPrefix("redis://"), let at = url.lastIndex(of: "@") else { return url }
         let start = url.index(url.startIndex, offsetBy: "redis://".count)

@@ -3,7 +3,7 @@ import SocketTransport
 
 /// A failed Redis call or connection, with a message naming what failed and what to do.
 public struct RedisError: Error, CustomStringConvertible, Sendable {
-    /// What failed, comparable with the static members (`error.code == .timedOut`).
+    /// The kind of failure, compared with the static members (`error.code == .timedOut`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case serverError = "server error"

@@ -131,7 +131,7 @@ final class RedisSubscriberCore: Sendable {
         }
     }
 
-    /// Removes a listener, finishes its buffer, and unsubscribes names nobody else listens to.
+    /// Removes a listener, finishes its buffer, and unsubscribes names no other listener uses.
     func removeListener(_ id: UInt64) {
         let buffer: SubscriptionBuffer? = shared.withLock { state in
             guard let buffer = state.buffers.removeValue(forKey: id) else { return nil }

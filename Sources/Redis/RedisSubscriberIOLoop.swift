@@ -161,8 +161,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         ])
     }
 
-    /// Closes the socket, fails commands in flight, tells every subscription, and schedules
-    /// the next attempt. `timedOutID` is the command whose deadline passed, if that is the reason.
+    /// Closes the socket, fails commands in flight, sends `disconnected` to every subscription
+    /// when the connection had been ready, and schedules the next attempt. `timedOutID` is the command whose deadline passed, if that is the reason.
     func connectionFailed(_ error: RedisError, timedOutID: UInt64? = nil) {
         if let io {
             if registeredInterest != nil {
@@ -176,6 +176,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         handshakeDeadline = nil
         pingID = nil
         pingDeadline = nil
+
         let wasReady = lifecycle.state == .ready
         for id in confirmations.reset() {
             let failure = id == timedOutID
@@ -190,6 +191,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             for buffer in buffers { buffer.pushControl(event) }
             stalled = nil
         }
+
         if case .disconnected = lifecycle.state {} else {
             lifecycle.fail(error, now: .now)
         }
@@ -356,6 +358,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         }
         completions.removeAll()
         stalled = nil
+
         let (queued, buffers, waiters) = core.shared.withLock { state in
             let result = (state.queued, Array(state.buffers.values), state.closeWaiters)
             state.queued.removeAll()

@@ -2,8 +2,8 @@ import Synchronization
 
 /// The bounded event queue between a subscriber's I/O thread and one ``RedisSubscription``.
 ///
-/// Messages are accepted only while fewer than `capacity` events wait; when it is full the I/O
-/// thread stops reading from the server until the listener takes an event (`onSpace` wakes it).
+/// Messages are accepted only while fewer than `capacity` events wait. When it is full, the I/O
+/// thread stops reading from the server until the listener takes an event and `onSpace` wakes it.
 /// Control events (`disconnected`, `resubscribed`) always enter, so they may exceed the capacity,
 /// and consecutive `disconnected` events are merged into the latest.
 final class SubscriptionBuffer: Sendable {

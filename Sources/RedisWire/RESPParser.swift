@@ -1,7 +1,7 @@
 /// Incremental RESP2 reply parser.
 ///
-/// ``parse(_:)`` returns `nil` when the cursor does not yet hold a whole reply and then consumes
-/// nothing; it consumes exactly one reply when it returns one, and throws on malformed input.
+/// ``parse(_:)`` returns `nil` and consumes nothing when the cursor does not yet contain a whole
+/// reply. It consumes exactly one reply when it returns one, and throws on malformed input.
 /// Lengths and counts from the wire are checked against ``RESPLimits`` and against the bytes
 /// present before anything is allocated for them. Nested arrays are parsed with an explicit stack,
 /// so hostile nesting ends in ``RESPParsingError/Code/nestingTooDeep``, not a stack overflow.
@@ -53,7 +53,7 @@ private enum FrameOutcome {
 private let carriageReturn = UInt8(ascii: "\r")
 private let lineFeed = UInt8(ascii: "\n")
 
-/// Parses one frame from the start of `buffer`, which holds the unconsumed bytes.
+/// Parses one frame from the start of `buffer`, which contains the unconsumed bytes.
 private struct FrameParser {
     private struct OpenArray {
         var elements: [RESPValue]
@@ -272,7 +272,7 @@ private struct FrameParser {
         return nil
     }
 
-    /// The line starting at `offset`, up to its CR or LF and at most 32 bytes, for messages.
+    /// Returns the line starting at `offset`, up to its CR or LF and at most 32 bytes, for messages.
     private func lineText(_ offset: Int) -> String {
         var end = offset
         while end < buffer.count, end - offset < 32, buffer[end] != carriageReturn, buffer[end] != lineFeed {

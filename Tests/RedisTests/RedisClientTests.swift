@@ -146,7 +146,7 @@ struct RedisClientTests {
         let client = RedisClient(configuration: configuration)
         #expect(try await client.ping() == bytes("PONG"))
         server.pause()
-        // SIGSTOP is delivered asynchronously; give it time so no PING below is answered.
+        // SIGSTOP is delivered asynchronously, so wait until no PING below can get a reply.
         try await Task.sleep(for: .milliseconds(100))
         let waiting = (0..<10).map { _ in Task { try await client.ping() } }
         // Wait until all ten are queued or in flight.
@@ -154,6 +154,7 @@ struct RedisClientTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(client.pendingCommandCount == 10)
+
         do {
             _ = try await client.ping()
             Issue.record("an eleventh command was accepted")
@@ -167,6 +168,7 @@ struct RedisClientTests {
         } else {
             Issue.record("pipeline was accepted")
         }
+
         server.resume()
         for task in waiting {
             #expect(try await task.value == bytes("PONG"))

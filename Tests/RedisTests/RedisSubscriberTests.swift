@@ -220,7 +220,7 @@ extension RedisServerSuite {
             #expect(try await client.publish(channel: bytes("warm-up"), message: payload) == 0)
             let residentBefore = residentMemoryBytes()
 
-            // Nobody reads the subscription while 200 messages of 64 KiB are published.
+            // The subscription is not read while 200 messages of 64 KiB are published.
             var delivered = 0
             for _ in 0..<200 {
                 delivered += try await client.publish(channel: bytes("big"), message: payload)

@@ -14,7 +14,7 @@ struct SubscriberFixtureReplayTests {
     }
 
     /// Serves one connection: for each step, reads the expected request and writes the replies;
-    /// then answers every PING with the recorded `["pong", ""]` until the client closes.
+    /// then replies to every PING with the recorded `["pong", ""]` until the client closes.
     final class ReplayServer: Sendable {
         let listener: ListeningSocket
         let problems = Mutex<[String]>([])
@@ -103,7 +103,7 @@ struct SubscriberFixtureReplayTests {
         #expect(shards.messages == [RedisPubSubMessage(
             kind: .smessage, channel: bytes("events:{repo}:shard"), payload: bytes("shard payload"))])
 
-        // Health-check PINGs answered with the recorded pong keep the connection.
+        // Health-check PINGs that get the recorded pong keep the connection open.
         let deadline = ContinuousClock.now + .seconds(5)
         while server.pingsAnswered.load(ordering: .relaxed) < 3 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
