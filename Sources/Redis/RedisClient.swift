@@ -67,6 +67,9 @@ public final class RedisClient: Sendable {
             throw RedisError(.invalidArgument, "send needs at least the command name")
         }
         let name = String(decoding: first.prefix(32), as: UTF8.self).uppercased()
+        if let error = Self.rejectSubscribeMode(name) {
+            throw error
+        }
         return try await core.submitSingle(name: name, timeout: timeout) { buffer in
             RESPEncoder.encodeCommand(arguments, into: &buffer)
         }
@@ -85,11 +88,28 @@ public final class RedisClient: Sendable {
             let error = RedisError(.invalidArgument, "pipeline command \(empty) has no arguments")
             return Array(repeating: .failure(error), count: commands.count)
         }
+        for command in commands where command[0].count <= 12 {
+            if let error = Self.rejectSubscribeMode(String(decoding: command[0], as: UTF8.self).uppercased()) {
+                return Array(repeating: .failure(error), count: commands.count)
+            }
+        }
         return await core.submitBatch(count: commands.count) { buffer in
             for command in commands {
                 RESPEncoder.encodeCommand(command, into: &buffer)
             }
         }
+    }
+
+    /// Commands that switch the connection into a mode whose replies are not matched one to
+    /// one with commands, which would desynchronise the pipeline.
+    private static let subscribeModeCommands: Set<String> = [
+        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR",
+    ]
+
+    private static func rejectSubscribeMode(_ name: String) -> RedisError? {
+        guard subscribeModeCommands.contains(name) else { return nil }
+        return RedisError(.invalidArgument, "\(name) is not supported on RedisClient, because its replies are "
+            + "pushed without a matching command; use RedisSubscriber for SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE")
     }
 
     /// Fails every queued and in-flight command with ``RedisError/Code/clientClosed``, closes

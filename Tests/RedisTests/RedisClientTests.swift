@@ -39,6 +39,33 @@ struct RedisClientTests {
         await client.close()
     }
 
+    @Test("subscribe commands rejected")
+    func subscribeRejected() async throws {
+        let server = try startRedis()
+        defer { server.stop() }
+        let client = RedisClient(configuration: testConfiguration(server))
+        for command in ["SUBSCRIBE", "psubscribe", "SSUBSCRIBE", "MONITOR"] {
+            do {
+                _ = try await client.send([bytes(command), bytes("x")])
+                Issue.record("\(command) was sent")
+            } catch {
+                #expect(error.code == .invalidArgument, "\(command)")
+                #expect(error.description.contains("RedisSubscriber"), "\(command)")
+            }
+        }
+        let results = await client.pipeline([[bytes("PING")], [bytes("SUBSCRIBE"), bytes("x")]])
+        #expect(results.count == 2)
+        for result in results {
+            if case .failure(let error) = result {
+                #expect(error.code == .invalidArgument)
+            } else {
+                Issue.record("a pipeline with SUBSCRIBE was sent")
+            }
+        }
+        #expect(try await client.ping() == bytes("PONG"))
+        await client.close()
+    }
+
     @Test("pipeline results in order")
     func pipelineOrder() async throws {
         let server = try startRedis()
