@@ -101,6 +101,9 @@ final class RedisSubscriberCore: Sendable {
                 state.buffers[listenerID] = buffer
                 let newNames = state.registry.add(listener: listenerID, kind: kind, names: names)
                 if newNames.isEmpty {
+                    // NOTE: this also returns when another subscription's SUBSCRIBE of these names
+                    // is still unconfirmed; if that command then fails, this subscription gets no
+                    // messages for them and no error.
                     return .success(())
                 }
                 let waitsForConnection = state.isKnownUnreachable

@@ -158,6 +158,8 @@ extension RedisSubscriberIOLoop {
         let event = RedisSubscriptionEvent.message(message)
         let pending = buffers.filter { !$0.offerMessage(event) }
         if !pending.isEmpty {
+            // NOTE: while stalled nothing is read, so a connection the server closes meanwhile is
+            // noticed only after the listener takes an event.
             stalled = (event, pending)
             stalledSince = .now
             logger.debug("redis subscriber stopped reading: a subscription buffer is full")
