@@ -7,8 +7,9 @@ import SocketTransport
 /// Commands from concurrent callers are appended to one outbound buffer. The connection's I/O
 /// thread writes everything pending in one write and matches the replies in order. A command
 /// that times out closes the connection, because its late reply would otherwise be taken for the
-/// next command's; the other commands in flight fail with ``RedisError/Code/connectionClosed``
-/// and the client reconnects at once, then with exponential backoff and jitter.
+/// next command's. The other commands in flight then fail with
+/// ``RedisError/Code/connectionClosed``, and the client reconnects at once, then with exponential
+/// backoff and jitter.
 ///
 /// While the server is unreachable, calls fail at once with ``RedisError/Code/notConnected``
 /// (or wait up to ``RedisConfiguration/maxWaitWhileDisconnected``), and at most

@@ -102,8 +102,8 @@ final class RedisSubscriberCore: Sendable {
                 let newNames = state.registry.add(listener: listenerID, kind: kind, names: names)
                 if newNames.isEmpty {
                     // NOTE: this also returns when another subscription's SUBSCRIBE of these names
-                    // is still unconfirmed; if that command then fails, this subscription gets no
-                    // messages for them and no error.
+                    // is still unconfirmed. If that command then fails, this subscription gets
+                    // no messages for them and no error.
                     return .success(())
                 }
                 let waitsForConnection = state.isKnownUnreachable

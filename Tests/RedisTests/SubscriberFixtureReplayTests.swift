@@ -13,8 +13,8 @@ struct SubscriberFixtureReplayTests {
         [UInt8](try Data(contentsOf: URL(fileURLWithPath: RepositoryPaths.packageRoot + "/Fixtures/resp/" + path)))
     }
 
-    /// Serves one connection: for each step, reads the expected request and writes the replies;
-    /// then replies to every PING with the recorded `["pong", ""]` until the client closes.
+    /// Serves one connection. For each step it reads the expected request and writes the replies,
+    /// then it replies to every PING with the recorded `["pong", ""]` until the client closes.
     final class ReplayServer: Sendable {
         let listener: ListeningSocket
         let problems = Mutex<[String]>([])
