@@ -68,8 +68,8 @@ public final class RedisClient: Sendable {
             throw RedisError(.invalidArgument, "send needs at least the command name")
         }
         let name = String(decoding: first.prefix(32), as: UTF8.self).uppercased()
-        if let error = Self.rejectSubscribeMode(name) {
-            throw error
+        if Self.isSubscribeModeCommand(first) {
+            throw Self.subscribeModeError(name)
         }
         return try await core.submitSingle(name: name, timeout: timeout) { buffer in
             RESPEncoder.encodeCommand(arguments, into: &buffer)
@@ -89,10 +89,9 @@ public final class RedisClient: Sendable {
             let error = RedisError(.invalidArgument, "pipeline command \(empty) has no arguments")
             return Array(repeating: .failure(error), count: commands.count)
         }
-        for command in commands where command[0].count <= 12 {
-            if let error = Self.rejectSubscribeMode(String(decoding: command[0], as: UTF8.self).uppercased()) {
-                return Array(repeating: .failure(error), count: commands.count)
-            }
+        for command in commands where Self.isSubscribeModeCommand(command[0]) {
+            let error = Self.subscribeModeError(String(decoding: command[0], as: UTF8.self).uppercased())
+            return Array(repeating: .failure(error), count: commands.count)
         }
         return await core.submitBatch(count: commands.count) { buffer in
             for command in commands {
@@ -103,13 +102,20 @@ public final class RedisClient: Sendable {
 
     /// Commands that switch the connection into a mode whose replies are not matched one to
     /// one with commands, which would desynchronise the pipeline.
-    private static let subscribeModeCommands: Set<String> = [
-        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR",
-    ]
+    private static let subscribeModeCommands: [[UInt8]] = ["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR"]
+        .map { Array($0.utf8) }
 
-    private static func rejectSubscribeMode(_ name: String) -> RedisError? {
-        guard subscribeModeCommands.contains(name) else { return nil }
-        return RedisError(.invalidArgument, "\(name) is not supported on RedisClient, because its replies are "
+    /// Compares ASCII case-insensitively without building a String, because pipeline() checks
+    /// every command.
+    private static func isSubscribeModeCommand(_ name: [UInt8]) -> Bool {
+        guard name.count >= 7 && name.count <= 10 else { return false }
+        return subscribeModeCommands.contains { candidate in
+            candidate.count == name.count && zip(candidate, name).allSatisfy { $0 == $1 & 0xDF }
+        }
+    }
+
+    private static func subscribeModeError(_ name: String) -> RedisError {
+        RedisError(.invalidArgument, "\(name) is not supported on RedisClient, because its replies are "
             + "pushed without a matching command; use RedisSubscriber for SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE")
     }
 
