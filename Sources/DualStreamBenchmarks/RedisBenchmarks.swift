@@ -6,11 +6,13 @@ import SocketTransport
 /// `dualstream-bench redis`: our RedisClient against `redis-benchmark` on one redis-server,
 /// side by side in one run.
 ///
-/// Two scenarios, each PUBLISH of a 100-byte notification to a channel with no subscribers:
-/// - pipelined on one connection: batches of 64 through `RedisClient.pipeline` against
-///   `redis-benchmark -P 64 -c 1`, plus 64 concurrent publishers coalesced by the client's
-///   automatic pipelining;
-/// - sequential round trips: one PUBLISH awaited at a time against `redis-benchmark -P 1 -c 1`.
+/// Every request is PUBLISH of a 100-byte notification to a channel with no subscribers.
+/// - Pipelined on one connection: batches of 64 through `RedisClient.pipeline`, from a task on
+///   the client's executor and from one on the default executor, against
+///   `redis-benchmark -P 64 -c 1`. Also 64 concurrent publishers coalesced by the client's
+///   automatic pipelining.
+/// - Sequential round trips: one PUBLISH awaited at a time, on both executors, against
+///   `redis-benchmark -P 1 -c 1`.
 /// Each scenario runs `--rounds` times, alternating ours and theirs, and the median is reported.
 enum RedisBenchmarks {
     struct Options {
@@ -109,7 +111,8 @@ enum RedisBenchmarks {
             let ours = median(results[key] ?? [0])
             print("| \(title) | \(format(ours)) | \(format(peer)) | \(ratio(ours, peer)) | \(ourPeak) kB | \(peerPeak) |")
         }
-        // Other load on the machine moves both sides; ratios within one round share that load.
+        // Other load on the machine moves both sides, so ratios within one round, which share
+        // that load, are reported too.
         func roundRatios(_ key: String, _ peer: [(rate: Double, peakKilobytes: Int)]) -> String {
             let ratios = zip(results[key] ?? [], peer).map { $0 / $1.rate }
             return "median \(ratio(median(ratios), 1)), rounds " + ratios.map { ratio($0, 1) }.joined(separator: " ")
@@ -363,8 +366,8 @@ final class BenchmarkProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Swift's worker threads block signals and a spawned child inherits that mask, so reset
-        // it; otherwise redis-server would ignore the SIGTERM that stops it.
+        // A spawned child inherits the signal mask of the spawning thread, and Swift's worker
+        // threads block signals. Without this reset redis-server ignores the SIGTERM that stops it.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
