@@ -63,7 +63,9 @@ struct ConnectionLifecycle {
     }
 
     /// Records a handshake reply.
-    mutating func handshakeReplied(_ reply: RESPValue, command: String, now: ContinuousClock.Instant) -> HandshakeAction {
+    mutating func handshakeReplied(
+        _ reply: RESPValue, command: String, now: ContinuousClock.Instant
+    ) -> HandshakeAction {
         guard case .handshaking(let remaining) = state else { return .wait }
         if case .error(let text) = reply {
             let error = RedisError.server(text, command: command)

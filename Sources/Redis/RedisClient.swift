@@ -102,8 +102,10 @@ public final class RedisClient: Sendable {
 
     /// Commands that switch the connection into a mode whose replies are not matched one to
     /// one with commands, which would desynchronise the pipeline.
-    private static let subscribeModeCommands: [[UInt8]] = ["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR"]
-        .map { Array($0.utf8) }
+    private static let subscribeModeCommands: [[UInt8]] = [
+        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR",
+    ]
+    .map { Array($0.utf8) }
 
     /// Compares ASCII case-insensitively without building a String, because pipeline() checks
     /// every command.
@@ -115,8 +117,11 @@ public final class RedisClient: Sendable {
     }
 
     private static func subscribeModeError(_ name: String) -> RedisError {
-        RedisError(.invalidArgument, "\(name) is not supported on RedisClient, because its replies are "
-            + "pushed without a matching command; use RedisSubscriber for SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE")
+        RedisError(
+            .invalidArgument,
+            "\(name) is not supported on RedisClient, because its replies are pushed without a "
+                + "matching command; use RedisSubscriber for SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE"
+        )
     }
 
     /// Fails every queued and in-flight command with ``RedisError/Code/clientClosed``, closes

@@ -75,9 +75,11 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 events = try poller.wait(timeout: timeout)
             } catch {
                 if let suppressed = warningLimiter.admit() {
-                    logger.warning("redis epoll wait failed", metadata: [
-                        "error": "\(error)", "log.suppressed": "\(suppressed)",
-                    ])
+                    logger.warning(
+                        "redis epoll wait failed",
+                        metadata: [
+                            "error": "\(error)", "log.suppressed": "\(suppressed)",
+                        ])
                 }
                 // Avoid spinning while epoll keeps failing.
                 usleep(10_000)
@@ -103,7 +105,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
         do {
             socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
         } catch {
-            let failure = RedisError(.notConnected, "connect to \(endpoint) failed: \(error)", underlying: error)
+            let failure = RedisError(
+                .notConnected, "connect to \(endpoint) failed: \(error)", underlying: error)
             connectionFailed(failure)
             return
         }
@@ -170,7 +173,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
         inFlightHead = 0
         earliestInFlightDeadline = nil
 
-        if case .disconnected = lifecycle.state {} else {
+        if case .disconnected = lifecycle.state {
+        } else {
             lifecycle.fail(error, now: .now)
         }
         let failFast = lifecycle.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero
@@ -186,11 +190,14 @@ final class RedisClientIOLoop: @unchecked Sendable {
             return unsentCommands
         }
         for command in unsent {
-            command.fail(RedisError(.notConnected, "\(command.name) not sent: \(error.message)", underlying: error))
+            command.fail(
+                RedisError(.notConnected, "\(command.name) not sent: \(error.message)", underlying: error))
         }
-        logger.debug("redis connection failed", metadata: [
-            "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
-        ])
+        logger.debug(
+            "redis connection failed",
+            metadata: [
+                "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
+            ])
     }
 
     // MARK: writing
@@ -278,8 +285,10 @@ final class RedisClientIOLoop: @unchecked Sendable {
             return
         }
         guard inFlightHead < inFlight.count else {
-            throw RedisError(.protocolError, "\(configuration.endpoint) sent a reply no command is waiting for: "
-                + "\(reply)")
+            throw RedisError(
+                .protocolError,
+                "\(configuration.endpoint) sent a reply no command is waiting for: "
+                    + "\(reply)")
         }
         if inFlight[inFlightHead].record(reply) {
             completed.append(inFlight[inFlightHead])
@@ -299,8 +308,11 @@ final class RedisClientIOLoop: @unchecked Sendable {
     private func expireDeadlines(now: ContinuousClock.Instant) {
         if case .handshaking = lifecycle.state, let handshakeDeadline, now >= handshakeDeadline {
             let name = handshakeNames.first ?? "handshake"
-            connectionFailed(RedisError(.timedOut, "\(name) got no reply from \(configuration.endpoint) within "
-                + "\(configuration.commandTimeout)"))
+            connectionFailed(
+                RedisError(
+                    .timedOut,
+                    "\(name) got no reply from \(configuration.endpoint) within "
+                        + "\(configuration.commandTimeout)"))
         }
         if let earliest = earliestInFlightDeadline, now >= earliest {
             if let index = (inFlightHead..<inFlight.count).first(where: { inFlight[$0].deadline <= now }) {
@@ -344,8 +356,11 @@ final class RedisClientIOLoop: @unchecked Sendable {
         for command in expired {
             let code = command.unsentFailure
             let wait = code == .notConnected ? configuration.maxWaitWhileDisconnected : command.timeout
-            command.fail(RedisError(code, "\(command.name) not sent: no connection to \(configuration.endpoint) "
-                + "within \(wait)\(reason)", underlying: lifecycle.lastError))
+            command.fail(
+                RedisError(
+                    code,
+                    "\(command.name) not sent: no connection to \(configuration.endpoint) "
+                        + "within \(wait)\(reason)", underlying: lifecycle.lastError))
         }
     }
 

@@ -49,7 +49,8 @@ final class RedisSubscriberCore: Sendable {
             pollerError = nil
         } catch {
             poller = nil
-            pollerError = RedisError(.notConnected, "creating the epoll instance failed: \(error)", underlying: error)
+            pollerError = RedisError(
+                .notConnected, "creating the epoll instance failed: \(error)", underlying: error)
         }
     }
 
@@ -86,16 +87,22 @@ final class RedisSubscriberCore: Sendable {
             self?.wakeIOThread()
         }
         var listenerID: UInt64 = 0
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, RedisError>, Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<Void, RedisError>, Never>) in
             let immediate: Result<Void, RedisError>? = shared.withLock { state in
                 if let pollerError { return .failure(pollerError) }
                 if state.isClosing {
-                    return .failure(RedisError(.clientClosed, "\(command) was called after the subscriber was closed"))
+                    return .failure(
+                        RedisError(.clientClosed, "\(command) was called after the subscriber was closed"))
                 }
                 if state.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero {
                     let reason = state.lastError.map { ": \($0.message)" } ?? ""
-                    return .failure(RedisError(.notConnected, "\(command) not sent: \(configuration.endpoint) is "
-                        + "unreachable\(reason); the subscriber keeps reconnecting", underlying: state.lastError))
+                    return .failure(
+                        RedisError(
+                            .notConnected,
+                            "\(command) not sent: \(configuration.endpoint) is "
+                                + "unreachable\(reason); the subscriber keeps reconnecting",
+                            underlying: state.lastError))
                 }
                 listenerID = state.makeID()
                 state.buffers[listenerID] = buffer
@@ -107,13 +114,16 @@ final class RedisSubscriberCore: Sendable {
                     return .success(())
                 }
                 let waitsForConnection = state.isKnownUnreachable
-                let timeout = waitsForConnection
+                let timeout =
+                    waitsForConnection
                     ? min(configuration.maxWaitWhileDisconnected, configuration.commandTimeout)
                     : configuration.commandTimeout
-                state.queued.append(PubSubCommand(
-                    id: state.makeID(), kind: kind, isSubscribe: true, names: newNames, completion: continuation,
-                    deadline: .now + timeout
-                ))
+                state.queued.append(
+                    PubSubCommand(
+                        id: state.makeID(), kind: kind, isSubscribe: true, names: newNames,
+                        completion: continuation,
+                        deadline: .now + timeout
+                    ))
                 return nil
             }
             if let immediate {
@@ -142,10 +152,11 @@ final class RedisSubscriberCore: Sendable {
             guard !state.isClosing else { return buffer }
             for kind in SubscriptionKind.allCases {
                 guard let names = emptied[kind], !names.isEmpty else { continue }
-                state.queued.append(PubSubCommand(
-                    id: state.makeID(), kind: kind, isSubscribe: false, names: names, completion: nil,
-                    deadline: .now + configuration.commandTimeout
-                ))
+                state.queued.append(
+                    PubSubCommand(
+                        id: state.makeID(), kind: kind, isSubscribe: false, names: names, completion: nil,
+                        deadline: .now + configuration.commandTimeout
+                    ))
             }
             return buffer
         }

@@ -80,7 +80,8 @@ public struct RESPLimits: Sendable, Hashable {
         maxNestingDepth: Int = 128,
         maxLineLength: Int = 1024 * 1024
     ) {
-        precondition(maxBulkStringLength >= 0 && maxArrayCount >= 0 && maxNestingDepth >= 1 && maxLineLength >= 0)
+        precondition(
+            maxBulkStringLength >= 0 && maxArrayCount >= 0 && maxNestingDepth >= 1 && maxLineLength >= 0)
         self.maxBulkStringLength = maxBulkStringLength
         self.maxArrayCount = maxArrayCount
         self.maxNestingDepth = maxNestingDepth

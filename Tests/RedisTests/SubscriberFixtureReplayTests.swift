@@ -10,7 +10,9 @@ import Testing
 @Suite("Subscriber fixture replay")
 struct SubscriberFixtureReplayTests {
     static func fixture(_ path: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: RepositoryPaths.packageRoot + "/Fixtures/resp/" + path)))
+        [UInt8](
+            try Data(contentsOf: URL(fileURLWithPath: RepositoryPaths.packageRoot + "/Fixtures/resp/" + path))
+        )
     }
 
     /// Serves one connection. For each step it reads the expected request and writes the replies,
@@ -71,18 +73,25 @@ struct SubscriberFixtureReplayTests {
 
     @Test("recorded confirmations, messages and pong")
     func replay() async throws {
-        let confirmations = try Self.fixture("replies/subscribe-confirmation-1.bin")
+        let confirmations =
+            try Self.fixture("replies/subscribe-confirmation-1.bin")
             + Self.fixture("replies/subscribe-confirmation-2.bin")
-        let messages = try Self.fixture("replies/message-also-matched-by-pattern.bin")
+        let messages =
+            try Self.fixture("replies/message-also-matched-by-pattern.bin")
             + Self.fixture("replies/pmessage.bin")
             + Self.fixture("replies/message.bin")
             + Self.fixture("replies/smessage.bin")
         let server = try ReplayServer(
             steps: [
                 (try Self.fixture("redis-py/subscribe-request.bin"), confirmations),
-                (try Self.fixture("redis-py/psubscribe-request.bin"), try Self.fixture("replies/psubscribe-confirmation.bin")),
-                (try Self.fixture("redis-py/ssubscribe-request.bin"),
-                 try Self.fixture("replies/ssubscribe-confirmation.bin") + messages),
+                (
+                    try Self.fixture("redis-py/psubscribe-request.bin"),
+                    try Self.fixture("replies/psubscribe-confirmation.bin")
+                ),
+                (
+                    try Self.fixture("redis-py/ssubscribe-request.bin"),
+                    try Self.fixture("replies/ssubscribe-confirmation.bin") + messages
+                ),
             ],
             pong: try Self.fixture("replies/pong-subscribed.bin")
         )
@@ -90,24 +99,34 @@ struct SubscriberFixtureReplayTests {
         configuration.healthCheckInterval = .milliseconds(200)
         configuration.healthCheckTimeout = .seconds(1)
         let subscriber = RedisSubscriber(configuration: configuration)
-        let channels = EventCollector(try await subscriber.subscribe(channels: [bytes("events:repo:1001"), bytes("events:user:7")]))
+        let channels = EventCollector(
+            try await subscriber.subscribe(channels: [bytes("events:repo:1001"), bytes("events:user:7")]))
         let patterns = EventCollector(try await subscriber.psubscribe(patterns: [bytes("events:repo:*")]))
-        let shards = EventCollector(try await subscriber.ssubscribe(shardChannels: [bytes("events:{repo}:shard")]))
+        let shards = EventCollector(
+            try await subscriber.ssubscribe(shardChannels: [bytes("events:{repo}:shard")]))
 
         #expect(await channels.waitForMessages(2))
         #expect(await patterns.waitForMessages(1))
         #expect(await shards.waitForMessages(1))
         let binaryPayload = Array(#"{"type":"WatchEvent","id":"7"}"#.utf8) + [0x0D, 0x0A, 0x00, 0xFF]
-        #expect(channels.messages == [
-            RedisPubSubMessage(kind: .message, channel: bytes("events:repo:1001"),
-                               payload: bytes(#"{"type":"PushEvent","id":"1001"}"#)),
-            RedisPubSubMessage(kind: .message, channel: bytes("events:user:7"), payload: binaryPayload),
-        ])
-        #expect(patterns.messages == [RedisPubSubMessage(
-            kind: .pmessage, channel: bytes("events:repo:1001"), pattern: bytes("events:repo:*"),
-            payload: bytes(#"{"type":"PushEvent","id":"1001"}"#))])
-        #expect(shards.messages == [RedisPubSubMessage(
-            kind: .smessage, channel: bytes("events:{repo}:shard"), payload: bytes("shard payload"))])
+        #expect(
+            channels.messages == [
+                RedisPubSubMessage(
+                    kind: .message, channel: bytes("events:repo:1001"),
+                    payload: bytes(#"{"type":"PushEvent","id":"1001"}"#)),
+                RedisPubSubMessage(kind: .message, channel: bytes("events:user:7"), payload: binaryPayload),
+            ])
+        #expect(
+            patterns.messages == [
+                RedisPubSubMessage(
+                    kind: .pmessage, channel: bytes("events:repo:1001"), pattern: bytes("events:repo:*"),
+                    payload: bytes(#"{"type":"PushEvent","id":"1001"}"#))
+            ])
+        #expect(
+            shards.messages == [
+                RedisPubSubMessage(
+                    kind: .smessage, channel: bytes("events:{repo}:shard"), payload: bytes("shard payload"))
+            ])
 
         // Health-check PINGs that get the recorded pong keep the connection open.
         let deadline = ContinuousClock.now + .seconds(5)
