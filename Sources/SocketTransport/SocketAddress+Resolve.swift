@@ -1,0 +1,95 @@
+import Glibc
+
+extension SocketAddress {
+    /// Resolves `host` to the addresses to try, in order.
+    ///
+    /// A statically linked glibc binary cannot load the NSS modules that `getaddrinfo` uses for
+    /// host names, so the common cases avoid it: IPv4 and IPv6 literals are parsed with
+    /// `inet_pton`, and `localhost` (any case, with or without a trailing dot) resolves to
+    /// 127.0.0.1 and then ::1 without consulting /etc/hosts. Every other name, and IPv6 literals
+    /// with a zone such as `fe80::1%eth0`, go through `getaddrinfo` (SOCK_STREAM, any family),
+    /// which in a static binary may fail for names that only NSS can resolve.
+    static func resolve(host: String, port: Int) throws(TransportError) -> [SocketAddress] {
+        var ipv4 = in_addr()
+        if inet_pton(AF_INET, host, &ipv4) == 1 {
+            return [.ipv4(ipv4, port: port)]
+        }
+        var ipv6 = in6_addr()
+        if inet_pton(AF_INET6, host, &ipv6) == 1 {
+            return [.ipv6(ipv6, port: port)]
+        }
+        let lowercased = host.lowercased()
+        if lowercased == "localhost" || lowercased == "localhost." {
+            var loopback4 = in_addr()
+            loopback4.s_addr = UInt32(0x7F00_0001).bigEndian
+            var loopback6 = in6_addr()
+            withUnsafeMutableBytes(of: &loopback6) { $0[15] = 1 }
+            return [.ipv4(loopback4, port: port), .ipv6(loopback6, port: port)]
+        }
+        return try resolveWithGetaddrinfo(host: host, port: port)
+    }
+
+    private static func resolveWithGetaddrinfo(host: String, port: Int) throws(TransportError) -> [SocketAddress] {
+        let target = Endpoint.tcp(host: host, port: port)
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        var status: Int32
+        repeat {
+            status = getaddrinfo(host, String(port), &hints, &list)
+        } while status == EAI_SYSTEM && errno == EINTR
+        guard status == 0 else {
+            if status == EAI_SYSTEM {
+                throw TransportError.systemCall(.resolveFailed, "resolve \(target)", errno: errno)
+            }
+            let reason = String(cString: gai_strerror(status))
+            throw TransportError(.resolveFailed, "resolve \(target) failed: \(reason)")
+        }
+        defer { freeaddrinfo(list) }
+        var addresses: [SocketAddress] = []
+        var cursor = list
+        while let entry = cursor {
+            let family = entry.pointee.ai_family
+            if (family == AF_INET || family == AF_INET6), let address = entry.pointee.ai_addr,
+               Int(entry.pointee.ai_addrlen) <= MemoryLayout<sockaddr_storage>.size {
+                var resolved = SocketAddress()
+                withUnsafeMutableBytes(of: &resolved.storage) { destination in
+                    destination.copyMemory(
+                        from: UnsafeRawBufferPointer(start: address, count: Int(entry.pointee.ai_addrlen))
+                    )
+                }
+                resolved.length = entry.pointee.ai_addrlen
+                addresses.append(resolved)
+            }
+            cursor = entry.pointee.ai_next
+        }
+        guard !addresses.isEmpty else {
+            throw TransportError(.resolveFailed, "resolve \(target) failed: no IPv4 or IPv6 address")
+        }
+        return addresses
+    }
+
+    /// Resolves an endpoint: TCP through `resolve(host:port:)`, Unix paths after a length check.
+    static func resolve(_ endpoint: Endpoint) throws(TransportError) -> [SocketAddress] {
+        switch endpoint {
+        case .tcp(let host, let port):
+            guard (0...65_535).contains(port) else {
+                throw TransportError(.invalidEndpoint, "invalid endpoint \(endpoint): port outside 0...65535")
+            }
+            guard !host.isEmpty else {
+                throw TransportError(.invalidEndpoint, "invalid endpoint \(endpoint): the host is empty")
+            }
+            return try resolve(host: host, port: port)
+        case .unix(let path):
+            guard !path.isEmpty, path.utf8.count <= Endpoint.maximumUnixPathLength, !path.utf8.contains(0) else {
+                throw TransportError(
+                    .invalidEndpoint,
+                    "invalid endpoint \(endpoint): a Unix socket path must be 1...\(Endpoint.maximumUnixPathLength) "
+                        + "bytes without NUL"
+                )
+            }
+            return [.unix(path: path)]
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Glibc
+
+/// A Tansu broker (a Kafka-compatible broker) on 127.0.0.1 with in-memory storage, for one test.
+///
+/// Started as `tansu broker --listener-url tcp://127.0.0.1:P --advertised-listener-url
+/// tcp://127.0.0.1:P --storage-engine memory://tansu/`, so topics and records vanish when it
+/// stops. Its output (a few startup lines) goes to a log file in a temporary directory that is
+/// removed on deinit.
+public final class TansuProcess: @unchecked Sendable {
+    private struct State {
+        var process: ChildProcess?
+        var port = 0
+        var directory: String?
+        var executable: String?
+    }
+
+    private let state = Locked(State())
+
+    public init() {}
+
+    deinit {
+        let current = state.withLock { $0 }
+        current.process?.kill()
+        if let directory = current.directory {
+            POSIXFiles.removeTree(directory)
+        }
+    }
+
+    /// TCP port on 127.0.0.1; 0 before `start`.
+    public var port: Int {
+        state.withLock { $0.port }
+    }
+
+    /// Bootstrap server for a Kafka client: "127.0.0.1:PORT".
+    public var bootstrap: String {
+        "127.0.0.1:\(port)"
+    }
+
+    public var isRunning: Bool {
+        state.withLock { $0.process?.isRunning == true }
+    }
+
+    /// Process id of the running broker, or nil when it is not running.
+    public var pid: pid_t? {
+        state.withLock { $0.process?.isRunning == true ? $0.process?.pid : nil }
+    }
+
+    /// File that receives the broker's stdout and stderr; nil before `start`.
+    public var logPath: String? {
+        state.withLock { $0.directory.map { "\($0)/tansu.log" } }
+    }
+
+    /// Starts the broker on a free port (or `port`) and returns once it accepts TCP connections.
+    /// Throws when the binary is missing, when the broker exits, or when it does not accept
+    /// connections within `timeout`; the message shows the log tail.
+    public func start(port: Int? = nil, timeout: Duration = .seconds(20)) throws {
+        let executable = try ExecutableLocator.tansu()
+        let chosenPort = try port ?? FreePort.allocate()
+        let directory = try state.withLock { current in
+            if current.process?.isRunning == true {
+                throw TestSupportError(.spawnFailed, "tansu is already running on port \(current.port)")
+            }
+            if let existing = current.directory {
+                return existing
+            }
+            let created = try POSIXFiles.makeTemporaryDirectory(prefix: "dualstream-tansu")
+            current.directory = created
+            return created
+        }
+        let logPath = "\(directory)/tansu.log"
+        let listener = "tcp://127.0.0.1:\(chosenPort)"
+        let process = try ChildProcess.start(
+            executable: executable,
+            arguments: [
+                "broker", "--listener-url", listener, "--advertised-listener-url", listener,
+                "--storage-engine", "memory://tansu/",
+            ],
+            outputPath: logPath
+        )
+        state.withLock { current in
+            current.process = process
+            current.port = chosenPort
+            current.executable = executable
+        }
+        var exited: ChildProcess.Termination?
+        let ready = try waitUntil(timeout: timeout, interval: .milliseconds(20)) {
+            if !process.isRunning {
+                exited = process.exitStatus
+                return true
+            }
+            return LoopbackProbe.acceptsConnections(port: chosenPort)
+        }
+        if let exited {
+            state.withLock { $0.process = nil }
+            throw TestSupportError(
+                .exitedEarly,
+                "tansu on port \(chosenPort) \(exited) before accepting connections; log \(logPath):\n"
+                    + POSIXFiles.tail(of: logPath)
+            )
+        }
+        guard ready else {
+            process.kill()
+            state.withLock { $0.process = nil }
+            throw TestSupportError(
+                .startTimedOut,
+                "tansu on port \(chosenPort) did not accept connections within \(timeout); "
+                    + "log \(logPath):\n\(POSIXFiles.tail(of: logPath))"
+            )
+        }
+    }
+
+    /// Creates a topic by running `tansu topic create NAME --partitions N --broker
+    /// tcp://127.0.0.1:PORT`. Throws with the command's output when it fails.
+    public func createTopic(_ name: String, partitions: Int = 1, timeout: Duration = .seconds(30)) throws {
+        let (executable, port) = state.withLock { ($0.executable, $0.port) }
+        guard let executable, port != 0 else {
+            throw TestSupportError(.commandFailed, "createTopic(\(name)) before TansuProcess.start()")
+        }
+        let arguments = [
+            "topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://127.0.0.1:\(port)",
+        ]
+        let (termination, output) = try ChildProcess.run(
+            executable: executable, arguments: arguments, timeout: timeout
+        )
+        guard termination == .exited(0) else {
+            throw TestSupportError(
+                .commandFailed,
+                "tansu \(arguments.joined(separator: " ")) \(termination); output:\n\(output)"
+            )
+        }
+    }
+
+    /// Stops the broker with SIGTERM, then SIGKILL after `grace`, and reaps it.
+    public func stop(grace: Duration = .seconds(5)) {
+        let process = state.withLock { current in
+            defer { current.process = nil }
+            return current.process
+        }
+        process?.terminate(grace: grace)
+    }
+
+    /// Kills the broker with SIGKILL and reaps it.
+    public func kill() {
+        let process = state.withLock { current in
+            defer { current.process = nil }
+            return current.process
+        }
+        process?.kill()
+    }
+}

@@ -1,0 +1,86 @@
+import SocketTransport
+import Testing
+
+extension TransportSuite {
+    @Suite struct BackoffTests {
+        @Test func withoutJitterDoublesToMaximum() {
+            var backoff = Backoff(initial: .milliseconds(10), maximum: .milliseconds(100), jitter: 0)
+            let delays = (0..<6).map { _ in backoff.next() }
+            #expect(delays == [10, 20, 40, 80, 100, 100].map { Duration.milliseconds($0) })
+            #expect(backoff.attempts == 6)
+        }
+
+        @Test func resetStartsAgain() {
+            var backoff = Backoff(initial: .milliseconds(5), maximum: .seconds(1), jitter: 0)
+            _ = backoff.next()
+            _ = backoff.next()
+            backoff.reset()
+            #expect(backoff.attempts == 0)
+            #expect(backoff.next() == .milliseconds(5))
+        }
+
+        @Test func jitterStaysWithinBounds() {
+            var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2), multiplier: 3, jitter: 0.25)
+            var base = 0.1
+            var sawBelowBase = false
+            for _ in 0..<12 {
+                let seconds = Self.seconds(backoff.next())
+                #expect(seconds <= base + 1e-9)
+                #expect(seconds >= base * 0.75 - 1e-9)
+                #expect(seconds <= 2 + 1e-9)
+                if seconds < base - 1e-6 {
+                    sawBelowBase = true
+                }
+                base = min(base * 3, 2)
+            }
+            #expect(sawBelowBase, "jitter 0.25 never lowered a delay in 12 draws")
+        }
+
+        @Test func fullJitterSpansZeroToBase() {
+            var minimum = Double.infinity
+            var maximum = 0.0
+            for _ in 0..<2_000 {
+                var backoff = Backoff(initial: .seconds(1), maximum: .seconds(1), jitter: 1)
+                let seconds = Self.seconds(backoff.next())
+                minimum = Swift.min(minimum, seconds)
+                maximum = Swift.max(maximum, seconds)
+            }
+            #expect(minimum >= 0)
+            #expect(minimum < 0.05)
+            #expect(maximum <= 1)
+            #expect(maximum > 0.95)
+        }
+
+        @Test func seededGeneratorIsDeterministic() {
+            var first = Backoff(initial: .milliseconds(10), maximum: .seconds(1), jitter: 0.5)
+            var second = first
+            var generatorA = SplitMix(seed: 42)
+            var generatorB = SplitMix(seed: 42)
+            for _ in 0..<8 {
+                #expect(first.next(using: &generatorA) == second.next(using: &generatorB))
+            }
+        }
+
+        private static func seconds(_ duration: Duration) -> Double {
+            let components = duration.components
+            return Double(components.seconds) + Double(components.attoseconds) / 1e18
+        }
+    }
+}
+
+/// SplitMix64, a small seeded generator for reproducible draws.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+}
