@@ -1,0 +1,89 @@
+import DualStreamLogging
+import RedisWire
+import SocketTransport
+
+/// A Redis connection for commands, with automatic pipelining and reconnects.
+///
+/// Commands from concurrent callers are appended to one outbound buffer; the connection's I/O
+/// thread writes everything pending in one write and matches the replies in order. A command
+/// that times out closes the connection, because its late reply would otherwise be taken for the
+/// next command's; the other commands in flight fail with ``RedisError/Code/connectionClosed``
+/// and the client reconnects at once, then with exponential backoff and jitter.
+///
+/// While the server is unreachable, calls fail at once with ``RedisError/Code/notConnected``
+/// (or wait up to ``RedisConfiguration/maxWaitWhileDisconnected``), and at most
+/// ``RedisConfiguration/maxPendingCommands`` commands are queued or in flight.
+public final class RedisClient: Sendable {
+    private let core: RedisClientCore
+
+    public init(configuration: RedisConfiguration, logger: Logger = .silent) {
+        core = RedisClientCore(configuration: configuration, logger: logger)
+        core.startIOThread()
+    }
+
+    deinit {
+        core.requestClose()
+    }
+
+    public var configuration: RedisConfiguration { core.configuration }
+
+    /// Sends `PUBLISH channel message` and returns the number of subscribers that received it.
+    public func publish(channel: [UInt8], message: [UInt8]) async throws(RedisError) -> Int {
+        let reply = try await core.submitSingle(name: "PUBLISH", timeout: nil) { buffer in
+            RESPEncoder.encodePublish(channel: channel, message: message, into: &buffer)
+        }
+        guard case .integer(let receivers) = reply else {
+            throw RedisError(.unexpectedReply, "PUBLISH returned \(reply), expected an integer")
+        }
+        return Int(receivers)
+    }
+
+    /// Sends `PING` and returns the server's reply text (`PONG`).
+    public func ping() async throws(RedisError) -> [UInt8] {
+        let reply = try await send([Array("PING".utf8)])
+        guard let text = reply.bytes else {
+            throw RedisError(.unexpectedReply, "PING returned \(reply), expected a string")
+        }
+        return text
+    }
+
+    /// Sends one command and returns its reply. An error reply is thrown as
+    /// ``RedisError/Code/serverError``.
+    ///
+    /// - Parameter timeout: overrides ``RedisConfiguration/commandTimeout`` for this command.
+    public func send(_ arguments: [[UInt8]], timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
+        guard let first = arguments.first else {
+            throw RedisError(.invalidArgument, "send needs at least the command name")
+        }
+        let name = String(decoding: first.prefix(32), as: UTF8.self).uppercased()
+        return try await core.submitSingle(name: name, timeout: timeout) { buffer in
+            RESPEncoder.encodeCommand(arguments, into: &buffer)
+        }
+    }
+
+    /// Sends `send(_:)` with string arguments, for convenience.
+    public func send(_ arguments: String..., timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
+        try await send(arguments.map { Array($0.utf8) }, timeout: timeout)
+    }
+
+    /// Sends the commands back to back in one write and returns one result per command, in order.
+    /// The commands are queued together or not at all.
+    public func pipeline(_ commands: [[[UInt8]]]) async -> [Result<RESPValue, RedisError>] {
+        if commands.isEmpty { return [] }
+        if let empty = commands.firstIndex(where: \.isEmpty) {
+            let error = RedisError(.invalidArgument, "pipeline command \(empty) has no arguments")
+            return Array(repeating: .failure(error), count: commands.count)
+        }
+        return await core.submitBatch(count: commands.count) { buffer in
+            for command in commands {
+                RESPEncoder.encodeCommand(command, into: &buffer)
+            }
+        }
+    }
+
+    /// Fails every queued and in-flight command with ``RedisError/Code/clientClosed``, closes
+    /// the connection and waits for the I/O thread to end.
+    public func close() async {
+        await core.close()
+    }
+}

@@ -1,0 +1,152 @@
+import DualStreamLogging
+import RedisWire
+import SocketTransport
+import Synchronization
+
+/// State shared by callers and the I/O thread of one ``RedisClient``.
+struct RedisClientShared {
+    /// Encoded commands not yet taken by the I/O thread, in the order of ``queued``.
+    var outbound: [UInt8] = []
+    var queued: [PendingCommand] = []
+    /// Replies expected by queued and in-flight commands; bounded by maxPendingCommands.
+    var pendingReplies = 0
+    var isKnownUnreachable = false
+    var lastError: RedisError?
+    var isClosing = false
+    var ioThreadWaiting = false
+    var wakeRequested = false
+    var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    var ioThreadEnded = false
+}
+
+/// The part of ``RedisClient`` that the I/O thread also references, so the client's deinit can
+/// stop the thread.
+final class RedisClientCore: Sendable {
+    let configuration: RedisConfiguration
+    let logger: Logger
+    let shared = Mutex(RedisClientShared())
+    let poller: Poller?
+    private let pollerError: RedisError?
+
+    init(configuration: RedisConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            poller = try Poller()
+            pollerError = nil
+        } catch {
+            poller = nil
+            pollerError = RedisError(.notConnected, "creating the epoll instance failed: \(error)", underlying: error)
+        }
+    }
+
+    func startIOThread() {
+        guard let poller else {
+            shared.withLock {
+                $0.isClosing = true
+                $0.ioThreadEnded = true
+                $0.lastError = pollerError
+            }
+            return
+        }
+        let loop = RedisClientIOLoop(core: self, poller: poller)
+        IOThread.start(name: "redis-client") { loop.run() }
+    }
+
+    func submitSingle(
+        name: String, timeout: Duration?, encode: (inout [UInt8]) -> Void
+    ) async throws(RedisError) -> RESPValue {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RESPValue, RedisError>, Never>) in
+            if let error = enqueue(.single(continuation), name: name, replyCount: 1, timeout: timeout, encode: encode) {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    func submitBatch(count: Int, encode: (inout [UInt8]) -> Void) async -> [Result<RESPValue, RedisError>] {
+        await withCheckedContinuation { (continuation: CheckedContinuation<[Result<RESPValue, RedisError>], Never>) in
+            let name = "pipeline command"
+            if let error = enqueue(.batch(continuation), name: name, replyCount: count, timeout: nil, encode: encode) {
+                continuation.resume(returning: Array(repeating: .failure(error), count: count))
+            }
+        }
+    }
+
+    /// Queues a command, or returns why it cannot be queued (the caller resumes with it).
+    private func enqueue(
+        _ completion: PendingCommand.Completion, name: String, replyCount: Int, timeout: Duration?,
+        encode: (inout [UInt8]) -> Void
+    ) -> RedisError? {
+        let now = ContinuousClock.now
+        let commandTimeout = timeout ?? configuration.commandTimeout
+        let maxPending = configuration.maxPendingCommands
+        let maxWait = configuration.maxWaitWhileDisconnected
+        var wake = false
+        let error: RedisError? = shared.withLock { state in
+            if let pollerError {
+                return pollerError
+            }
+            if state.isClosing {
+                return RedisError(.clientClosed, "\(name) was called after the client was closed")
+            }
+            if state.isKnownUnreachable && maxWait == .zero {
+                let reason = state.lastError.map { ": \($0.message)" } ?? ""
+                return RedisError(.notConnected, "\(name) not sent: \(configuration.endpoint) is unreachable"
+                    + "\(reason); the client keeps reconnecting", underlying: state.lastError)
+            }
+            guard state.pendingReplies + replyCount <= maxPending else {
+                return RedisError(.queueFull, "\(name) not queued: \(state.pendingReplies) commands are already "
+                    + "pending, the limit is maxPendingCommands = \(maxPending)")
+            }
+            let before = state.outbound.count
+            encode(&state.outbound)
+            let waitsForConnection = state.isKnownUnreachable
+            let deadline = now + (waitsForConnection ? min(maxWait, commandTimeout) : commandTimeout)
+            state.queued.append(PendingCommand(
+                completion: completion, name: name, replyCount: replyCount, byteCount: state.outbound.count - before,
+                timeout: commandTimeout, deadline: deadline,
+                unsentFailure: waitsForConnection ? .notConnected : .timedOut
+            ))
+            state.pendingReplies += replyCount
+            if state.ioThreadWaiting && !state.wakeRequested {
+                state.wakeRequested = true
+                wake = true
+            }
+            return nil
+        }
+        if error == nil {
+            logger.trace("redis command queued", metadata: ["redis.command": .string(name)])
+        }
+        if wake {
+            poller?.wake()
+        }
+        return error
+    }
+
+    /// Asks the I/O thread to fail everything pending and end. Returns at once.
+    func requestClose() {
+        let wake = shared.withLock { state in
+            let wasClosing = state.isClosing
+            state.isClosing = true
+            return !wasClosing
+        }
+        if wake {
+            poller?.wake()
+        }
+    }
+
+    func close() async {
+        requestClose()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ended = shared.withLock { state in
+                if state.ioThreadEnded { return true }
+                state.closeWaiters.append(continuation)
+                return false
+            }
+            if ended {
+                continuation.resume()
+            }
+        }
+    }
+}

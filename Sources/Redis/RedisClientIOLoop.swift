@@ -1,0 +1,379 @@
+import DualStreamLogging
+import RedisWire
+import SocketTransport
+
+/// The I/O thread of one ``RedisClient``: connects, writes queued commands, reads and matches
+/// replies, enforces deadlines, and reconnects. Everything here runs on that one thread.
+final class RedisClientIOLoop: @unchecked Sendable {
+    private let core: RedisClientCore
+    private let poller: Poller
+    private let configuration: RedisConfiguration
+    private let logger: Logger
+    private var lifecycle: ConnectionLifecycle
+    private var io: RedisSocketIO?
+    private var token: UInt64 = 0
+    private var writeInterest = false
+    private var inFlight: [PendingCommand] = []
+    private var inFlightHead = 0
+    /// Reused when taking the queue, so taking allocates nothing in the steady state.
+    private var spareQueue: [PendingCommand] = []
+    /// Handshake commands waiting for replies, by name, in order.
+    private var handshakeNames: [String] = []
+    private var handshakeDeadline: ContinuousClock.Instant?
+    /// A lower bound of the in-flight deadlines; recomputed when it passes.
+    private var earliestInFlightDeadline: ContinuousClock.Instant?
+
+    init(core: RedisClientCore, poller: Poller) {
+        self.core = core
+        self.poller = poller
+        self.configuration = core.configuration
+        self.logger = core.logger
+        let backoff = Backoff(
+            initial: configuration.reconnectBackoffInitial, maximum: configuration.reconnectBackoffMaximum
+        )
+        self.lifecycle = ConnectionLifecycle(backoff: backoff, now: .now)
+    }
+
+    func run() {
+        while true {
+            if core.shared.withLock({ $0.isClosing }) {
+                shutDown()
+                return
+            }
+            if lifecycle.shouldConnect(now: .now) {
+                connect()
+            }
+            if lifecycle.state == .ready {
+                takeQueued()
+            }
+            expireDeadlines(now: .now)
+            if let io, io.hasPendingWrites {
+                flush(io)
+            }
+            let timeout = nextWakeup(now: .now)
+            let isReady = lifecycle.state == .ready
+            let shouldWait = core.shared.withLock { state in
+                if state.isClosing || (isReady && !state.queued.isEmpty) {
+                    return false
+                }
+                state.ioThreadWaiting = true
+                return true
+            }
+            guard shouldWait else { continue }
+            let events: [Poller.Event]
+            do {
+                events = try poller.wait(timeout: timeout)
+            } catch {
+                logger.warning("redis epoll wait failed", metadata: ["error": "\(error)"])
+                events = []
+            }
+            core.shared.withLock { state in
+                state.ioThreadWaiting = false
+                state.wakeRequested = false
+            }
+            if io != nil, events.contains(where: { $0.token == token }) {
+                readAvailable()
+            }
+        }
+    }
+
+    // MARK: connecting
+
+    private func connect() {
+        let endpoint = configuration.endpoint
+        logger.debug("redis connecting", metadata: ["redis.endpoint": "\(endpoint)"])
+        let socket: StreamSocket
+        do {
+            socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
+        } catch {
+            let failure = RedisError(.notConnected, "connect to \(endpoint) failed: \(error)", underlying: error)
+            connectionFailed(failure)
+            return
+        }
+        token &+= 1
+        do {
+            try poller.register(fileDescriptor: socket.fileDescriptor, token: token, interest: .readable)
+        } catch {
+            socket.close()
+            connectionFailed(RedisError(.notConnected, "registering the socket with epoll failed: \(error)"))
+            return
+        }
+        let connection = RedisSocketIO(socket: socket)
+        let commands = configuration.handshakeCommands(includeSelect: true)
+        for command in commands {
+            RESPEncoder.encodeCommand(command, into: &connection.writeBuffer)
+        }
+        handshakeNames = commands.map(Self.handshakeName)
+        handshakeDeadline = .now + configuration.commandTimeout
+        io = connection
+        writeInterest = false
+        if lifecycle.connected(handshakeCount: commands.count) {
+            becameReady()
+        }
+    }
+
+    static func handshakeName(_ command: [[UInt8]]) -> String {
+        let words = command.prefix(command.first == Array("CLIENT".utf8) ? 2 : 1)
+        return words.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+    }
+
+    private func becameReady() {
+        handshakeDeadline = nil
+        core.shared.withLock { state in
+            state.isKnownUnreachable = false
+            state.lastError = nil
+        }
+        logger.debug("redis connected", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
+    }
+
+    /// Closes the socket, fails the commands in flight, and schedules the next attempt.
+    /// `timedOutIndex` is the in-flight command whose deadline passed, if that is the reason.
+    private func connectionFailed(_ error: RedisError, timedOutIndex: Int? = nil) {
+        if let io {
+            poller.deregister(fileDescriptor: io.socket.fileDescriptor)
+            io.socket.close()
+        }
+        io = nil
+        writeInterest = false
+        handshakeNames.removeAll()
+        handshakeDeadline = nil
+
+        var failedReplies = 0
+        for index in inFlightHead..<inFlight.count {
+            let command = inFlight[index]
+            failedReplies += command.replyCount - command.replies.count
+            if index == timedOutIndex {
+                command.fail(RedisError.timedOut(after: command.timeout, endpoint: configuration.endpoint))
+            } else {
+                command.fail(error)
+            }
+        }
+        inFlight.removeAll(keepingCapacity: true)
+        inFlightHead = 0
+        earliestInFlightDeadline = nil
+
+        if case .disconnected = lifecycle.state {} else {
+            lifecycle.fail(error, now: .now)
+        }
+        let failFast = lifecycle.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero
+        let unsent: [PendingCommand] = core.shared.withLock { state in
+            state.pendingReplies -= failedReplies
+            state.isKnownUnreachable = lifecycle.isKnownUnreachable
+            state.lastError = error
+            guard failFast else { return [] }
+            let taken = state.queued
+            state.queued.removeAll()
+            state.outbound.removeAll(keepingCapacity: true)
+            state.pendingReplies -= taken.reduce(0) { $0 + $1.replyCount }
+            return taken
+        }
+        for command in unsent {
+            command.fail(RedisError(.notConnected, "\(command.name) not sent: \(error.message)", underlying: error))
+        }
+        logger.debug("redis connection failed", metadata: [
+            "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
+        ])
+    }
+
+    // MARK: writing
+
+    private func takeQueued() {
+        guard let io else { return }
+        core.shared.withLock { state in
+            guard !state.queued.isEmpty else { return }
+            if io.writeBuffer.isEmpty {
+                swap(&io.writeBuffer, &state.outbound)
+            } else {
+                io.writeBuffer.append(contentsOf: state.outbound)
+                state.outbound.removeAll(keepingCapacity: true)
+            }
+            swap(&state.queued, &spareQueue)
+        }
+        for command in spareQueue {
+            if earliestInFlightDeadline.map({ command.deadline < $0 }) ?? true {
+                earliestInFlightDeadline = command.deadline
+            }
+            inFlight.append(command)
+        }
+        spareQueue.removeAll(keepingCapacity: true)
+    }
+
+    private func flush(_ io: RedisSocketIO) {
+        do {
+            let done = try io.flush()
+            if done == writeInterest {
+                let interest: Poller.Interest = done ? .readable : [.readable, .writable]
+                try? poller.modify(fileDescriptor: io.socket.fileDescriptor, token: token, interest: interest)
+                writeInterest = !done
+            }
+        } catch {
+            connectionFailed(error)
+        }
+    }
+
+    // MARK: reading
+
+    private func readAvailable() {
+        guard let io else { return }
+        var completedReplies = 0
+        defer {
+            if completedReplies > 0 {
+                core.shared.withLock { $0.pendingReplies -= completedReplies }
+            }
+        }
+        do {
+            // Bounded, so a flood of replies cannot starve writes and deadline checks.
+            for _ in 0..<16 {
+                guard case .readBytes = try io.readOnce() else { break }
+                while let reply = try io.nextReply() {
+                    if try handle(reply) {
+                        completedReplies += 1
+                    }
+                }
+            }
+        } catch {
+            connectionFailed(error)
+        }
+    }
+
+    /// Matches one reply to the handshake or the oldest command. Returns true for a command's reply.
+    private func handle(_ reply: RESPValue) throws(RedisError) -> Bool {
+        if case .handshaking = lifecycle.state {
+            let name = handshakeNames.isEmpty ? "handshake" : handshakeNames.removeFirst()
+            switch lifecycle.handshakeReplied(reply, command: name, now: .now) {
+            case .wait:
+                break
+            case .becameReady:
+                becameReady()
+            case .failed(let error, _):
+                throw error
+            }
+            return false
+        }
+        guard inFlightHead < inFlight.count else {
+            throw RedisError(.protocolError, "\(configuration.endpoint) sent a reply no command is waiting for: "
+                + "\(reply)")
+        }
+        if inFlight[inFlightHead].receive(reply) {
+            inFlightHead += 1
+            if inFlightHead == inFlight.count {
+                inFlight.removeAll(keepingCapacity: true)
+                inFlightHead = 0
+            } else if inFlightHead >= 4_096 {
+                inFlight.removeFirst(inFlightHead)
+                inFlightHead = 0
+            }
+        }
+        return true
+    }
+
+    // MARK: deadlines
+
+    private func expireDeadlines(now: ContinuousClock.Instant) {
+        if case .handshaking = lifecycle.state, let handshakeDeadline, now >= handshakeDeadline {
+            let name = handshakeNames.first ?? "handshake"
+            connectionFailed(RedisError(.timedOut, "\(name) got no reply from \(configuration.endpoint) within "
+                + "\(configuration.commandTimeout)"))
+        }
+        if let earliest = earliestInFlightDeadline, now >= earliest {
+            if let index = (inFlightHead..<inFlight.count).first(where: { inFlight[$0].deadline <= now }) {
+                let other = RedisError.closed(
+                    "another command on this connection timed out", endpoint: configuration.endpoint
+                )
+                connectionFailed(other, timedOutIndex: index)
+            } else {
+                earliestInFlightDeadline = inFlight[inFlightHead...].map(\.deadline).min()
+            }
+        }
+        if lifecycle.state != .ready {
+            expireQueued(now: now)
+        }
+    }
+
+    /// Fails commands that waited for a connection past their deadline, removing their bytes.
+    private func expireQueued(now: ContinuousClock.Instant) {
+        let expired: [PendingCommand] = core.shared.withLock { state in
+            guard state.queued.contains(where: { $0.deadline <= now }) else { return [] }
+            var expired: [PendingCommand] = []
+            var kept: [PendingCommand] = []
+            var keptBytes: [UInt8] = []
+            var offset = 0
+            for command in state.queued {
+                let range = offset..<(offset + command.byteCount)
+                offset += command.byteCount
+                if command.deadline <= now {
+                    expired.append(command)
+                    state.pendingReplies -= command.replyCount
+                } else {
+                    kept.append(command)
+                    keptBytes.append(contentsOf: state.outbound[range])
+                }
+            }
+            state.queued = kept
+            state.outbound = keptBytes
+            return expired
+        }
+        let reason = lifecycle.lastError.map { ": \($0.message)" } ?? ""
+        for command in expired {
+            let code = command.unsentFailure
+            let wait = code == .notConnected ? configuration.maxWaitWhileDisconnected : command.timeout
+            command.fail(RedisError(code, "\(command.name) not sent: no connection to \(configuration.endpoint) "
+                + "within \(wait)\(reason)", underlying: lifecycle.lastError))
+        }
+    }
+
+    private func nextWakeup(now: ContinuousClock.Instant) -> Duration? {
+        var next: ContinuousClock.Instant?
+        func consider(_ instant: ContinuousClock.Instant?) {
+            guard let instant else { return }
+            if next.map({ instant < $0 }) ?? true { next = instant }
+        }
+        switch lifecycle.state {
+        case .disconnected(let retryAt):
+            consider(retryAt)
+        case .handshaking:
+            consider(handshakeDeadline)
+        case .ready, .closed:
+            break
+        }
+        consider(earliestInFlightDeadline)
+        if lifecycle.state != .ready {
+            consider(core.shared.withLock { $0.queued.map(\.deadline).min() })
+        }
+        guard let next else { return nil }
+        return max(.zero, next - now)
+    }
+
+    // MARK: closing
+
+    private func shutDown() {
+        let closed = RedisError(.clientClosed, "the client was closed before the reply arrived")
+        if let io {
+            poller.deregister(fileDescriptor: io.socket.fileDescriptor)
+            io.socket.close()
+        }
+        io = nil
+        lifecycle.close()
+        for index in inFlightHead..<inFlight.count {
+            inFlight[index].fail(closed)
+        }
+        inFlight.removeAll()
+        let (queued, waiters) = core.shared.withLock { state in
+            let queued = state.queued
+            let waiters = state.closeWaiters
+            state.queued.removeAll()
+            state.outbound.removeAll()
+            state.closeWaiters.removeAll()
+            state.pendingReplies = 0
+            state.ioThreadEnded = true
+            return (queued, waiters)
+        }
+        for command in queued {
+            command.fail(closed)
+        }
+        logger.debug("redis client closed", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
+        for waiter in waiters {
+            waiter.resume()
+        }
+    }
+}

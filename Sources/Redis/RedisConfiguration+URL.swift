@@ -1,0 +1,104 @@
+import SocketTransport
+
+extension RedisConfiguration {
+    /// Parses `redis://[user[:password]@]host[:port][/db]` or `unix:///path/to/socket`.
+    ///
+    /// The host may be a name, an IPv4 address or a bracketed IPv6 address; the port defaults to
+    /// 6379. User and password are percent-decoded, so `%40` stands for `@` and `%3A` for `:`.
+    /// `redis://:password@host` sets only a password. TLS (`rediss://`) is not supported.
+    public init(url: String) throws(RedisError) {
+        if url.hasPrefix("unix://") {
+            let path = String(url.dropFirst("unix://".count))
+            guard path.hasPrefix("/"), path.count > 1 else {
+                throw Self.urlError(url, "a unix URL needs an absolute socket path, as in unix:///run/redis.sock")
+            }
+            self.init(endpoint: .unix(path: try Self.percentDecode(path, url: url)))
+            return
+        }
+        guard url.hasPrefix("redis://") else {
+            throw Self.urlError(url, "the scheme must be redis:// or unix:// (TLS with rediss:// is not supported)")
+        }
+        var rest = Substring(url.dropFirst("redis://".count))
+        var username: String?
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = credentials.firstIndex(of: ":") {
+                let user = credentials[..<colon]
+                username = user.isEmpty ? nil : try Self.percentDecode(user, url: url)
+                password = try Self.percentDecode(credentials[credentials.index(after: colon)...], url: url)
+            } else if !credentials.isEmpty {
+                // A single credential is the password, as redis-cli -u and redis-py read it.
+                password = try Self.percentDecode(credentials, url: url)
+            }
+        }
+        var database: Int?
+        if let slash = rest.firstIndex(of: "/") {
+            let text = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+            if !text.isEmpty {
+                guard let number = Int(text), number >= 0 else {
+                    throw Self.urlError(url, "database \"\(text)\" is not a non-negative integer")
+                }
+                database = number
+            }
+        }
+        guard !rest.isEmpty else {
+            throw Self.urlError(url, "the host is missing")
+        }
+        let endpoint: Endpoint
+        do {
+            endpoint = try Endpoint.parse(String(rest), defaultPort: 6379)
+        } catch {
+            throw Self.urlError(url, "host and port are invalid: \(error)")
+        }
+        guard case .tcp = endpoint else {
+            throw Self.urlError(url, "use unix:///path for a Unix socket")
+        }
+        self.init(endpoint: endpoint)
+        self.username = username
+        self.password = password
+        self.database = database
+    }
+
+    /// The URL with any password replaced, for messages.
+    private static func redacted(_ url: String) -> String {
+        guard url.hasPrefix("redis://"), let at = url.lastIndex(of: "@") else { return url }
+        let start = url.index(url.startIndex, offsetBy: "redis://".count)
+        let credentials = url[start..<at]
+        if let colon = credentials.firstIndex(of: ":") {
+            return "redis://" + credentials[..<colon] + ":***" + url[at...]
+        }
+        return "redis://***" + url[at...]
+    }
+
+    private static func urlError(_ url: String, _ reason: String) -> RedisError {
+        RedisError(.invalidURL, "Redis URL \(redacted(url)) is invalid: \(reason)")
+    }
+
+    private static func percentDecode<S: StringProtocol>(_ text: S, url: String) throws(RedisError) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                throw urlError(url, "a % in the user, password or path is not followed by two hex digits")
+            }
+            bytes.append(high << 4 | low)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

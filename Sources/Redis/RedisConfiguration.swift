@@ -1,0 +1,74 @@
+import SocketTransport
+
+/// Where and how a ``RedisClient`` or ``RedisSubscriber`` connects, and its limits.
+public struct RedisConfiguration: Sendable {
+    public var endpoint: Endpoint
+    /// ACL user for `AUTH user password`; with only a password, `AUTH password` is sent.
+    public var username: String?
+    public var password: String?
+    /// Database for `SELECT`. Pub/Sub ignores it; the subscriber does not send it.
+    public var database: Int?
+    /// Name sent with `CLIENT SETNAME`; must not contain spaces.
+    public var clientName: String?
+
+    /// Time allowed for the TCP or Unix connect.
+    public var connectTimeout: Duration = .seconds(2)
+    /// Time a command waits for its reply before it fails with ``RedisError/Code/timedOut`` and
+    /// its connection is closed. Also bounds the AUTH, SELECT and CLIENT SETNAME handshake.
+    public var commandTimeout: Duration = .seconds(5)
+    /// First delay between reconnect attempts; it doubles per failure, with jitter.
+    public var reconnectBackoffInitial: Duration = .milliseconds(10)
+    /// Largest delay between reconnect attempts.
+    public var reconnectBackoffMaximum: Duration = .seconds(1)
+    /// Commands queued or in flight at most; more fail with ``RedisError/Code/queueFull``.
+    public var maxPendingCommands = 10_000
+    /// How long a call made while the server is unreachable waits for a connection before it
+    /// fails with ``RedisError/Code/notConnected``. Zero fails it at once.
+    public var maxWaitWhileDisconnected: Duration = .zero
+
+    /// Subscriber: a PING is sent after this long without any bytes from the server.
+    public var healthCheckInterval: Duration = .seconds(3)
+    /// Subscriber: the connection is closed and reopened when that PING is not answered in time.
+    public var healthCheckTimeout: Duration = .seconds(5)
+    /// Subscriber: events each ``RedisSubscription`` buffers before the subscriber stops reading
+    /// from the server (see ``RedisSubscription``).
+    public var subscriptionBufferCapacity = 1_024
+    /// Subscriber: channels named per SUBSCRIBE when resubscribing after a reconnect.
+    public var resubscribeBatchSize = 100
+
+    public init(endpoint: Endpoint) {
+        self.endpoint = endpoint
+    }
+
+    /// Commands sent after connecting and before any other command: AUTH, SELECT, CLIENT SETNAME.
+    func handshakeCommands(includeSelect: Bool) -> [[[UInt8]]] {
+        var commands: [[[UInt8]]] = []
+        if let password {
+            if let username {
+                commands.append([Array("AUTH".utf8), Array(username.utf8), Array(password.utf8)])
+            } else {
+                commands.append([Array("AUTH".utf8), Array(password.utf8)])
+            }
+        }
+        if includeSelect, let database, database != 0 {
+            commands.append([Array("SELECT".utf8), Array(String(database).utf8)])
+        }
+        if let clientName {
+            commands.append([Array("CLIENT".utf8), Array("SETNAME".utf8), Array(clientName.utf8)])
+        }
+        return commands
+    }
+}
+
+extension RedisConfiguration: CustomStringConvertible {
+    /// The configuration with the password replaced by `***`.
+    public var description: String {
+        var text = "RedisConfiguration(endpoint: \(endpoint)"
+        if let username { text += ", username: \(username)" }
+        if password != nil { text += ", password: ***" }
+        if let database { text += ", database: \(database)" }
+        if let clientName { text += ", clientName: \(clientName)" }
+        text += ", commandTimeout: \(commandTimeout), maxPendingCommands: \(maxPendingCommands))"
+        return text
+    }
+}
