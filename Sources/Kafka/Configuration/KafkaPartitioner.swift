@@ -1,0 +1,22 @@
+/// Chooses the partition of records that name none.
+public struct KafkaPartitioner: Sendable {
+    enum Kind: Sendable {
+        case `default`
+        case custom(@Sendable (_ topic: String, _ key: [UInt8]?, _ partitionCount: Int32) -> Int32)
+    }
+
+    let kind: Kind
+
+    /// The Java producer's rule: `(murmur2(key) & 0x7fffffff) % partitionCount` for keyed records,
+    /// and for keyless records one "sticky" partition per topic that changes each time its batch
+    /// is sent.
+    public static let `default` = KafkaPartitioner(kind: .default)
+
+    /// A caller-supplied function. It must return a value in `0..<partitionCount`; the record
+    /// fails with ``KafkaProducerError/invalidPartition`` otherwise.
+    public static func custom(
+        _ choose: @escaping @Sendable (_ topic: String, _ key: [UInt8]?, _ partitionCount: Int32) -> Int32
+    ) -> KafkaPartitioner {
+        KafkaPartitioner(kind: .custom(choose))
+    }
+}

@@ -1,0 +1,166 @@
+import KafkaWire
+import SocketTransport
+
+/// One connection to a broker, owned by the sender thread: non-blocking socket, write buffer,
+/// frame buffer and the requests in flight in send order.
+final class BrokerConnection {
+    enum Phase: Equatable {
+        case disconnected
+        /// ApiVersions sent at this version; nothing else goes out until it is answered.
+        case negotiating(version: Int16)
+        case ready
+    }
+
+    enum RequestKind {
+        case apiVersions(version: Int16)
+        case metadata(version: Int16)
+        case initProducerID(version: Int16)
+        case produce(version: Int16, batches: [ProducerBatch])
+    }
+
+    struct InFlightRequest {
+        var correlationID: Int32
+        var kind: RequestKind
+        var deadline: ContinuousClock.Instant
+    }
+
+    /// Broker node id; bootstrap connections use -1, -2, ... until metadata names the brokers.
+    var nodeID: Int32
+    let endpoint: Endpoint
+    let token: UInt64
+    private(set) var socket: StreamSocket?
+    var phase: Phase = .disconnected
+    var versions: [Int16: ClosedRange<Int16>] = [:]
+    var produceVersion: Int16?
+    var metadataVersion: Int16?
+    var initProducerIDVersion: Int16?
+    private(set) var inFlight = FIFOQueue<InFlightRequest>()
+    /// Produce requests sent with acks=0, completed once their last byte is written.
+    private(set) var unacknowledgedWrites = FIFOQueue<(endOffset: Int, batches: [ProducerBatch])>()
+    private var writeBuffer: [UInt8] = []
+    private var writeOffset = 0
+    /// Bytes written since the connection opened; positions in `unacknowledgedWrites` use it.
+    private var totalWritten = 0
+    private var totalQueued = 0
+    var frames = FrameBuffer()
+    private var nextCorrelationID: Int32 = 1
+    var reconnectBackoff: Backoff
+    var reconnectAt: ContinuousClock.Instant?
+    private(set) var wantsWritable = false
+
+    init(nodeID: Int32, endpoint: Endpoint, token: UInt64, backoff: Backoff) {
+        self.nodeID = nodeID
+        self.endpoint = endpoint
+        self.token = token
+        self.reconnectBackoff = backoff
+    }
+
+    var isReady: Bool { phase == .ready }
+    var pendingWriteBytes: Int { writeBuffer.count - writeOffset }
+
+    func attach(_ socket: StreamSocket) {
+        self.socket = socket
+        writeBuffer.removeAll()
+        writeOffset = 0
+        totalWritten = 0
+        totalQueued = 0
+        frames = FrameBuffer()
+        nextCorrelationID = 1
+        wantsWritable = false
+    }
+
+    func makeCorrelationID() -> Int32 {
+        let id = nextCorrelationID
+        nextCorrelationID = nextCorrelationID == Int32.max ? 1 : nextCorrelationID + 1
+        return id
+    }
+
+    /// Queues request bytes; `expectsResponse` false for Produce with acks=0.
+    func enqueue(_ bytes: [UInt8], request: InFlightRequest, expectsResponse: Bool) {
+        if writeOffset == writeBuffer.count {
+            writeBuffer.removeAll(keepingCapacity: writeBuffer.capacity <= 1 << 20)
+            writeOffset = 0
+            if writeBuffer.isEmpty && writeBuffer.capacity == 0 {
+                writeBuffer = bytes
+            } else {
+                writeBuffer.append(contentsOf: bytes)
+            }
+        } else {
+            writeBuffer.append(contentsOf: bytes)
+        }
+        totalQueued += bytes.count
+        if expectsResponse {
+            inFlight.append(request)
+        } else if case .produce(_, let batches) = request.kind {
+            unacknowledgedWrites.append((totalQueued, batches))
+        }
+    }
+
+    /// Writes as much as the socket takes; returns acks=0 batches whose bytes are now all written.
+    func flushWrites() throws(TransportError) -> [ProducerBatch] {
+        guard let socket else { return [] }
+        while writeOffset < writeBuffer.count {
+            let offset = writeOffset
+            let result: Result<Int, TransportError> = writeBuffer.withUnsafeBytes { buffer in
+                do throws(TransportError) {
+                    return .success(try socket.write(UnsafeRawBufferPointer(rebasing: buffer[offset...])))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let written = try result.get()
+            if written == 0 { break }
+            writeOffset += written
+            totalWritten += written
+        }
+        if writeOffset == writeBuffer.count {
+            writeBuffer.removeAll(keepingCapacity: writeBuffer.capacity <= 1 << 20)
+            writeOffset = 0
+        }
+        var done = [ProducerBatch]()
+        while let first = unacknowledgedWrites.first, first.endOffset <= totalWritten {
+            _ = unacknowledgedWrites.popFirst()
+            done.append(contentsOf: first.batches)
+        }
+        return done
+    }
+
+    /// Interest to register: readable always, writable while bytes wait.
+    var interest: Poller.Interest {
+        pendingWriteBytes > 0 ? [.readable, .writable] : [.readable]
+    }
+
+    func setWantsWritable(_ value: Bool) { wantsWritable = value }
+
+    func popInFlight() -> InFlightRequest? { inFlight.popFirst() }
+
+    /// Puts back a request taken by ``popInFlight()`` whose response could not be used.
+    func requeueFront(_ request: InFlightRequest) { inFlight.prepend(request) }
+
+    /// Closes the socket and returns the requests that will never be answered.
+    func disconnect() -> (inFlight: [InFlightRequest], unwritten: [ProducerBatch]) {
+        socket?.close()
+        socket = nil
+        phase = .disconnected
+        var requests = [InFlightRequest]()
+        while let request = inFlight.popFirst() { requests.append(request) }
+        var unwritten = [ProducerBatch]()
+        while let entry = unacknowledgedWrites.popFirst() { unwritten.append(contentsOf: entry.batches) }
+        writeBuffer = []
+        writeOffset = 0
+        produceVersion = nil
+        metadataVersion = nil
+        initProducerIDVersion = nil
+        versions = [:]
+        return (requests, unwritten)
+    }
+
+    /// Whether another request may be sent now.
+    func canSend(maxInFlight: Int, maxPendingBytes: Int) -> Bool {
+        isReady && inFlight.count < maxInFlight && pendingWriteBytes < maxPendingBytes
+    }
+
+    var oldestDeadline: ContinuousClock.Instant? { inFlight.first?.deadline }
+    var hasInFlight: Bool { !inFlight.isEmpty }
+    var inFlightRequests: ArraySlice<InFlightRequest> { inFlight.elements }
+}

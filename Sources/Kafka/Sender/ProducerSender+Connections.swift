@@ -1,0 +1,268 @@
+import KafkaWire
+import SocketTransport
+
+extension ProducerSender {
+    // MARK: Connecting
+
+    /// Connects to `endpoint` for `nodeID` unless a connection exists or its backoff runs.
+    /// NOTE: `StreamSocket.connect` blocks the sender thread up to connectTimeout; on loopback
+    /// it returns at once, but a black-holed remote address stalls every broker meanwhile.
+    @discardableResult
+    func connectIfNeeded(
+        nodeID: Int32, endpoint: Endpoint, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
+    ) -> BrokerConnection? {
+        let connection: BrokerConnection
+        if let existing = connections[nodeID], existing.endpoint == endpoint {
+            connection = existing
+        } else {
+            if let stale = connections[nodeID] {
+                fail(stale, reason: "broker \(nodeID) moved to \(endpoint)", ambiguous: true, now: now,
+                     deferred: &deferred)
+                connectionsByToken.removeValue(forKey: stale.token)
+            }
+            connection = BrokerConnection(
+                nodeID: nodeID, endpoint: endpoint, token: makeToken(),
+                backoff: Backoff(initial: configuration.retryBackoff, maximum: configuration.retryBackoffMaximum))
+            connections[nodeID] = connection
+            connectionsByToken[connection.token] = connection
+        }
+        guard connection.socket == nil else { return connection }
+        if let reconnectAt = connection.reconnectAt, reconnectAt > now { return nil }
+        do {
+            let socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
+            connection.attach(socket)
+            try shared.poller.register(fileDescriptor: socket.fileDescriptor, token: connection.token,
+                                       interest: .readable)
+            logger.debug("kafka connection opened", metadata: ["kafka.node": "\(nodeID)", "kafka.endpoint": "\(endpoint)"])
+            sendApiVersions(on: connection, version: APIKey.apiVersions.supportedVersions.upperBound, now: now,
+                            deferred: &deferred)
+            return connection
+        } catch {
+            connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
+            logger.debug("kafka connect failed", metadata: ["kafka.node": "\(nodeID)", "error": "\(error)"])
+            shared.state.withLock { $0.metadata.requestRefresh() }
+            return nil
+        }
+    }
+
+    /// A ready connection for Metadata or InitProducerId: any broker, else a bootstrap server.
+    func anyReadyConnection(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) -> BrokerConnection? {
+        let ready = connections.values.filter { $0.isReady && $0.inFlight.count < maxInFlight }
+        if let best = ready.min(by: { $0.inFlight.count < $1.inFlight.count }) { return best }
+        if connections.values.contains(where: { $0.socket != nil && !$0.isReady }) { return nil }
+        // Nothing connected: try a known broker, then the bootstrap list.
+        let brokers = shared.state.withLock { $0.metadata.brokers }
+        for (nodeID, broker) in brokers.sorted(by: { $0.key < $1.key }) {
+            connectIfNeeded(nodeID: nodeID, endpoint: .tcp(host: broker.host, port: broker.port), now: now,
+                            deferred: &deferred)
+            if connections[nodeID]?.socket != nil { return nil }
+        }
+        for (index, endpoint) in bootstrap.enumerated() {
+            let nodeID = Int32(-1 - index)
+            connectIfNeeded(nodeID: nodeID, endpoint: endpoint, now: now, deferred: &deferred)
+            if connections[nodeID]?.socket != nil { return nil }
+        }
+        return nil
+    }
+
+    // MARK: Sending
+
+    func send(
+        _ bytes: [UInt8], kind: BrokerConnection.RequestKind, correlationID: Int32, on connection: BrokerConnection,
+        expectsResponse: Bool = true, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
+    ) {
+        let request = BrokerConnection.InFlightRequest(
+            correlationID: correlationID, kind: kind, deadline: now + configuration.requestTimeout)
+        connection.enqueue(bytes, request: request, expectsResponse: expectsResponse)
+        writePending(on: connection, now: now, deferred: &deferred)
+    }
+
+    func sendApiVersions(
+        on connection: BrokerConnection, version: Int16, now: ContinuousClock.Instant,
+        deferred: inout DeferredCompletions
+    ) {
+        let id = connection.makeCorrelationID()
+        do {
+            let bytes = try ApiVersionsExchange.request(version: version, correlationID: id,
+                                                        clientID: configuration.clientID)
+            connection.phase = .negotiating(version: version)
+            send(bytes, kind: .apiVersions(version: version), correlationID: id, on: connection, now: now,
+                 deferred: &deferred)
+        } catch {
+            fail(connection, reason: "encoding ApiVersions failed: \(error)", ambiguous: false, now: now,
+                 deferred: &deferred)
+        }
+    }
+
+    func sendMetadata(topics: [String], now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
+        guard let connection = anyReadyConnection(now: now, deferred: &deferred),
+              let version = connection.metadataVersion
+        else { return }
+        let id = connection.makeCorrelationID()
+        do {
+            let bytes = try MetadataExchange.request(version: version, correlationID: id,
+                                                     clientID: configuration.clientID, topics: topics)
+            shared.state.withLock { $0.metadata.markRequestSent(now: now) }
+            logger.trace("kafka metadata request", metadata: ["kafka.node": "\(connection.nodeID)"])
+            send(bytes, kind: .metadata(version: version), correlationID: id, on: connection, now: now,
+                 deferred: &deferred)
+        } catch {
+            logger.warning("kafka metadata request could not be encoded", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func sendInitProducerID(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
+        guard let connection = anyReadyConnection(now: now, deferred: &deferred) else { return }
+        guard let version = connection.initProducerIDVersion else {
+            shared.state.withLock { $0.idempotence.disable() }
+            logger.debug("kafka broker lacks InitProducerId: idempotence off", metadata: ["kafka.node": "\(connection.nodeID)"])
+            return
+        }
+        let id = connection.makeCorrelationID()
+        do {
+            let bytes = try InitProducerIDExchange.request(version: version, correlationID: id,
+                                                           clientID: configuration.clientID)
+            shared.state.withLock { $0.idempotence.markRequesting() }
+            send(bytes, kind: .initProducerID(version: version), correlationID: id, on: connection, now: now,
+                 deferred: &deferred)
+        } catch {
+            logger.warning("kafka InitProducerId could not be encoded", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func sendProduce(
+        nodeID: Int32, batches: [ProducerBatch], now: ContinuousClock.Instant, deferred: inout DeferredCompletions
+    ) {
+        guard let connection = connections[nodeID], let version = connection.produceVersion else {
+            shared.state.withLock { state in
+                for batch in batches { retryOrFail(batch, state: &state, now: now, deferred: &deferred,
+                                                   cause: "no connection to broker \(nodeID)", ambiguous: false) }
+            }
+            return
+        }
+        for batch in batches { batch.attempts += 1 }
+        let id = connection.makeCorrelationID()
+        let timeout = Int32(clamping: configuration.requestTimeout.components.seconds * 1000
+            + configuration.requestTimeout.components.attoseconds / 1_000_000_000_000_000)
+        do {
+            let bytes = try ProduceExchange.request(
+                version: version, correlationID: id, clientID: configuration.clientID,
+                acks: configuration.acks.wireValue, timeoutMs: timeout, batches: batches)
+            logger.trace("kafka produce request", metadata: [
+                "kafka.node": "\(nodeID)", "kafka.batches": "\(batches.count)", "kafka.bytes": "\(bytes.count)",
+            ])
+            send(bytes, kind: .produce(version: version, batches: batches), correlationID: id, on: connection,
+                 expectsResponse: configuration.acks != .none, now: now, deferred: &deferred)
+        } catch {
+            shared.state.withLock { state in
+                for batch in batches {
+                    state.finish(batch, outcome: .failed(.protocolError("encoding Produce failed: \(error)")),
+                                 wasInFlight: true, into: &deferred)
+                }
+            }
+        }
+    }
+
+    /// Writes queued bytes; completes acks=0 batches once written; updates the poll interest.
+    func writePending(on connection: BrokerConnection, now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
+        guard let socket = connection.socket else { return }
+        do {
+            let written = try connection.flushWrites()
+            if !written.isEmpty {
+                shared.state.withLock { state in
+                    for batch in written {
+                        state.finish(batch, outcome: .succeeded(baseOffset: -1, logAppendTime: -1), wasInFlight: true,
+                                     into: &deferred)
+                    }
+                }
+            }
+            let wantsWritable = connection.pendingWriteBytes > 0
+            if wantsWritable != connection.wantsWritable {
+                try shared.poller.modify(fileDescriptor: socket.fileDescriptor, token: connection.token,
+                                         interest: connection.interest)
+                connection.setWantsWritable(wantsWritable)
+            }
+        } catch {
+            fail(connection, reason: "write to broker \(connection.nodeID) failed: \(error)", ambiguous: true,
+                 now: now, deferred: &deferred)
+        }
+    }
+
+    // MARK: Failures
+
+    /// Closes the connection; in-flight batches are retried or failed, other requests redone later.
+    func fail(
+        _ connection: BrokerConnection, reason: String, ambiguous: Bool, now: ContinuousClock.Instant,
+        deferred: inout DeferredCompletions
+    ) {
+        if let socket = connection.socket { shared.poller.deregister(fileDescriptor: socket.fileDescriptor) }
+        let (requests, unwritten) = connection.disconnect()
+        connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
+        logger.debug("kafka connection closed", metadata: ["kafka.node": "\(connection.nodeID)", "reason": "\(reason)"])
+        shared.state.withLock { state in
+            state.metadata.requestRefresh()
+            for request in requests {
+                switch request.kind {
+                case .produce(_, let batches):
+                    for batch in batches {
+                        retryOrFail(batch, state: &state, now: now, deferred: &deferred, cause: reason,
+                                    ambiguous: ambiguous)
+                    }
+                case .metadata:
+                    state.metadata.markRequestFailed()
+                case .initProducerID:
+                    state.idempotence.requestFailed(retryAt: now + configuration.retryBackoff)
+                case .apiVersions:
+                    break
+                }
+            }
+            for batch in unwritten {
+                retryOrFail(batch, state: &state, now: now, deferred: &deferred, cause: reason, ambiguous: ambiguous)
+            }
+        }
+    }
+
+    /// Requeues an in-flight batch with backoff, or fails it once its delivery timeout passed.
+    func retryOrFail(
+        _ batch: ProducerBatch, state: inout ProducerState, now: ContinuousClock.Instant,
+        deferred: inout DeferredCompletions, cause: String, ambiguous: Bool
+    ) {
+        if ambiguous { batch.mayHavePersisted = true }
+        let deadline = batch.createdAt + configuration.deliveryTimeout
+        if deadline <= now || state.isClosing && state.closeDeadline.map({ $0 <= now }) ?? true {
+            let error = KafkaProducerError.timedOut(
+                "delivery timed out: \(batch.recordCount) records for \(batch.topic)-\(batch.partition) not "
+                    + "acknowledged within deliveryTimeout \(configuration.deliveryTimeout); last error: \(cause)",
+                mayHavePersisted: batch.mayHavePersisted)
+            state.finish(batch, outcome: .failed(error), wasInFlight: true, into: &deferred)
+            if batch.mayHavePersisted && batch.baseSequence >= 0 {
+                // The broker's sequence for this partition is unknown now: start over with a new producer id.
+                state.idempotence.reset()
+            }
+            return
+        }
+        let exponent = min(max(batch.attempts - 1, 0), 20)
+        let base = min(configuration.retryBackoff * (1 << exponent), configuration.retryBackoffMaximum)
+        let jittered = base * Double.random(in: 0.8...1.2, using: &random)
+        state.accumulator.requeue(batch, retryAt: min(now + jittered, deadline))
+    }
+
+    /// Closes connections whose oldest request passed requestTimeout, or that carry a batch whose
+    /// delivery timeout passed (its answer can no longer be used).
+    func checkInFlightTimeouts(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
+        for connection in Array(connections.values) where connection.hasInFlight {
+            if let deadline = connection.oldestDeadline, deadline <= now {
+                fail(connection, reason: "request timed out after requestTimeout \(configuration.requestTimeout)",
+                     ambiguous: true, now: now, deferred: &deferred)
+                continue
+            }
+            let expired = connection.inFlightRequests.contains { request in
+                request.produceBatches.contains { $0.createdAt + configuration.deliveryTimeout <= now }
+            }
+            if expired {
+                fail(connection, reason: "no response from broker \(connection.nodeID) within deliveryTimeout",
+                     ambiguous: true, now: now, deferred: &deferred)
+            }
+        }
+    }
+}

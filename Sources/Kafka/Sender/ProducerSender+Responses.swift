@@ -1,0 +1,259 @@
+import KafkaWire
+import SocketTransport
+
+extension ProducerSender {
+    // MARK: Events
+
+    func handle(_ event: Poller.Event, on connection: BrokerConnection, deferred: inout DeferredCompletions) {
+        let now = ContinuousClock.now
+        if event.writable {
+            writePending(on: connection, now: now, deferred: &deferred)
+        }
+        if event.readable || event.hangup || event.error {
+            readAvailable(on: connection, now: now, deferred: &deferred)
+        }
+    }
+
+    private func readAvailable(on connection: BrokerConnection, now: ContinuousClock.Instant,
+                               deferred: inout DeferredCompletions) {
+        while let socket = connection.socket {
+            let result: StreamSocket.ReadResult
+            do {
+                result = try readChunk.withUnsafeMutableBytes { buffer throws(TransportError) in
+                    try socket.read(into: buffer)
+                }
+            } catch {
+                fail(connection, reason: "read from broker \(connection.nodeID) failed: \(error)", ambiguous: true,
+                     now: now, deferred: &deferred)
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .closed:
+                fail(connection, reason: "broker \(connection.nodeID) closed the connection", ambiguous: true,
+                     now: now, deferred: &deferred)
+                return
+            case .bytes(let count):
+                connection.frames.append(readChunk[0..<count])
+                do {
+                    while connection.socket != nil, let frame = try connection.frames.nextFrame() {
+                        handleResponse(frame, on: connection, now: now, deferred: &deferred)
+                    }
+                } catch {
+                    fail(connection, reason: "invalid frame from broker \(connection.nodeID): \(error)",
+                         ambiguous: true, now: now, deferred: &deferred)
+                    return
+                }
+            }
+        }
+    }
+
+    private func handleResponse(
+        _ frame: [UInt8], on connection: BrokerConnection, now: ContinuousClock.Instant,
+        deferred: inout DeferredCompletions
+    ) {
+        guard let request = connection.popInFlight() else {
+            fail(connection, reason: "response from broker \(connection.nodeID) with no request in flight",
+                 ambiguous: true, now: now, deferred: &deferred)
+            return
+        }
+        let (api, version): (APIKey, Int16) = switch request.kind {
+        case .apiVersions(let version): (.apiVersions, version)
+        case .metadata(let version): (.metadata, version)
+        case .initProducerID(let version): (.initProducerID, version)
+        case .produce(let version, _): (.produce, version)
+        }
+        do {
+            var (correlationID, body) = try responseBodyReader(frame: frame, api: api, version: version)
+            guard correlationID == request.correlationID else {
+                // Put the request back so `fail` retries its batches.
+                connection.requeueFront(request)
+                fail(connection, reason: "broker \(connection.nodeID) answered correlation id \(correlationID), "
+                     + "expected \(request.correlationID)", ambiguous: true, now: now, deferred: &deferred)
+                return
+            }
+            switch request.kind {
+            case .apiVersions(let version):
+                let outcome = try ApiVersionsExchange.decode(&body, version: version)
+                handleApiVersions(outcome, on: connection, now: now, deferred: &deferred)
+            case .metadata(let version):
+                let response = try MetadataExchange.decode(&body, version: version)
+                handleMetadata(response, from: connection, now: now, deferred: &deferred)
+            case .initProducerID(let version):
+                let response = try InitProducerIDExchange.decode(&body, version: version)
+                handleInitProducerID(response, now: now)
+            case .produce(let version, let batches):
+                let response = try ProduceExchange.decode(&body, version: version)
+                handleProduce(response, batches: batches, node: connection.nodeID, now: now, deferred: &deferred)
+            }
+        } catch {
+            connection.requeueFront(request)
+            fail(connection, reason: "invalid \(api.name) v\(version) response from broker "
+                 + "\(connection.nodeID): \(error)", ambiguous: true, now: now, deferred: &deferred)
+        }
+    }
+
+    // MARK: ApiVersions, Metadata, InitProducerId
+
+    private func handleApiVersions(
+        _ outcome: ApiVersionsExchange.Outcome, on connection: BrokerConnection, now: ContinuousClock.Instant,
+        deferred: inout DeferredCompletions
+    ) {
+        switch outcome {
+        case .retry(let version):
+            logger.debug("kafka ApiVersions retried at a lower version",
+                         metadata: ["kafka.node": "\(connection.nodeID)", "kafka.version": "\(version)"])
+            sendApiVersions(on: connection, version: version, now: now, deferred: &deferred)
+        case .failed(let code):
+            fail(connection, reason: "ApiVersions failed: \(code)", ambiguous: false, now: now, deferred: &deferred)
+        case .versions(let versions):
+            connection.versions = versions
+            connection.produceVersion = ApiVersionsExchange.choose(.produce, from: versions)
+            connection.metadataVersion = ApiVersionsExchange.choose(.metadata, from: versions)
+            connection.initProducerIDVersion = ApiVersionsExchange.choose(.initProducerID, from: versions)
+            connection.phase = .ready
+            connection.reconnectBackoff.reset()
+            if connection.produceVersion == nil && warningLimiter.admit() != nil {
+                logger.warning("kafka broker supports no Produce version from 3 to 12", metadata: [
+                    "kafka.node": "\(connection.nodeID)",
+                    "kafka.versions": "\(versions[APIKey.produce.rawValue].map { "\($0)" } ?? "none")",
+                ])
+            }
+        }
+    }
+
+    private func handleMetadata(
+        _ response: MetadataExchange.Response, from connection: BrokerConnection, now: ContinuousClock.Instant,
+        deferred: inout DeferredCompletions
+    ) {
+        shared.state.withLock { state in
+            state.metadata.update(brokers: response.brokers, topics: response.topics, now: now)
+            state.resumeMetadataWaiters(into: &deferred)
+        }
+        logger.trace("kafka metadata updated", metadata: ["kafka.brokers": "\(response.brokers.count)"])
+        adoptBootstrapConnections(brokers: response.brokers)
+    }
+
+    /// Gives a bootstrap connection the node id of the broker at the same address, so each broker
+    /// has one connection; closes idle bootstrap connections that match no broker.
+    private func adoptBootstrapConnections(brokers: [Int32: MetadataCache.Broker]) {
+        for (nodeID, connection) in connections where nodeID < 0 {
+            let match = brokers.first { _, broker in
+                Endpoint.tcp(host: broker.host, port: broker.port) == connection.endpoint
+            }
+            if let (brokerID, _) = match, connections[brokerID] == nil {
+                connections.removeValue(forKey: nodeID)
+                connection.nodeID = brokerID
+                connections[brokerID] = connection
+            } else if !connection.hasInFlight {
+                if let socket = connection.socket { shared.poller.deregister(fileDescriptor: socket.fileDescriptor) }
+                _ = connection.disconnect()
+                connections.removeValue(forKey: nodeID)
+                connectionsByToken.removeValue(forKey: connection.token)
+            }
+        }
+    }
+
+    private func handleInitProducerID(_ response: InitProducerIDExchange.Response, now: ContinuousClock.Instant) {
+        shared.state.withLock { state in
+            if !response.errorCode.isError {
+                state.idempotence.receive(producerID: response.producerID, epoch: response.producerEpoch)
+            } else if response.errorCode.isRetriable {
+                state.idempotence.requestFailed(retryAt: now + configuration.retryBackoff)
+            } else {
+                // NOTE: the producer continues without idempotence rather than stall every record.
+                state.idempotence.disable()
+            }
+        }
+        if response.errorCode.isError {
+            logger.warning("kafka InitProducerId failed", metadata: ["error": "\(response.errorCode)"])
+        } else {
+            logger.debug("kafka producer id assigned", metadata: [
+                "kafka.producer_id": "\(response.producerID)", "kafka.epoch": "\(response.producerEpoch)",
+            ])
+        }
+    }
+
+    // MARK: Produce
+
+    private func handleProduce(
+        _ response: ProduceExchange.Response, batches: [ProducerBatch], node: Int32, now: ContinuousClock.Instant,
+        deferred: inout DeferredCompletions
+    ) {
+        shared.state.withLock { state in
+            var pending = batches
+            for result in response.partitions {
+                guard let index = pending.firstIndex(where: {
+                    $0.partition == result.partition && $0.topic == result.topic
+                }) else { continue }
+                let batch = pending.remove(at: index)
+                apply(result, to: batch, response: response, state: &state, now: now, deferred: &deferred)
+            }
+            for batch in pending {
+                retryOrFail(batch, state: &state, now: now, deferred: &deferred,
+                            cause: "broker \(node) returned no result for \(batch.topic)-\(batch.partition)",
+                            ambiguous: true)
+            }
+        }
+    }
+
+    private func apply(
+        _ result: ProduceExchange.PartitionResult, to batch: ProducerBatch, response: ProduceExchange.Response,
+        state: inout ProducerState, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
+    ) {
+        let code = result.errorCode
+        if code == .none || code == .duplicateSequenceNumber {
+            let offset = code == .none ? result.baseOffset : -1
+            state.finish(batch, outcome: .succeeded(baseOffset: offset, logAppendTime: result.logAppendTime),
+                         wasInFlight: true, into: &deferred)
+            return
+        }
+        logger.trace("kafka produce error", metadata: [
+            "kafka.topic": "\(batch.topic)", "kafka.partition": "\(batch.partition)", "error": "\(code)",
+        ])
+        if code == .messageTooLarge || code == .recordListTooLarge {
+            if let parts = state.accumulator.replaceWithSplit(batch, now: now) {
+                state.removeFromFlushWaiters(batch.id, replacements: parts.map(\.id), into: &deferred)
+                return
+            }
+        }
+        if code.needsMetadataRefresh {
+            var hinted = false
+            if let leader = result.currentLeader {
+                hinted = state.metadata.applyLeaderHint(
+                    topic: batch.topic, partition: batch.partition, leaderID: leader.id, leaderEpoch: leader.epoch,
+                    endpoint: response.nodeEndpoints[leader.id])
+            }
+            if !hinted { state.metadata.invalidateLeader(topic: batch.topic, partition: batch.partition) }
+            state.metadata.requestRefresh()
+        }
+        var retriable = code.isRetriable
+        if code == .outOfOrderSequenceNumber && hasEarlierUnresolvedBatch(batch, state: state) {
+            // An earlier batch of the partition failed and will be re-sent first.
+            retriable = true
+        }
+        if code == .unknownProducerId || code == .outOfOrderSequenceNumber && !retriable {
+            state.idempotence.reset()
+            retriable = code == .unknownProducerId
+        }
+        if retriable {
+            retryOrFail(batch, state: &state, now: now, deferred: &deferred, cause: "\(code)",
+                        ambiguous: code == .notEnoughReplicasAfterAppend || code == .requestTimedOut)
+            return
+        }
+        let error = KafkaProducerError.broker(
+            code, topic: batch.topic, partition: batch.partition, message: result.errorMessage,
+            earlierAttemptUncertain: batch.mayHavePersisted)
+        state.finish(batch, outcome: .failed(error), wasInFlight: true, into: &deferred)
+    }
+
+    private func hasEarlierUnresolvedBatch(_ batch: ProducerBatch, state: ProducerState) -> Bool {
+        guard batch.baseSequence >= 0 else { return false }
+        return state.accumulator.incomplete.values.contains { other in
+            other !== batch && other.partition == batch.partition && other.topic == batch.topic
+                && other.baseSequence >= 0 && other.producerID == batch.producerID
+                && SequenceNumber.precedes(other.baseSequence, batch.baseSequence)
+        }
+    }
+}

@@ -1,0 +1,287 @@
+import DualStreamLogging
+import KafkaWire
+import SocketTransport
+import Synchronization
+
+/// State shared by ``KafkaProducer`` (callers) and ``ProducerSender`` (the sender thread).
+final class ProducerShared: Sendable {
+    let state: Mutex<ProducerState>
+    let poller: Poller
+
+    init(state: ProducerState, poller: Poller) {
+        self.state = Mutex(state)
+        self.poller = poller
+    }
+}
+
+/// The sender thread's loop: decides under the state lock what to send, then performs the I/O
+/// on non-blocking sockets through one `Poller`, and applies responses under the lock again.
+/// Everything in this class but `shared` is touched by the sender thread only.
+final class ProducerSender: @unchecked Sendable {
+    struct Plan {
+        var exit = false
+        var produce: [Int32: [ProducerBatch]] = [:]
+        var metadataTopics: [String]?
+        var initProducerID = false
+        var connect: [(nodeID: Int32, endpoint: Endpoint)] = []
+        var wake: ContinuousClock.Instant?
+    }
+
+    let shared: ProducerShared
+    let configuration: KafkaProducerConfiguration
+    let logger: Logger
+    let bootstrap: [Endpoint]
+    var connections: [Int32: BrokerConnection] = [:]
+    var connectionsByToken: [UInt64: BrokerConnection] = [:]
+    private var nextToken: UInt64 = 1
+    var nextBootstrapNode: Int32 = -1
+    var readChunk = [UInt8](repeating: 0, count: 65_536)
+    var random = SystemRandomNumberGenerator()
+    let warningLimiter = LogRateLimiter()
+
+    init(shared: ProducerShared, configuration: KafkaProducerConfiguration, bootstrap: [Endpoint], logger: Logger) {
+        self.shared = shared
+        self.configuration = configuration
+        self.bootstrap = bootstrap
+        self.logger = logger
+    }
+
+    var maxInFlight: Int {
+        configuration.enableIdempotence ? min(5, configuration.maxInFlightRequestsPerConnection)
+            : configuration.maxInFlightRequestsPerConnection
+    }
+
+    func run() {
+        logger.debug("kafka producer sender started")
+        var deferred = DeferredCompletions()
+        while true {
+            let now = ContinuousClock.now
+            checkInFlightTimeouts(now: now, deferred: &deferred)
+            let plan = makePlan(now: now, deferred: &deferred)
+            deferred.run()
+            if plan.exit {
+                shutdown()
+                return
+            }
+            execute(plan, now: now, deferred: &deferred)
+            deferred.run()
+            poll(until: earliestWake(plan.wake), deferred: &deferred)
+            deferred.run()
+        }
+    }
+
+    // MARK: Planning
+
+    private func makePlan(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) -> Plan {
+        shared.state.withLock { state in
+            var plan = Plan()
+            if state.abandoned {
+                plan.exit = true
+                return plan
+            }
+            var wake = state.expireWaiters(now: now, into: &deferred)
+            func consider(_ time: ContinuousClock.Instant?) {
+                guard let time else { return }
+                wake = wake.map { min($0, time) } ?? time
+            }
+            expireQueuedBatches(state: &state, now: now, deferred: &deferred)
+            if let closeDeadline = state.closeDeadline {
+                if state.accumulator.incomplete.isEmpty {
+                    plan.exit = true
+                    return plan
+                }
+                if closeDeadline <= now {
+                    failEverything(state: &state, deferred: &deferred,
+                                   error: .closed("producer closed before the record was delivered: close timed out"))
+                    plan.exit = true
+                    return plan
+                }
+                consider(closeDeadline)
+            }
+
+            if state.metadata.isRefreshDue(now: now) && !state.metadata.topicsInUse.isEmpty {
+                plan.metadataTopics = state.metadata.topicsInUse.sorted()
+            } else if !state.metadata.topicsInUse.isEmpty {
+                consider(state.metadata.nextRefresh(now: now))
+            }
+            if state.idempotence.needsRequest(now: now) {
+                plan.initProducerID = true
+            } else if case .needsProducerID = state.idempotence.phase {
+                consider(state.idempotence.retryAt)
+            }
+
+            var wantedNodes = Set<Int32>()
+            if state.idempotence.canProduce {
+                let maxInFlight = self.maxInFlight
+                let maxPending = configuration.maxRequestSize * 2
+                let drained = state.accumulator.drain(
+                    now: now, metadata: state.metadata, flushing: state.isFlushing,
+                    idempotence: state.idempotence
+                ) { node in
+                    guard let connection = self.connections[node] else {
+                        wantedNodes.insert(node)
+                        return false
+                    }
+                    if connection.socket == nil { wantedNodes.insert(node) }
+                    return connection.canSend(maxInFlight: maxInFlight, maxPendingBytes: maxPending)
+                }
+                plan.produce = drained.requests
+                consider(drained.nextReadyTime)
+                if drained.needsMetadata { state.metadata.requestRefresh() }
+            } else if state.accumulator.hasQueuedBatches {
+                consider(now + configuration.retryBackoff)
+            }
+            for node in wantedNodes {
+                if let broker = state.metadata.brokers[node] {
+                    plan.connect.append((node, .tcp(host: broker.host, port: broker.port)))
+                }
+            }
+            if let oldest = state.accumulator.oldestQueuedCreation {
+                consider(oldest + configuration.deliveryTimeout)
+            }
+            if plan.metadataTopics != nil || plan.initProducerID {
+                // The request may find no connection; look again soon rather than sleep.
+                consider(now + configuration.retryBackoff)
+            }
+            state.plannedWake = wake ?? now + .seconds(1)
+            plan.wake = state.plannedWake
+            return plan
+        }
+    }
+
+    /// Fails queued batches whose delivery timeout passed.
+    private func expireQueuedBatches(
+        state: inout ProducerState, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
+    ) {
+        let timeout = configuration.deliveryTimeout
+        guard let oldest = state.accumulator.oldestQueuedCreation, oldest + timeout <= now else { return }
+        let expired = state.accumulator.removeQueued { $0.createdAt + timeout <= now }
+        for batch in expired {
+            let error = KafkaProducerError.timedOut(
+                "delivery timed out: \(batch.recordCount) records for \(batch.topic)-\(batch.partition) "
+                    + "not acknowledged within deliveryTimeout \(timeout)",
+                mayHavePersisted: batch.mayHavePersisted)
+            state.finish(batch, outcome: .failed(error), wasInFlight: false, into: &deferred)
+        }
+    }
+
+    /// Fails every queued batch and every waiter; in-flight batches are failed by `shutdown`.
+    func failEverything(state: inout ProducerState, deferred: inout DeferredCompletions, error: KafkaProducerError) {
+        for batch in state.accumulator.removeQueued(where: { _ in true }) {
+            var failure = error
+            if batch.mayHavePersisted {
+                failure = KafkaProducerError(error.code, error.message, mayHavePersisted: true)
+            }
+            state.finish(batch, outcome: .failed(failure), wasInFlight: false, into: &deferred)
+        }
+        for continuation in state.buffer.removeAllWaiters() {
+            deferred.resumeFailure.append((continuation, .closed()))
+        }
+        for (_, waiters) in state.metadataWaiters {
+            for waiter in waiters { deferred.resumeFailure.append((waiter.continuation, .closed())) }
+        }
+        state.metadataWaiters = [:]
+    }
+
+    // MARK: Executing
+
+    private func execute(_ plan: Plan, now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
+        for (nodeID, endpoint) in plan.connect {
+            connectIfNeeded(nodeID: nodeID, endpoint: endpoint, now: now, deferred: &deferred)
+        }
+        if let topics = plan.metadataTopics {
+            sendMetadata(topics: topics, now: now, deferred: &deferred)
+        }
+        if plan.initProducerID {
+            sendInitProducerID(now: now, deferred: &deferred)
+        }
+        for (nodeID, batches) in plan.produce {
+            sendProduce(nodeID: nodeID, batches: batches, now: now, deferred: &deferred)
+        }
+    }
+
+    private func earliestWake(_ planned: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
+        var wake = planned
+        for connection in connections.values {
+            let candidates = [connection.oldestDeadline, connection.socket == nil ? connection.reconnectAt : nil]
+            for case let time? in candidates {
+                wake = wake.map { min($0, time) } ?? time
+            }
+            for request in connection.inFlightRequests {
+                guard case .produce(_, let batches) = request.kind else { continue }
+                for batch in batches {
+                    let deadline = batch.createdAt + configuration.deliveryTimeout
+                    wake = wake.map { min($0, deadline) } ?? deadline
+                }
+            }
+        }
+        return wake
+    }
+
+    private func poll(until wake: ContinuousClock.Instant?, deferred: inout DeferredCompletions) {
+        var timeout: Duration? = nil
+        if let wake {
+            timeout = max(.zero, wake - .now)
+        }
+        let events: [Poller.Event]
+        do {
+            events = try shared.poller.wait(timeout: timeout)
+        } catch {
+            logger.warning("kafka producer poll failed", metadata: ["error": "\(error)"])
+            return
+        }
+        shared.state.withLock { $0.plannedWake = nil }
+        for event in events {
+            guard let connection = connectionsByToken[event.token] else { continue }
+            handle(event, on: connection, deferred: &deferred)
+        }
+    }
+
+    func makeToken() -> UInt64 {
+        defer { nextToken += 1 }
+        return nextToken
+    }
+
+    // MARK: Shutdown
+
+    private func shutdown() {
+        var deferred = DeferredCompletions()
+        let abandoned = shared.state.withLock { $0.abandoned }
+        let error = KafkaProducerError.closed(
+            abandoned ? "producer released without close before the record was delivered"
+                : "producer closed before the record was delivered: close timed out")
+        for connection in Array(connections.values) {
+            shared.poller.deregister(fileDescriptor: connection.socket?.fileDescriptor ?? -1)
+            let (requests, unwritten) = connection.disconnect()
+            shared.state.withLock { state in
+                for batch in unwritten + requests.flatMap(\.produceBatches) {
+                    let failure = KafkaProducerError(error.code, error.message, mayHavePersisted: true)
+                    state.finish(batch, outcome: .failed(failure), wasInFlight: true, into: &deferred)
+                }
+            }
+        }
+        connections = [:]
+        connectionsByToken = [:]
+        let closeWaiters: [UnsafeContinuation<Void, Never>] = shared.state.withLock { state in
+            failEverything(state: &state, deferred: &deferred, error: error)
+            for (_, waiter) in state.flushWaiters {
+                deferred.resumeFailure.append((waiter.continuation, error))
+            }
+            state.flushWaiters = [:]
+            state.senderExited = true
+            defer { state.closeWaiters = [] }
+            return state.closeWaiters
+        }
+        deferred.run()
+        logger.debug("kafka producer sender stopped")
+        if abandoned { shared.poller.close() }
+        for waiter in closeWaiters { waiter.resume() }
+    }
+}
+
+extension BrokerConnection.InFlightRequest {
+    var produceBatches: [ProducerBatch] {
+        if case .produce(_, let batches) = kind { return batches }
+        return []
+    }
+}
