@@ -8,6 +8,8 @@ struct ConnectionLifecycle {
     enum State: Equatable {
         /// No connection; the next attempt is due at the instant.
         case disconnected(retryAt: ContinuousClock.Instant)
+        /// A connect attempt is under way.
+        case connecting
         /// Connected and waiting for this many handshake replies.
         case handshaking(remaining: Int)
         case ready
@@ -40,6 +42,12 @@ struct ConnectionLifecycle {
     func shouldConnect(now: ContinuousClock.Instant) -> Bool {
         if case .disconnected(let retryAt) = state { return now >= retryAt }
         return false
+    }
+
+    /// Records that a connect attempt starts.
+    mutating func connecting() {
+        guard state != .closed else { return }
+        state = .connecting
     }
 
     /// The connect succeeded and `handshakeCount` handshake commands were sent.

@@ -20,22 +20,24 @@ struct PendingCommand {
     /// Error code used when the deadline passes before the command was written:
     /// ``RedisError/Code/notConnected`` when it was queued while the server was unreachable.
     let unsentFailure: RedisError.Code
-    /// Replies received so far for a pipeline.
+    /// Replies received so far.
     var replies: [Result<RESPValue, RedisError>] = []
 
-    /// Records one reply; returns true when every reply arrived and the caller was resumed.
-    mutating func receive(_ reply: RESPValue) -> Bool {
+    /// Records one reply; returns true when every reply arrived and ``complete()`` is due.
+    mutating func record(_ reply: RESPValue) -> Bool {
         let result: Result<RESPValue, RedisError> =
             if case .error(let text) = reply { .failure(.server(text, command: name)) } else { .success(reply) }
+        replies.append(result)
+        return replies.count == replyCount
+    }
+
+    /// Resumes the caller with the recorded replies.
+    func complete() {
         switch completion {
         case .single(let continuation):
-            continuation.resume(returning: result)
-            return true
+            continuation.resume(returning: replies[0])
         case .batch(let continuation):
-            replies.append(result)
-            guard replies.count == replyCount else { return false }
             continuation.resume(returning: replies)
-            return true
         }
     }
 

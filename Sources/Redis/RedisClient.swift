@@ -27,6 +27,9 @@ public final class RedisClient: Sendable {
 
     public var configuration: RedisConfiguration { core.configuration }
 
+    /// Replies that queued and in-flight commands still wait for.
+    public var pendingCommandCount: Int { core.shared.withLock { $0.pendingReplies } }
+
     /// Sends `PUBLISH channel message` and returns the number of subscribers that received it.
     public func publish(channel: [UInt8], message: [UInt8]) async throws(RedisError) -> Int {
         let reply = try await core.submitSingle(name: "PUBLISH", timeout: nil) { buffer in

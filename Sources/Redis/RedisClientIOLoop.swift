@@ -17,6 +17,9 @@ final class RedisClientIOLoop: @unchecked Sendable {
     private var inFlightHead = 0
     /// Reused when taking the queue, so taking allocates nothing in the steady state.
     private var spareQueue: [PendingCommand] = []
+    /// Commands whose replies all arrived during the current read, resumed after the shared
+    /// pending count was lowered so a resumed caller never sees a stale count.
+    private var completed: [PendingCommand] = []
     /// Handshake commands waiting for replies, by name, in order.
     private var handshakeNames: [String] = []
     private var handshakeDeadline: ContinuousClock.Instant?
@@ -82,6 +85,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
     private func connect() {
         let endpoint = configuration.endpoint
         logger.debug("redis connecting", metadata: ["redis.endpoint": "\(endpoint)"])
+        lifecycle.connecting()
         let socket: StreamSocket
         do {
             socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
@@ -215,29 +219,33 @@ final class RedisClientIOLoop: @unchecked Sendable {
 
     private func readAvailable() {
         guard let io else { return }
-        var completedReplies = 0
-        defer {
-            if completedReplies > 0 {
-                core.shared.withLock { $0.pendingReplies -= completedReplies }
-            }
-        }
         do {
             // Bounded, so a flood of replies cannot starve writes and deadline checks.
             for _ in 0..<16 {
                 guard case .readBytes = try io.readOnce() else { break }
                 while let reply = try io.nextReply() {
-                    if try handle(reply) {
-                        completedReplies += 1
-                    }
+                    try handle(reply)
                 }
+                resumeCompleted()
             }
         } catch {
+            resumeCompleted()
             connectionFailed(error)
         }
     }
 
-    /// Matches one reply to the handshake or the oldest command. Returns true for a command's reply.
-    private func handle(_ reply: RESPValue) throws(RedisError) -> Bool {
+    private func resumeCompleted() {
+        guard !completed.isEmpty else { return }
+        let replyCount = completed.reduce(0) { $0 + $1.replyCount }
+        core.shared.withLock { $0.pendingReplies -= replyCount }
+        for command in completed {
+            command.complete()
+        }
+        completed.removeAll(keepingCapacity: true)
+    }
+
+    /// Matches one reply to the handshake or the oldest command.
+    private func handle(_ reply: RESPValue) throws(RedisError) {
         if case .handshaking = lifecycle.state {
             let name = handshakeNames.isEmpty ? "handshake" : handshakeNames.removeFirst()
             switch lifecycle.handshakeReplied(reply, command: name, now: .now) {
@@ -248,13 +256,14 @@ final class RedisClientIOLoop: @unchecked Sendable {
             case .failed(let error, _):
                 throw error
             }
-            return false
+            return
         }
         guard inFlightHead < inFlight.count else {
             throw RedisError(.protocolError, "\(configuration.endpoint) sent a reply no command is waiting for: "
                 + "\(reply)")
         }
-        if inFlight[inFlightHead].receive(reply) {
+        if inFlight[inFlightHead].record(reply) {
+            completed.append(inFlight[inFlightHead])
             inFlightHead += 1
             if inFlightHead == inFlight.count {
                 inFlight.removeAll(keepingCapacity: true)
@@ -264,7 +273,6 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 inFlightHead = 0
             }
         }
-        return true
     }
 
     // MARK: deadlines
@@ -333,7 +341,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             consider(retryAt)
         case .handshaking:
             consider(handshakeDeadline)
-        case .ready, .closed:
+        case .connecting, .ready, .closed:
             break
         }
         consider(earliestInFlightDeadline)
