@@ -39,7 +39,7 @@ let package = Package(
 
         // Test support: a fake Kafka cluster that validates what Tansu does not, and helpers that
         // start real servers on free loopback ports.
-        .target(name: "FakeKafka", dependencies: ["KafkaWire", "SocketTransport"]),
+        .target(name: "FakeKafka", dependencies: ["KafkaWire", "SocketTransport", "DualStreamLogging"]),
         .target(name: "TestSupport"),
 
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire", "TestSupport"]),

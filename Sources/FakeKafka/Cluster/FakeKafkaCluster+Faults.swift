@@ -1,0 +1,58 @@
+extension FakeKafkaCluster {
+    /// Adds a fault applied to the next matching requests (see `FakeKafkaFault`).
+    public func inject(_ fault: FakeKafkaFault) {
+        core.state.withLock { $0.faults.append(fault) }
+    }
+
+    /// Removes every fault not yet used up.
+    public func removeAllFaults() {
+        core.state.withLock { $0.faults.removeAll() }
+    }
+
+    /// Faults not yet used up, in the order they apply.
+    public var pendingFaults: [FakeKafkaFault] {
+        core.state.withLock { $0.faults }
+    }
+
+    /// Stops answering every request on `broker` (nil = every broker): requests are read and
+    /// logged but never answered, and connections stay open, like a network that drops packets.
+    public func startBlackhole(broker: Int32? = nil) {
+        let targets = broker.map { [$0] } ?? brokerIDs
+        core.state.withLock { $0.blackholedBrokers.formUnion(targets) }
+    }
+
+    /// Answers requests again. Requests read during the blackhole stay unanswered.
+    public func stopBlackhole(broker: Int32? = nil) {
+        let targets = broker.map { [$0] } ?? brokerIDs
+        core.state.withLock { $0.blackholedBrokers.subtract(targets) }
+    }
+
+    /// Closes a broker's listener, so new connections are refused (ECONNREFUSED); open
+    /// connections keep working. Waits until the listener is closed.
+    public func refuseConnections(broker nodeID: Int32) throws(FakeKafkaError) {
+        guard try broker(nodeID).setListening(false) else {
+            throw .invalidArgument("broker \(nodeID) did not close its listener within 2 seconds")
+        }
+    }
+
+    /// Reopens a broker's listener on the same port. Waits until it listens again.
+    public func acceptConnections(broker nodeID: Int32) throws(FakeKafkaError) {
+        guard try broker(nodeID).setListening(true) else {
+            throw .invalidArgument(
+                "broker \(nodeID) could not listen on its port again within 2 seconds; another process may hold it")
+        }
+    }
+
+    /// Resets every open connection of `broker` (nil = every broker) with SO_LINGER 0 and close,
+    /// so the client sees ECONNRESET. Returns the number of connections reset. Each connection
+    /// thread resets its socket within 20 ms of this call.
+    @discardableResult
+    public func resetConnections(broker nodeID: Int32? = nil) throws(FakeKafkaError) -> Int {
+        if let nodeID {
+            return try broker(nodeID).resetConnections()
+        }
+        var total = 0
+        for id in brokerIDs { total += try broker(id).resetConnections() }
+        return total
+    }
+}
