@@ -4,7 +4,8 @@ import SocketTransport
 import TestSupport
 import Testing
 
-@Suite("Redis client", .serialized)
+extension RedisServerSuite {
+@Suite("Redis client")
 struct RedisClientTests {
     @Test("ping, set, get and publish")
     func basicCommands() async throws {
@@ -217,4 +218,5 @@ struct RedisClientTests {
             #expect(error.code == .clientClosed)
         }
     }
+}
 }

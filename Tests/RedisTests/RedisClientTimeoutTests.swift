@@ -3,7 +3,8 @@ import RedisWire
 import TestSupport
 import Testing
 
-@Suite("Redis client timeouts", .serialized)
+extension RedisServerSuite {
+@Suite("Redis client timeouts")
 struct RedisClientTimeoutTests {
     @Test("command after timeout gets its own reply")
     func noLateReplies() async throws {
@@ -66,4 +67,5 @@ struct RedisClientTimeoutTests {
         #expect(idAfter != idBefore)
         await client.close()
     }
+}
 }

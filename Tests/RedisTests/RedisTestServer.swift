@@ -1,3 +1,6 @@
+import Glibc
+import Synchronization
+import Testing
 import Redis
 import SocketTransport
 import TestSupport
@@ -47,4 +50,100 @@ func capture<T>(_ body: () async throws(RedisError) -> T) async -> Result<T, Red
     } catch {
         return .failure(error)
     }
+}
+
+/// Every test that starts a redis-server runs in this suite, one at a time, so servers, timing
+/// and resident memory measurements do not interfere.
+@Suite("Against redis-server", .serialized)
+struct RedisServerSuite {}
+
+/// Consumes a subscription on a background task and records its events.
+final class EventCollector: Sendable {
+    private final class Storage: Sendable {
+        let events = Mutex<[RedisSubscriptionEvent]>([])
+    }
+
+    private let storage = Storage()
+    private let task: Task<Void, Never>
+
+    init(_ subscription: RedisSubscription) {
+        let storage = self.storage
+        task = Task {
+            for await event in subscription {
+                storage.events.withLock { $0.append(event) }
+            }
+        }
+    }
+
+    var snapshot: [RedisSubscriptionEvent] { storage.events.withLock { $0 } }
+
+    var messages: [RedisPubSubMessage] {
+        snapshot.compactMap { if case .message(let message) = $0 { message } else { nil } }
+    }
+
+    var resubscribedCount: Int {
+        snapshot.filter { if case .resubscribed = $0 { true } else { false } }.count
+    }
+
+    var disconnectErrors: [RedisError] {
+        snapshot.compactMap { if case .disconnected(let error) = $0 { error } else { nil } }
+    }
+
+    /// Polls until `condition` holds for the events, up to `timeout`.
+    func wait(
+        timeout: Duration = .seconds(10), until condition: ([RedisSubscriptionEvent]) -> Bool
+    ) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition(snapshot) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition(snapshot)
+    }
+
+    func waitForMessages(_ count: Int, timeout: Duration = .seconds(10)) async -> Bool {
+        await wait(timeout: timeout) { events in
+            events.filter { if case .message = $0 { true } else { false } }.count >= count
+        }
+    }
+
+    func waitForResubscribed(_ count: Int = 1, timeout: Duration = .seconds(10)) async -> Bool {
+        await wait(timeout: timeout) { events in
+            events.filter { if case .resubscribed = $0 { true } else { false } }.count >= count
+        }
+    }
+
+    func stop() {
+        task.cancel()
+    }
+}
+
+/// Resident set size of this process from /proc/self/statm.
+func residentMemoryBytes() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0
+    var resident = 0
+    guard readFirstTwoFields(file, &size, &resident) else { return 0 }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+private func readFirstTwoFields(_ file: UnsafeMutablePointer<FILE>, _ first: inout Int, _ second: inout Int) -> Bool {
+    var line = [CChar](repeating: 0, count: 256)
+    guard fgets(&line, Int32(line.count), file) != nil else { return false }
+    let fields = String(cString: line).split(separator: " ")
+    guard fields.count >= 2, let firstValue = Int(fields[0]), let secondValue = Int(fields[1]) else { return false }
+    first = firstValue
+    second = secondValue
+    return true
+}
+
+/// Pub/Sub counters from the server: PUBSUB NUMSUB for one channel.
+func subscriberCount(_ client: RedisClient, channel: [UInt8], shard: Bool = false) async throws -> Int64 {
+    let command = shard ? bytes("SHARDNUMSUB") : bytes("NUMSUB")
+    let reply = try await client.send([bytes("PUBSUB"), command, channel])
+    guard case .array(let items) = reply, items.count == 2, case .integer(let count) = items[1] else {
+        return -1
+    }
+    return count
 }

@@ -1,0 +1,119 @@
+/// Replies a subscriber connection still expects, in the order its commands were written.
+///
+/// In subscribe mode the server answers (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE with one
+/// confirmation per name, PING with `["pong", ""]`, and a failed command (for example NOPERM)
+/// with one error; messages are pushed in between. Commands are answered in order, so the
+/// oldest entry takes each non-message reply. A value type, so it is tested without sockets.
+struct PendingConfirmations {
+    enum Expectation: Equatable {
+        case confirmations(SubscriptionKind, isSubscribe: Bool, remaining: Int)
+        case pong
+        /// `+OK` for a handshake command (AUTH, CLIENT SETNAME).
+        case ok
+    }
+
+    struct Entry: Equatable {
+        let id: UInt64
+        var expectation: Expectation
+        let isResubscribe: Bool
+    }
+
+    enum Outcome: Equatable {
+        /// The entry got all its replies.
+        case completed(id: UInt64)
+        /// The entry got an error reply.
+        case failed(id: UInt64)
+        /// The last outstanding resubscribe command after a reconnect completed or failed.
+        case resubscribeFinished
+        /// The server ended a subscription on its own, as it does with `sunsubscribe` when a
+        /// cluster slot moves.
+        case serverUnsubscribed(SubscriptionKind, name: [UInt8])
+        /// A reply no command waits for: the connection is out of step and must be closed.
+        case unexpected(String)
+    }
+
+    private(set) var entries: [Entry] = []
+    private(set) var resubscribesOutstanding = 0
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    mutating func expect(_ id: UInt64, _ expectation: Expectation, isResubscribe: Bool = false) {
+        if case .confirmations(_, _, let remaining) = expectation, remaining <= 0 {
+            preconditionFailure("a subscribe or unsubscribe command must name at least one channel")
+        }
+        entries.append(Entry(id: id, expectation: expectation, isResubscribe: isResubscribe))
+        if isResubscribe { resubscribesOutstanding += 1 }
+    }
+
+    /// Records a `subscribe`/`unsubscribe`-style confirmation.
+    mutating func receiveConfirmation(kind: SubscriptionKind, isSubscribe: Bool, name: [UInt8]) -> [Outcome] {
+        guard let head = entries.first,
+              case .confirmations(let expectedKind, let expectedSubscribe, let remaining) = head.expectation,
+              expectedKind == kind, expectedSubscribe == isSubscribe
+        else {
+            if !isSubscribe && kind == .shardChannel {
+                return [.serverUnsubscribed(kind, name: name)]
+            }
+            let word = String(decoding: (isSubscribe ? kind.subscribeCommand : kind.unsubscribeCommand), as: UTF8.self)
+            return [.unexpected("a \(word.lowercased()) confirmation arrived while \(describeHead()) was expected")]
+        }
+        if remaining > 1 {
+            entries[0].expectation = .confirmations(kind, isSubscribe: isSubscribe, remaining: remaining - 1)
+            return []
+        }
+        return finishHead(failed: false)
+    }
+
+    mutating func receivePong() -> [Outcome] {
+        guard entries.first?.expectation == .pong else {
+            return [.unexpected("a PING reply arrived while \(describeHead()) was expected")]
+        }
+        return finishHead(failed: false)
+    }
+
+    mutating func receiveOK() -> [Outcome] {
+        guard entries.first?.expectation == .ok else {
+            return [.unexpected("+OK arrived while \(describeHead()) was expected")]
+        }
+        return finishHead(failed: false)
+    }
+
+    /// Records an error reply, which ends the oldest command whatever it expected.
+    mutating func receiveError() -> [Outcome] {
+        guard !entries.isEmpty else {
+            return [.unexpected("an error reply arrived while no command was waiting")]
+        }
+        return finishHead(failed: true)
+    }
+
+    /// Forgets every entry, as when the connection is lost; returns their ids.
+    mutating func reset() -> [UInt64] {
+        let ids = entries.map(\.id)
+        entries.removeAll()
+        resubscribesOutstanding = 0
+        return ids
+    }
+
+    private mutating func finishHead(failed: Bool) -> [Outcome] {
+        let head = entries.removeFirst()
+        var outcomes: [Outcome] = [failed ? .failed(id: head.id) : .completed(id: head.id)]
+        if head.isResubscribe {
+            resubscribesOutstanding -= 1
+            if resubscribesOutstanding == 0 {
+                outcomes.append(.resubscribeFinished)
+            }
+        }
+        return outcomes
+    }
+
+    private func describeHead() -> String {
+        switch entries.first?.expectation {
+        case nil: "nothing"
+        case .pong: "a PING reply"
+        case .ok: "+OK"
+        case .confirmations(let kind, let isSubscribe, _):
+            "a \(String(decoding: isSubscribe ? kind.subscribeCommand : kind.unsubscribeCommand, as: UTF8.self)) "
+                + "confirmation"
+        }
+    }
+}

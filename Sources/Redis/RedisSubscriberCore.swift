@@ -1,0 +1,178 @@
+import DualStreamLogging
+import RedisWire
+import SocketTransport
+import Synchronization
+
+/// A subscribe or unsubscribe command waiting to be written by the subscriber's I/O thread.
+struct PubSubCommand {
+    let id: UInt64
+    let kind: SubscriptionKind
+    let isSubscribe: Bool
+    let names: [[UInt8]]
+    /// The caller of a subscribe call, resumed once every name is confirmed.
+    let completion: CheckedContinuation<Result<Void, RedisError>, Never>?
+    let deadline: ContinuousClock.Instant
+}
+
+/// State shared by subscribe callers, subscriptions and the I/O thread of one subscriber.
+struct RedisSubscriberShared {
+    var registry = SubscriptionRegistry()
+    var buffers: [UInt64: SubscriptionBuffer] = [:]
+    var queued: [PubSubCommand] = []
+    var nextID: UInt64 = 1
+    var isKnownUnreachable = false
+    var lastError: RedisError?
+    var isClosing = false
+    var ioThreadWaiting = false
+    var wakeRequested = false
+    var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    var ioThreadEnded = false
+
+    mutating func makeID() -> UInt64 {
+        defer { nextID += 1 }
+        return nextID
+    }
+}
+
+final class RedisSubscriberCore: Sendable {
+    let configuration: RedisConfiguration
+    let logger: Logger
+    let shared = Mutex(RedisSubscriberShared())
+    let poller: Poller?
+    private let pollerError: RedisError?
+
+    init(configuration: RedisConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            poller = try Poller()
+            pollerError = nil
+        } catch {
+            poller = nil
+            pollerError = RedisError(.notConnected, "creating the epoll instance failed: \(error)", underlying: error)
+        }
+    }
+
+    func startIOThread() {
+        guard let poller else {
+            shared.withLock {
+                $0.isClosing = true
+                $0.ioThreadEnded = true
+            }
+            return
+        }
+        let loop = RedisSubscriberIOLoop(core: self, poller: poller)
+        IOThread.start(name: "redis-subscriber") { loop.run() }
+    }
+
+    /// Wakes the I/O thread if it waits in epoll.
+    func wakeIOThread() {
+        let wake = shared.withLock { state in
+            guard state.ioThreadWaiting, !state.wakeRequested else { return false }
+            state.wakeRequested = true
+            return true
+        }
+        if wake {
+            poller?.wake()
+        }
+    }
+
+    func subscribe(kind: SubscriptionKind, names: [[UInt8]]) async throws(RedisError) -> RedisSubscription {
+        let command = String(decoding: kind.subscribeCommand, as: UTF8.self)
+        guard !names.isEmpty else {
+            throw RedisError(.invalidArgument, "\(command) needs at least one name")
+        }
+        let buffer = SubscriptionBuffer(capacity: configuration.subscriptionBufferCapacity) { [weak self] in
+            self?.wakeIOThread()
+        }
+        var listenerID: UInt64 = 0
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, RedisError>, Never>) in
+            let immediate: Result<Void, RedisError>? = shared.withLock { state in
+                if let pollerError { return .failure(pollerError) }
+                if state.isClosing {
+                    return .failure(RedisError(.clientClosed, "\(command) was called after the subscriber was closed"))
+                }
+                if state.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero {
+                    let reason = state.lastError.map { ": \($0.message)" } ?? ""
+                    return .failure(RedisError(.notConnected, "\(command) not sent: \(configuration.endpoint) is "
+                        + "unreachable\(reason); the subscriber keeps reconnecting", underlying: state.lastError))
+                }
+                listenerID = state.makeID()
+                state.buffers[listenerID] = buffer
+                let newNames = state.registry.add(listener: listenerID, kind: kind, names: names)
+                if newNames.isEmpty {
+                    return .success(())
+                }
+                let waitsForConnection = state.isKnownUnreachable
+                let timeout = waitsForConnection
+                    ? min(configuration.maxWaitWhileDisconnected, configuration.commandTimeout)
+                    : configuration.commandTimeout
+                state.queued.append(PubSubCommand(
+                    id: state.makeID(), kind: kind, isSubscribe: true, names: newNames, completion: continuation,
+                    deadline: .now + timeout
+                ))
+                return nil
+            }
+            if let immediate {
+                continuation.resume(returning: immediate)
+            } else {
+                wakeIOThread()
+            }
+        }
+        switch result {
+        case .success:
+            logger.trace("redis subscribed", metadata: ["redis.command": .string(command)])
+            return RedisSubscription(id: listenerID, buffer: buffer, core: self)
+        case .failure(let error):
+            if listenerID != 0 {
+                removeListener(listenerID)
+            }
+            throw error
+        }
+    }
+
+    /// Removes a listener, finishes its buffer, and unsubscribes names nobody else listens to.
+    func removeListener(_ id: UInt64) {
+        let buffer: SubscriptionBuffer? = shared.withLock { state in
+            guard let buffer = state.buffers.removeValue(forKey: id) else { return nil }
+            let emptied = state.registry.remove(listener: id)
+            guard !state.isClosing else { return buffer }
+            for kind in SubscriptionKind.allCases {
+                guard let names = emptied[kind], !names.isEmpty else { continue }
+                state.queued.append(PubSubCommand(
+                    id: state.makeID(), kind: kind, isSubscribe: false, names: names, completion: nil,
+                    deadline: .now + configuration.commandTimeout
+                ))
+            }
+            return buffer
+        }
+        guard let buffer else { return }
+        buffer.finish()
+        wakeIOThread()
+    }
+
+    func requestClose() {
+        let wake = shared.withLock { state in
+            let wasClosing = state.isClosing
+            state.isClosing = true
+            return !wasClosing
+        }
+        if wake {
+            poller?.wake()
+        }
+    }
+
+    func close() async {
+        requestClose()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ended = shared.withLock { state in
+                if state.ioThreadEnded { return true }
+                state.closeWaiters.append(continuation)
+                return false
+            }
+            if ended {
+                continuation.resume()
+            }
+        }
+    }
+}

@@ -1,0 +1,370 @@
+import DualStreamLogging
+import RedisWire
+import SocketTransport
+
+/// The I/O thread of one ``RedisSubscriber``: connects, authenticates, resubscribes, writes
+/// subscribe commands, routes messages, checks health with PING, and reconnects.
+/// Everything here runs on that one thread.
+final class RedisSubscriberIOLoop: @unchecked Sendable {
+    let core: RedisSubscriberCore
+    let poller: Poller
+    let configuration: RedisConfiguration
+    let logger: Logger
+    var lifecycle: ConnectionLifecycle
+    var io: RedisSocketIO?
+    var token: UInt64 = 0
+    /// Interest registered with epoll; nil when the socket is not registered.
+    var registeredInterest: Poller.Interest?
+    var confirmations = PendingConfirmations()
+    var completions: [UInt64: CheckedContinuation<Result<Void, RedisError>, Never>] = [:]
+    var commandDeadlines: [UInt64: ContinuousClock.Instant] = [:]
+    /// Names of each resubscribe command in flight, to end their subscriptions if it fails.
+    var resubscribeNames: [UInt64: (kind: SubscriptionKind, names: [[UInt8]])] = [:]
+    var handshakeNames: [String] = []
+    var handshakeDeadline: ContinuousClock.Instant?
+    var hasBeenReady = false
+    /// A message that a full subscription buffer did not take yet, and the buffers still owed it.
+    var stalled: (event: RedisSubscriptionEvent, buffers: [SubscriptionBuffer])?
+    var stalledSince = ContinuousClock.now
+    var lastReceived = ContinuousClock.now
+    var pingID: UInt64?
+    var pingDeadline: ContinuousClock.Instant?
+
+    init(core: RedisSubscriberCore, poller: Poller) {
+        self.core = core
+        self.poller = poller
+        self.configuration = core.configuration
+        self.logger = core.logger
+        let backoff = Backoff(
+            initial: configuration.reconnectBackoffInitial, maximum: configuration.reconnectBackoffMaximum
+        )
+        self.lifecycle = ConnectionLifecycle(backoff: backoff, now: .now)
+    }
+
+    func run() {
+        while true {
+            if core.shared.withLock({ $0.isClosing }) {
+                shutDown()
+                return
+            }
+            if lifecycle.shouldConnect(now: .now) {
+                connect()
+            }
+            if lifecycle.state == .ready {
+                takeQueued()
+            }
+            if stalled != nil {
+                retryStalledDelivery()
+            }
+            if stalled == nil, io != nil {
+                processBufferedReplies()
+            }
+            checkHealth(now: .now)
+            expireDeadlines(now: .now)
+            if let io, io.hasPendingWrites {
+                do {
+                    _ = try io.flush()
+                } catch {
+                    connectionFailed(error)
+                }
+            }
+            updateInterest()
+            let timeout = nextWakeup(now: .now)
+            let isReady = lifecycle.state == .ready
+            let shouldWait = core.shared.withLock { state in
+                if state.isClosing || (isReady && !state.queued.isEmpty) {
+                    return false
+                }
+                state.ioThreadWaiting = true
+                return true
+            }
+            guard shouldWait else { continue }
+            let events: [Poller.Event]
+            do {
+                events = try poller.wait(timeout: timeout)
+            } catch {
+                logger.warning("redis epoll wait failed", metadata: ["error": "\(error)"])
+                events = []
+            }
+            core.shared.withLock { state in
+                state.ioThreadWaiting = false
+                state.wakeRequested = false
+            }
+            if io != nil, stalled == nil, events.contains(where: { $0.token == token }) {
+                readAvailable()
+            }
+        }
+    }
+
+    // MARK: connecting
+
+    private func connect() {
+        let endpoint = configuration.endpoint
+        logger.debug("redis subscriber connecting", metadata: ["redis.endpoint": "\(endpoint)"])
+        lifecycle.connecting()
+        let socket: StreamSocket
+        do {
+            socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
+        } catch {
+            connectionFailed(RedisError(.notConnected, "connect to \(endpoint) failed: \(error)", underlying: error))
+            return
+        }
+        token &+= 1
+        let connection = RedisSocketIO(socket: socket)
+        let commands = configuration.handshakeCommands(includeSelect: false)
+        for command in commands {
+            RESPEncoder.encodeCommand(command, into: &connection.writeBuffer)
+        }
+        handshakeNames = commands.map(RedisClientIOLoop.handshakeName)
+        handshakeDeadline = .now + configuration.commandTimeout
+        io = connection
+        registeredInterest = nil
+        lastReceived = .now
+        if lifecycle.connected(handshakeCount: commands.count) {
+            becameReady()
+        }
+    }
+
+    /// Resubscribes every name after a reconnect, before any queued command is written.
+    func becameReady() {
+        guard let io else { return }
+        handshakeDeadline = nil
+        let batches: [(kind: SubscriptionKind, names: [[UInt8]])] = core.shared.withLock { state in
+            state.isKnownUnreachable = false
+            state.lastError = nil
+            // On the first connection the callers' own SUBSCRIBE commands are still queued.
+            guard hasBeenReady else { return [] }
+            return state.registry.resubscribeCommands(batchSize: configuration.resubscribeBatchSize)
+        }
+        let deadline = ContinuousClock.now + configuration.commandTimeout
+        for batch in batches {
+            let id = core.shared.withLock { $0.makeID() }
+            RESPEncoder.encodeCommand([batch.kind.subscribeCommand] + batch.names, into: &io.writeBuffer)
+            confirmations.expect(
+                id, .confirmations(batch.kind, isSubscribe: true, remaining: batch.names.count), isResubscribe: true
+            )
+            commandDeadlines[id] = deadline
+            resubscribeNames[id] = batch
+        }
+        hasBeenReady = true
+        logger.debug("redis subscriber connected", metadata: [
+            "redis.endpoint": "\(configuration.endpoint)", "redis.resubscribe_commands": "\(batches.count)",
+        ])
+    }
+
+    /// Closes the socket, fails commands in flight, tells every subscription, and schedules
+    /// the next attempt. `timedOutID` is the command whose deadline passed, if that is the reason.
+    func connectionFailed(_ error: RedisError, timedOutID: UInt64? = nil) {
+        if let io {
+            if registeredInterest != nil {
+                poller.deregister(fileDescriptor: io.socket.fileDescriptor)
+            }
+            io.socket.close()
+        }
+        io = nil
+        registeredInterest = nil
+        handshakeNames.removeAll()
+        handshakeDeadline = nil
+        pingID = nil
+        pingDeadline = nil
+        let wasReady = lifecycle.state == .ready
+        for id in confirmations.reset() {
+            let failure = id == timedOutID
+                ? RedisError.timedOut(after: configuration.commandTimeout, endpoint: configuration.endpoint)
+                : error
+            completions.removeValue(forKey: id)?.resume(returning: .failure(failure))
+        }
+        commandDeadlines.removeAll()
+        resubscribeNames.removeAll()
+        if let (event, buffers) = stalled {
+            // Received before the connection failed, so it goes ahead of the disconnect event.
+            for buffer in buffers { buffer.pushControl(event) }
+            stalled = nil
+        }
+        if case .disconnected = lifecycle.state {} else {
+            lifecycle.fail(error, now: .now)
+        }
+        let failFast = lifecycle.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero
+        let (unsent, buffers): ([PubSubCommand], [SubscriptionBuffer]) = core.shared.withLock { state in
+            state.isKnownUnreachable = lifecycle.isKnownUnreachable
+            state.lastError = error
+            let buffers = wasReady ? Array(state.buffers.values) : []
+            guard failFast else { return ([], buffers) }
+            let unsent = state.queued.filter { $0.completion != nil }
+            state.queued.removeAll { $0.completion != nil }
+            return (unsent, buffers)
+        }
+        for command in unsent {
+            command.completion?.resume(returning: .failure(
+                RedisError(.notConnected, "subscribe not sent: \(error.message)", underlying: error)
+            ))
+        }
+        for buffer in buffers {
+            buffer.pushControl(.disconnected(error))
+        }
+        logger.debug("redis subscriber connection failed", metadata: [
+            "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
+        ])
+    }
+
+    // MARK: writing
+
+    private func takeQueued() {
+        guard let io else { return }
+        let commands: [PubSubCommand] = core.shared.withLock { state in
+            defer { state.queued.removeAll(keepingCapacity: true) }
+            return state.queued
+        }
+        for command in commands {
+            let name = command.isSubscribe ? command.kind.subscribeCommand : command.kind.unsubscribeCommand
+            RESPEncoder.encodeCommand([name] + command.names, into: &io.writeBuffer)
+            confirmations.expect(
+                command.id,
+                .confirmations(command.kind, isSubscribe: command.isSubscribe, remaining: command.names.count)
+            )
+            if let completion = command.completion {
+                completions[command.id] = completion
+            }
+            commandDeadlines[command.id] = command.deadline
+        }
+    }
+
+    /// Registers the socket for reading unless a full buffer stalls delivery, and for writing
+    /// while bytes wait.
+    func updateInterest() {
+        guard let io else { return }
+        var interest: Poller.Interest = []
+        if stalled == nil { interest.insert(.readable) }
+        if io.hasPendingWrites { interest.insert(.writable) }
+        guard interest != registeredInterest else { return }
+        let descriptor = io.socket.fileDescriptor
+        do {
+            if interest.isEmpty {
+                poller.deregister(fileDescriptor: descriptor)
+                registeredInterest = nil
+            } else if registeredInterest == nil {
+                try poller.register(fileDescriptor: descriptor, token: token, interest: interest)
+                registeredInterest = interest
+            } else {
+                try poller.modify(fileDescriptor: descriptor, token: token, interest: interest)
+                registeredInterest = interest
+            }
+        } catch {
+            connectionFailed(RedisError(.notConnected, "registering the socket with epoll failed: \(error)"))
+        }
+    }
+
+    // MARK: health and deadlines
+
+    private func checkHealth(now: ContinuousClock.Instant) {
+        guard lifecycle.state == .ready, stalled == nil, let io else { return }
+        if let pingDeadline {
+            if now >= pingDeadline {
+                connectionFailed(RedisError(.timedOut, "health check PING to \(configuration.endpoint) got no "
+                    + "reply within \(configuration.healthCheckTimeout); reconnecting"))
+            }
+            return
+        }
+        guard now - lastReceived >= configuration.healthCheckInterval else { return }
+        let id = core.shared.withLock { $0.makeID() }
+        RESPEncoder.encodeCommand([Array("PING".utf8)], into: &io.writeBuffer)
+        confirmations.expect(id, .pong)
+        pingID = id
+        pingDeadline = now + configuration.healthCheckTimeout
+    }
+
+    private func expireDeadlines(now: ContinuousClock.Instant) {
+        if case .handshaking = lifecycle.state, let handshakeDeadline, now >= handshakeDeadline {
+            let name = handshakeNames.first ?? "handshake"
+            connectionFailed(RedisError(.timedOut, "\(name) got no reply from \(configuration.endpoint) within "
+                + "\(configuration.commandTimeout)"))
+            return
+        }
+        // Confirmations cannot arrive while delivery is stalled, so deadlines wait too.
+        guard stalled == nil else { return }
+        if let expired = commandDeadlines.first(where: { $0.value <= now }) {
+            connectionFailed(
+                RedisError.closed("another subscribe command timed out", endpoint: configuration.endpoint),
+                timedOutID: expired.key
+            )
+        }
+        if lifecycle.state != .ready {
+            let expired: [PubSubCommand] = core.shared.withLock { state in
+                let expired = state.queued.filter { $0.completion != nil && $0.deadline <= now }
+                state.queued.removeAll { $0.completion != nil && $0.deadline <= now }
+                return expired
+            }
+            for command in expired {
+                command.completion?.resume(returning: .failure(RedisError(
+                    .notConnected, "subscribe not sent: no connection to \(configuration.endpoint) in time",
+                    underlying: lifecycle.lastError
+                )))
+            }
+        }
+    }
+
+    private func nextWakeup(now: ContinuousClock.Instant) -> Duration? {
+        var next: ContinuousClock.Instant?
+        func consider(_ instant: ContinuousClock.Instant?) {
+            guard let instant else { return }
+            if next.map({ instant < $0 }) ?? true { next = instant }
+        }
+        switch lifecycle.state {
+        case .disconnected(let retryAt):
+            consider(retryAt)
+        case .handshaking:
+            consider(handshakeDeadline)
+        case .ready:
+            if stalled == nil {
+                consider(pingDeadline ?? lastReceived + configuration.healthCheckInterval)
+                consider(commandDeadlines.values.min())
+            }
+        case .connecting, .closed:
+            break
+        }
+        if lifecycle.state != .ready {
+            consider(core.shared.withLock { $0.queued.compactMap { $0.completion != nil ? $0.deadline : nil }.min() })
+        }
+        guard let next else { return nil }
+        return max(.zero, next - now)
+    }
+
+    // MARK: closing
+
+    private func shutDown() {
+        let closed = RedisError(.clientClosed, "the subscriber was closed")
+        if let io {
+            if registeredInterest != nil {
+                poller.deregister(fileDescriptor: io.socket.fileDescriptor)
+            }
+            io.socket.close()
+        }
+        io = nil
+        lifecycle.close()
+        _ = confirmations.reset()
+        for completion in completions.values {
+            completion.resume(returning: .failure(closed))
+        }
+        completions.removeAll()
+        stalled = nil
+        let (queued, buffers, waiters) = core.shared.withLock { state in
+            let result = (state.queued, Array(state.buffers.values), state.closeWaiters)
+            state.queued.removeAll()
+            state.buffers.removeAll()
+            state.registry = SubscriptionRegistry()
+            state.closeWaiters.removeAll()
+            state.ioThreadEnded = true
+            return result
+        }
+        for command in queued {
+            command.completion?.resume(returning: .failure(closed))
+        }
+        for buffer in buffers {
+            buffer.finish()
+        }
+        logger.debug("redis subscriber closed", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
+        for waiter in waiters {
+            waiter.resume()
+        }
+    }
+}
