@@ -1,1 +1,8 @@
-print("dualstream-bench: not built yet")
+// dualstream-bench <area> [options]: runs one area's benchmark.
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "codec":
+    try await CodecBenchmarks.run(arguments: Array(arguments.dropFirst()))
+default:
+    print("usage: dualstream-bench codec [--iterations N]")
+}

@@ -38,23 +38,17 @@ public enum CRC32C {
             while remaining >= 16 {
                 let low = UInt64(littleEndian: pointer.loadUnaligned(as: UInt64.self)) ^ UInt64(crc)
                 let high = UInt64(littleEndian: pointer.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-                var value = t[15 * 256 + Int(low & 0xFF)]
-                value ^= t[14 * 256 + Int((low >> 8) & 0xFF)]
-                value ^= t[13 * 256 + Int((low >> 16) & 0xFF)]
-                value ^= t[12 * 256 + Int((low >> 24) & 0xFF)]
-                value ^= t[11 * 256 + Int((low >> 32) & 0xFF)]
-                value ^= t[10 * 256 + Int((low >> 40) & 0xFF)]
-                value ^= t[9 * 256 + Int((low >> 48) & 0xFF)]
-                value ^= t[8 * 256 + Int(low >> 56)]
-                value ^= t[7 * 256 + Int(high & 0xFF)]
-                value ^= t[6 * 256 + Int((high >> 8) & 0xFF)]
-                value ^= t[5 * 256 + Int((high >> 16) & 0xFF)]
-                value ^= t[4 * 256 + Int((high >> 24) & 0xFF)]
-                value ^= t[3 * 256 + Int((high >> 32) & 0xFF)]
-                value ^= t[2 * 256 + Int((high >> 40) & 0xFF)]
-                value ^= t[1 * 256 + Int((high >> 48) & 0xFF)]
-                value ^= t[Int(high >> 56)]
-                crc = value
+                // Four independent partial sums keep the XOR chain short; only the first two
+                // depend on the previous CRC.
+                let a = t[15 * 256 + Int(low & 0xFF)] ^ t[14 * 256 + Int((low >> 8) & 0xFF)]
+                    ^ t[13 * 256 + Int((low >> 16) & 0xFF)] ^ t[12 * 256 + Int((low >> 24) & 0xFF)]
+                let b = t[11 * 256 + Int((low >> 32) & 0xFF)] ^ t[10 * 256 + Int((low >> 40) & 0xFF)]
+                    ^ t[9 * 256 + Int((low >> 48) & 0xFF)] ^ t[8 * 256 + Int(low >> 56)]
+                let c = t[7 * 256 + Int(high & 0xFF)] ^ t[6 * 256 + Int((high >> 8) & 0xFF)]
+                    ^ t[5 * 256 + Int((high >> 16) & 0xFF)] ^ t[4 * 256 + Int((high >> 24) & 0xFF)]
+                let d = t[3 * 256 + Int((high >> 32) & 0xFF)] ^ t[2 * 256 + Int((high >> 40) & 0xFF)]
+                    ^ t[1 * 256 + Int((high >> 48) & 0xFF)] ^ t[Int(high >> 56)]
+                crc = (a ^ b) ^ (c ^ d)
                 pointer += 16
                 remaining -= 16
             }

@@ -1,0 +1,200 @@
+/// Encodes records one at a time into a RecordBatch v2 buffer, then seals the header and CRC.
+///
+/// This is the producer's hot path: each `append` computes the record's size arithmetically and
+/// writes it straight into one growing buffer, so appending allocates nothing per record beyond
+/// the buffer's amortized growth. Offset deltas count from 0 in append order and timestamp deltas
+/// are relative to the first record's timestamp, which becomes BaseTimestamp.
+/// Only uncompressed batches are built.
+public struct RecordBatchBuilder: Sendable {
+    /// Bytes written so far, header placeholder included; beyond `writtenCount` is spare capacity.
+    private var storage: [UInt8]
+    private var writtenCount: Int
+    private let initialCapacity: Int
+
+    public var partitionLeaderEpoch: Int32
+    public var attributes: RecordBatchAttributes
+    public var producerId: Int64
+    public var producerEpoch: Int16
+    public var baseSequence: Int32
+
+    public private(set) var recordCount: Int32 = 0
+    public private(set) var baseTimestamp: Int64 = 0
+    public private(set) var maxTimestamp: Int64 = -1
+
+    /// Creates an empty batch; `capacity` is the expected final size in bytes.
+    public init(
+        capacity: Int = 16_384,
+        partitionLeaderEpoch: Int32 = -1,
+        attributes: RecordBatchAttributes = RecordBatchAttributes(),
+        producerId: Int64 = -1,
+        producerEpoch: Int16 = -1,
+        baseSequence: Int32 = -1
+    ) {
+        precondition(attributes.compression == CompressionCodec.none, "RecordBatchBuilder writes uncompressed batches")
+        initialCapacity = max(capacity, RecordBatch.headerSize + 64)
+        storage = [UInt8](repeating: 0, count: initialCapacity)
+        writtenCount = RecordBatch.headerSize
+        self.partitionLeaderEpoch = partitionLeaderEpoch
+        self.attributes = attributes
+        self.producerId = producerId
+        self.producerEpoch = producerEpoch
+        self.baseSequence = baseSequence
+    }
+
+    /// The batch size in bytes if it were sealed now.
+    public var sizeInBytes: Int { writtenCount }
+
+    public var isEmpty: Bool { recordCount == 0 }
+
+    /// Returns the bytes one record adds to a batch, for deciding whether it still fits.
+    /// `timestampDelta` and `offsetDelta` only change the varint widths; pass the expected ones.
+    public static func encodedSize(
+        key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestampDelta: Int64 = 0,
+        offsetDelta: Int32 = 0
+    ) -> Int {
+        let body = recordBodySize(
+            keyCount: key?.count, valueCount: value?.count, headers: headers, timestampDelta: timestampDelta,
+            offsetDelta: offsetDelta)
+        return VarintSize.varint(Int32(truncatingIfNeeded: body)) + body
+    }
+
+    /// Appends one record with `timestamp` in milliseconds. Throws when the batch would exceed
+    /// Int32.max records or a length does not fit the record format.
+    public mutating func append(
+        key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64
+    ) throws(WireEncodingError) {
+        guard recordCount < Int32.max else {
+            throw .valueTooLong(api: "RecordBatch", field: "RecordsCount", length: Int(recordCount) + 1,
+                                maximum: Int(Int32.max))
+        }
+        if recordCount == 0 {
+            baseTimestamp = timestamp
+            maxTimestamp = timestamp
+        } else if timestamp > maxTimestamp {
+            maxTimestamp = timestamp
+        }
+        let timestampDelta = timestamp &- baseTimestamp
+        let offsetDelta = recordCount
+        let body = Self.recordBodySize(
+            keyCount: key?.count, valueCount: value?.count, headers: headers, timestampDelta: timestampDelta,
+            offsetDelta: offsetDelta)
+        guard body <= Int(Int32.max) - 5 else {
+            throw .valueTooLong(api: "RecordBatch", field: "Record length", length: body, maximum: Int(Int32.max))
+        }
+        let total = VarintSize.varint(Int32(body)) + body
+        ensureSpace(total)
+
+        let start = writtenCount
+        storage.withUnsafeMutableBufferPointer { buffer in
+            var out = RawOutput(base: buffer.baseAddress! + start)
+            out.varint(Int32(body))
+            out.byte(0)
+            out.varlong(timestampDelta)
+            out.varint(offsetDelta)
+            out.nullableBytes(key)
+            out.nullableBytes(value)
+            out.varint(Int32(headers.count))
+            for header in headers {
+                var headerKey = header.key
+                headerKey.withUTF8 { utf8 in
+                    out.varint(Int32(utf8.count))
+                    out.copy(UnsafeRawBufferPointer(utf8))
+                }
+                out.nullableBytes(header.value)
+            }
+            assert(out.base - (buffer.baseAddress! + start) == total, "record size computed wrongly")
+        }
+        writtenCount += total
+        recordCount += 1
+    }
+
+    /// Writes the header fields and CRC and returns the finished batch bytes. The builder is left
+    /// empty and can be reused for the next batch.
+    public mutating func finish() -> [UInt8] {
+        // Hand the buffer over rather than copying it, then start a fresh one.
+        var batch = [UInt8](repeating: 0, count: initialCapacity)
+        swap(&batch, &storage)
+        batch.removeLast(batch.count - writtenCount)
+        RecordBatchHeaderWriter.sealHeader(
+            of: &batch, partitionLeaderEpoch: partitionLeaderEpoch, attributes: attributes,
+            lastOffsetDelta: recordCount - 1, baseTimestamp: baseTimestamp,
+            maxTimestamp: recordCount == 0 ? -1 : maxTimestamp, producerId: producerId,
+            producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: recordCount)
+        writtenCount = RecordBatch.headerSize
+        recordCount = 0
+        baseTimestamp = 0
+        maxTimestamp = -1
+        return batch
+    }
+
+    private mutating func ensureSpace(_ count: Int) {
+        let spare = storage.count - writtenCount
+        if spare < count {
+            storage.append(contentsOf: repeatElement(0, count: max(count - spare, storage.count)))
+        }
+    }
+
+    static func recordBodySize(
+        keyCount: Int?, valueCount: Int?, headers: [RecordHeader], timestampDelta: Int64, offsetDelta: Int32
+    ) -> Int {
+        var size = 1 + VarintSize.varlong(timestampDelta) + VarintSize.varint(offsetDelta)
+        size += nullableSize(keyCount)
+        size += nullableSize(valueCount)
+        size += VarintSize.varint(Int32(truncatingIfNeeded: headers.count))
+        for header in headers {
+            size += nullableSize(header.key.utf8.count)
+            size += nullableSize(header.value?.count)
+        }
+        return size
+    }
+
+    @inline(__always)
+    private static func nullableSize(_ count: Int?) -> Int {
+        guard let count else { return 1 }
+        return VarintSize.varint(Int32(truncatingIfNeeded: count)) + count
+    }
+}
+
+/// Writes varints and bytes through a raw pointer whose space the caller has already checked.
+struct RawOutput {
+    var base: UnsafeMutablePointer<UInt8>
+
+    @inline(__always)
+    mutating func byte(_ value: UInt8) {
+        base.pointee = value
+        base += 1
+    }
+
+    @inline(__always)
+    mutating func unsigned(_ value: UInt64) {
+        var remaining = value
+        while remaining >= 0x80 {
+            byte(UInt8(truncatingIfNeeded: remaining) | 0x80)
+            remaining >>= 7
+        }
+        byte(UInt8(remaining))
+    }
+
+    @inline(__always)
+    mutating func varint(_ value: Int32) { unsigned(UInt64(VarintSize.zigzag(value))) }
+
+    @inline(__always)
+    mutating func varlong(_ value: Int64) { unsigned(VarintSize.zigzag(value)) }
+
+    @inline(__always)
+    mutating func copy(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: bytes.count)
+        base += bytes.count
+    }
+
+    @inline(__always)
+    mutating func nullableBytes(_ value: [UInt8]?) {
+        guard let value else {
+            varint(-1)
+            return
+        }
+        varint(Int32(truncatingIfNeeded: value.count))
+        value.withUnsafeBytes { copy($0) }
+    }
+}

@@ -1,0 +1,154 @@
+import FakeKafka
+@testable import Kafka
+import Testing
+import TestSupport
+
+@Suite("Producer under faults", .serialized)
+struct ProducerFaultTests {
+    @Test(.timeLimit(.minutes(1)))
+    func leaderMoveRefreshesMetadataWithinRetryBackoff() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 2))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("moves", partitions: 1, leaders: [1])
+        var configuration = testConfiguration(cluster)
+        configuration.retryBackoff = .milliseconds(100)
+        configuration.metadataMaxAge = .seconds(300)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        for index in 0..<10 {
+            _ = try await producer.send(record("moves", index))
+        }
+        let metadataBefore = cluster.requestCount(apiKey: .metadata)
+        try cluster.moveLeader(topic: "moves", partition: 0, to: 2)
+
+        let start = ContinuousClock.now
+        var handles = [DeliveryHandle]()
+        for index in 10..<20 {
+            handles.append(try await producer.enqueue(record("moves", index)))
+        }
+        for handle in handles {
+            let metadata = try await handle.result().get()
+            #expect(metadata.partition == 0)
+        }
+        let elapsed = ContinuousClock.now - start
+        await producer.close(timeout: .seconds(2))
+
+        // Broker 1 rejected the first attempt; the producer asked for metadata again and moved on
+        // to broker 2 long before metadataMaxAge (300 s): within a few retry backoffs.
+        let rejected = cluster.producedBatches().filter { $0.errorCode == FakeKafkaErrorCode.notLeaderOrFollower }
+        #expect(!rejected.isEmpty)
+        #expect(cluster.requestCount(apiKey: .metadata) > metadataBefore)
+        #expect(elapsed < .seconds(2), "took \(elapsed)")
+        let acceptedOnB = cluster.requests(apiKey: .produce, broker: 2)
+            .flatMap { $0.produce?.batches ?? [] }.filter { $0.errorCode == 0 }
+        #expect(acceptedOnB.flatMap(\.batch.records).compactMap { recordIndex($0.value) } == Array(10..<20))
+        let log = try cluster.records(topic: "moves", partition: 0)
+        #expect(log.compactMap { recordIndex($0.value) } == Array(0..<20))
+        #expect(cluster.problems().isEmpty, "\(cluster.problems())")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func silentClusterFailsRecordsWithinDeliveryTimeout() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 2))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("silent", partitions: 2)
+        let descriptorsBefore = openDescriptorCount()
+        var configuration = testConfiguration(cluster)
+        configuration.deliveryTimeout = .seconds(1)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        // One record per partition first, so both brokers' connections are ready before the silence.
+        _ = try await producer.send(record("silent", 0, partition: 0))
+        _ = try await producer.send(record("silent", 0, partition: 1))
+        cluster.startBlackhole()
+
+        var handles = [DeliveryHandle]()
+        for index in 1...200 {
+            handles.append(try await producer.enqueue(record("silent", index, partition: Int32(index % 2))))
+        }
+        let start = ContinuousClock.now
+        try await producer.flush(timeout: .seconds(2))
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .milliseconds(2_200), "flush took \(elapsed)")
+        for handle in handles {
+            guard case .failure(let error) = await handle.result() else {
+                Issue.record("a record succeeded while the cluster was silent")
+                continue
+            }
+            #expect(error.isTimedOut, "\(error)")
+            // The requests were written before the cluster went silent, so the outcome is unknown.
+            #expect(error.mayHavePersisted)
+            #expect(error.description.contains("may have been written"))
+        }
+        await producer.close(timeout: .milliseconds(200))
+        cluster.stopBlackhole()
+        let closedAll = try waitUntil(timeout: .seconds(3)) { openDescriptorCount() <= descriptorsBefore }
+        #expect(closedAll, "descriptors: \(descriptorsBefore) before, \(openDescriptorCount()) after close")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func idempotentRetryAfterDroppedConnectionKeepsSequence() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 1))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("idem", partitions: 1)
+        // The broker appends Produce request #2, then closes the connection without answering.
+        cluster.inject(FakeKafkaFault(.closeConnection(afterProcessing: true), apiKey: .produce, skip: 1, count: 1))
+        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
+        var handles = [DeliveryHandle]()
+        for round in 0..<6 {
+            for index in (round * 20)..<(round * 20 + 20) {
+                handles.append(try await producer.enqueue(record("idem", index)))
+            }
+            try await Task.sleep(for: .milliseconds(3))
+        }
+        for handle in handles {
+            _ = try await handle.result().get()
+        }
+        await producer.close(timeout: .seconds(2))
+
+        let log = try cluster.records(topic: "idem", partition: 0)
+        #expect(log.compactMap { recordIndex($0.value) } == Array(0..<120), "no duplicate, no gap, in order")
+        let batches = cluster.producedBatches()
+        let secondRequest = try #require(cluster.requests(apiKey: .produce).dropFirst().first?.produce?.batches.first)
+        let resent = batches.dropFirst().filter { $0.batch.baseSequence == secondRequest.batch.baseSequence }
+        #expect(resent.count >= 2, "request #2's batch was sent again")
+        for attempt in resent {
+            #expect(attempt.batch.rawBytes == secondRequest.batch.rawBytes, "retry re-sent byte for byte")
+            #expect(attempt.batch.producerID == secondRequest.batch.producerID)
+        }
+        #expect(cluster.problems().filter { !$0.contains("connection") }.isEmpty, "\(cluster.problems())")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func closeFailsPendingRecordsAndReleasesSockets() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 1))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("pending", partitions: 1)
+        let descriptorsBefore = openDescriptorCount()
+        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
+        _ = try await producer.send(record("pending", 0))
+        cluster.startBlackhole()
+        var handles = [DeliveryHandle]()
+        for index in 1...50 {
+            handles.append(try await producer.enqueue(record("pending", index)))
+        }
+        let start = ContinuousClock.now
+        await producer.close(timeout: .milliseconds(300))
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .seconds(1), "close took \(elapsed)")
+        for handle in handles {
+            guard case .failure(let error) = await handle.result() else {
+                Issue.record("a record succeeded while the cluster was silent")
+                continue
+            }
+            #expect(error.isClosed, "\(error)")
+        }
+        do {
+            _ = try await producer.enqueue(record("pending", 99))
+            Issue.record("enqueue after close succeeded")
+        } catch {
+            #expect(error.isClosed)
+        }
+        cluster.stopBlackhole()
+        let closedAll = try waitUntil(timeout: .seconds(3)) { openDescriptorCount() <= descriptorsBefore }
+        #expect(closedAll, "descriptors: \(descriptorsBefore) before, \(openDescriptorCount()) after close")
+    }
+}
