@@ -11,7 +11,9 @@ extension CLIServerTests {
 
         init(path: String, lines: [Data], linesPerTick: Int, tick: TimeInterval) {
             let thread = Thread { [done] in
-                let descriptor = open(path, O_WRONLY)
+                // O_CLOEXEC: servers the test starts meanwhile must not inherit the write end,
+                // or the command would never see the end of its input.
+                let descriptor = open(path, O_WRONLY | O_CLOEXEC)
                 if descriptor >= 0 {
                     var index = 0
                     while index < lines.count {
