@@ -59,9 +59,12 @@ python3 scripts/record-resp-fixtures.py
   `redis-py/connect-handshake-request.bin`. With default options redis-py {redis_py} opens every
   connection with `HELLO 3` (RESP3), so the server's replies on those connections are RESP3 and
   are not stored. The pipeline and `connect-handshake-resp2-request.bin` use `protocol=2`, and
-  `redis-py/pipeline-replies.bin` holds the server's RESP2 replies to that pipeline. The AUTH files contain the whole connection,
-  including the throwaway test password `{password}` of the ACL user `{user}`.
-- Each sidecar lists the command and its arguments as hex and, where printable, as text.
+  `redis-py/pipeline-replies.bin` holds the server's RESP2 replies to that pipeline. The AUTH
+  files contain the whole connection, including the throwaway test password
+  `{password}` of the ACL user `{user}`.
+- Each sidecar lists the command and its arguments as hex and, where printable, as text. Reply
+  sidecars also list every command sent earlier on the same connection
+  (`commands_sent_before_on_this_connection`), which sets the state the reply depends on.
 
 Recorded on {date}.
 
@@ -116,7 +119,8 @@ def main():
         record_redis_py(context)
         record_redis_cli(context)
     except BaseException:
-        print(f"recording failed; server logs kept in {work_dir}", file=sys.stderr)
+        writer.discard()
+        print(f"recording failed. The server logs are kept in {work_dir}", file=sys.stderr)
         raise
     finally:
         relay.stop()
@@ -127,8 +131,7 @@ def main():
     head = README_HEAD.format(server=context["redis"]["version"], redis_py=redis.__version__,
                               cli=cli_version(), password=AUTH_PASSWORD, user=AUTH_USER,
                               date=writer.date)
-    with open(os.path.join(arguments.out, "README.md"), "w") as out:
-        out.write(head + writer.table() + "\n")
+    writer.publish(head + writer.table() + "\n")
     print(f"wrote {len(writer.rows)} fixtures to {arguments.out}")
 
 

@@ -14,17 +14,17 @@ public struct Backoff: Sendable {
     public private(set) var attempts = 0
     private var base: Duration
 
-    /// Requires `initial` > 0, `maximum` >= `initial`, `multiplier` >= 1 and `jitter` in 0...1.
+    /// Creates a backoff. Values often come from user configuration, so out-of-range ones are
+    /// clamped instead of trapping. A negative `initial` becomes zero, and every delay is then
+    /// zero, as with a retry backoff of 0 ms. A `maximum` below `initial` becomes `initial`. A
+    /// `multiplier` below 1 or not finite becomes 1, and `jitter` is clamped to 0...1 (NaN to 0).
     public init(initial: Duration, maximum: Duration, multiplier: Double = 2, jitter: Double = 0.2) {
-        precondition(initial > .zero, "Backoff initial delay must be positive, got \(initial)")
-        precondition(maximum >= initial, "Backoff maximum \(maximum) is below the initial delay \(initial)")
-        precondition(multiplier >= 1 && multiplier.isFinite, "Backoff multiplier must be >= 1, got \(multiplier)")
-        precondition((0...1).contains(jitter), "Backoff jitter must be in 0...1, got \(jitter)")
-        self.initial = initial
-        self.maximum = maximum
-        self.multiplier = multiplier
-        self.jitter = jitter
-        base = initial
+        let clampedInitial = max(initial, .zero)
+        self.initial = clampedInitial
+        self.maximum = max(maximum, clampedInitial)
+        self.multiplier = multiplier.isFinite && multiplier >= 1 ? multiplier : 1
+        self.jitter = jitter.isNaN ? 0 : min(max(jitter, 0), 1)
+        base = clampedInitial
     }
 
     /// Returns the next delay and grows the base delay for the following call.
@@ -34,7 +34,8 @@ public struct Backoff: Sendable {
     }
 
     /// `next()` with a caller-supplied random source, for deterministic tests.
-    public mutating func next<Generator: RandomNumberGenerator>(using generator: inout Generator) -> Duration {
+    public mutating func next<Generator: RandomNumberGenerator>(using generator: inout Generator) -> Duration
+    {
         attempts += 1
         let baseSeconds = Self.seconds(base)
         let factor = jitter == 0 ? 1 : 1 - jitter * Double.random(in: 0..<1, using: &generator)

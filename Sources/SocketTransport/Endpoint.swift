@@ -63,7 +63,9 @@ public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         return .tcp(host: text, port: try validatedPort(defaultPort, text: text))
     }
 
-    private static func bracketedEndpoint(_ text: String, defaultPort: Int?) throws(TransportError) -> Endpoint {
+    private static func bracketedEndpoint(_ text: String, defaultPort: Int?) throws(TransportError)
+        -> Endpoint
+    {
         guard let close = text.firstIndex(of: "]") else {
             throw invalid(text, "the '[' has no matching ']'")
         }
@@ -90,7 +92,8 @@ public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         }
         guard path.utf8.count <= maximumUnixPathLength else {
             throw invalid(
-                text, "the Unix socket path is \(path.utf8.count) bytes, over the limit of \(maximumUnixPathLength)"
+                text,
+                "the Unix socket path is \(path.utf8.count) bytes, over the limit of \(maximumUnixPathLength)"
             )
         }
         guard !path.utf8.contains(0) else {
@@ -103,8 +106,9 @@ public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         guard !digits.isEmpty else {
             throw invalid(text, "the port is empty")
         }
-        guard digits.utf8.count <= 5, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let port = Int(digits)
+        guard digits.utf8.count <= 5,
+            digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let port = Int(digits)
         else {
             throw invalid(text, "the port '\(digits)' is not a number in 1...65535")
         }

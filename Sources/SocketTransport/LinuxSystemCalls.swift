@@ -12,10 +12,13 @@ import Glibc
 func linuxEpollCreate1(_ flags: Int32) -> Int32
 
 @_silgen_name("epoll_ctl")
-func linuxEpollControl(_ epoll: Int32, _ operation: Int32, _ descriptor: Int32, _ event: UnsafeMutableRawPointer?) -> Int32
+func linuxEpollControl(
+    _ epoll: Int32, _ operation: Int32, _ descriptor: Int32, _ event: UnsafeMutableRawPointer?
+) -> Int32
 
 @_silgen_name("epoll_wait")
-func linuxEpollWait(_ epoll: Int32, _ events: UnsafeMutableRawPointer?, _ maximum: Int32, _ timeout: Int32) -> Int32
+func linuxEpollWait(_ epoll: Int32, _ events: UnsafeMutableRawPointer?, _ maximum: Int32, _ timeout: Int32)
+    -> Int32
 
 @_silgen_name("eventfd")
 func linuxEventDescriptor(_ initialValue: UInt32, _ flags: Int32) -> Int32
@@ -31,16 +34,16 @@ func linuxAccept4(
 /// Constants from <sys/epoll.h> and <sys/eventfd.h> (values of the Linux UAPI, same on all
 /// architectures).
 enum LinuxConstants {
-    static let epollCloseOnExec: Int32 = 0o2000000      // EPOLL_CLOEXEC == O_CLOEXEC
-    static let epollAdd: Int32 = 1                       // EPOLL_CTL_ADD
-    static let epollDelete: Int32 = 2                    // EPOLL_CTL_DEL
-    static let epollModify: Int32 = 3                    // EPOLL_CTL_MOD
-    static let epollIn: UInt32 = 0x001                   // EPOLLIN
-    static let epollOut: UInt32 = 0x004                  // EPOLLOUT
-    static let epollError: UInt32 = 0x008                // EPOLLERR
-    static let epollHangup: UInt32 = 0x010               // EPOLLHUP
-    static let eventCloseOnExec: Int32 = 0o2000000      // EFD_CLOEXEC
-    static let eventNonBlocking: Int32 = 0o4000         // EFD_NONBLOCK
+    static let epollCloseOnExec: Int32 = 0o2000000  // EPOLL_CLOEXEC == O_CLOEXEC
+    static let epollAdd: Int32 = 1  // EPOLL_CTL_ADD
+    static let epollDelete: Int32 = 2  // EPOLL_CTL_DEL
+    static let epollModify: Int32 = 3  // EPOLL_CTL_MOD
+    static let epollIn: UInt32 = 0x001  // EPOLLIN
+    static let epollOut: UInt32 = 0x004  // EPOLLOUT
+    static let epollError: UInt32 = 0x008  // EPOLLERR
+    static let epollHangup: UInt32 = 0x010  // EPOLLHUP
+    static let eventCloseOnExec: Int32 = 0o2000000  // EFD_CLOEXEC
+    static let eventNonBlocking: Int32 = 0o4000  // EFD_NONBLOCK
 }
 
 /// Layout of `struct epoll_event`: `uint32_t events` then the 64-bit `epoll_data_t`. glibc
@@ -61,6 +64,9 @@ enum EpollEventLayout {
     }
 
     static func load(from buffer: UnsafeRawPointer) -> (events: UInt32, data: UInt64) {
-        (buffer.loadUnaligned(as: UInt32.self), buffer.loadUnaligned(fromByteOffset: dataOffset, as: UInt64.self))
+        (
+            buffer.loadUnaligned(as: UInt32.self),
+            buffer.loadUnaligned(fromByteOffset: dataOffset, as: UInt64.self)
+        )
     }
 }

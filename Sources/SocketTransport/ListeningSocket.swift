@@ -4,7 +4,7 @@ import Synchronization
 /// Listening socket for fake servers and tests: TCP on a loopback address, or a Unix socket.
 ///
 /// TCP listeners accept only loopback addresses (127.0.0.0/8, ::1, `localhost`) so a test server
-/// is never reachable from other hosts. A Unix listener unlinks its path on `close()`; it does
+/// is never reachable from other hosts. A Unix listener unlinks its path on `close()`. It does
 /// not remove an existing file at that path, so `listen` fails with EADDRINUSE on a stale one.
 public final class ListeningSocket: @unchecked Sendable {
     /// The bound endpoint, with the port the kernel picked when port 0 was requested.
@@ -24,26 +24,32 @@ public final class ListeningSocket: @unchecked Sendable {
 
     /// Binds and listens on `endpoint` (TCP port 0 lets the kernel pick a free port) with
     /// SO_REUSEADDR for TCP, a non-blocking SOCK_CLOEXEC descriptor, and `backlog` as the queue
-    /// of connections not yet accepted. Throws `.listenFailed` for a non-loopback host.
-    public static func listen(on endpoint: Endpoint, backlog: Int32 = 128) throws(TransportError) -> ListeningSocket {
+    /// of connections not yet accepted. A name with several addresses binds the first, so
+    /// `localhost` binds 127.0.0.1 only. Throws `.listenFailed` for a non-loopback host.
+    public static func listen(on endpoint: Endpoint, backlog: Int32 = 128) throws(TransportError)
+        -> ListeningSocket
+    {
         guard let address = try SocketAddress.resolve(endpoint).first else {
             throw TransportError(.listenFailed, "listen on \(endpoint) failed: no address")
         }
         if case .tcp = endpoint, !address.isLoopback {
             throw TransportError(
                 .listenFailed,
-                "listen on \(endpoint) rejected: only loopback addresses (127.0.0.1, ::1, localhost) are allowed"
+                "listen on \(endpoint) rejected: only loopback addresses "
+                    + "(127.0.0.1, ::1, localhost) are allowed"
             )
         }
         let type = Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue)
         let socket = Glibc.socket(address.family, type, 0)
         guard socket >= 0 else {
-            throw TransportError.systemCall(.socketFailed, "socket for listening on \(endpoint)", errno: errno)
+            throw TransportError.systemCall(
+                .socketFailed, "socket for listening on \(endpoint)", errno: errno)
         }
         if address.family != AF_UNIX && !setSocketOption(socket, SOL_SOCKET, SO_REUSEADDR, 1) {
             let code = errno
             Glibc.close(socket)
-            throw TransportError.systemCall(.socketFailed, "setsockopt(SO_REUSEADDR) on \(endpoint)", errno: code)
+            throw TransportError.systemCall(
+                .socketFailed, "setsockopt(SO_REUSEADDR) on \(endpoint)", errno: code)
         }
         guard address.withSocketAddress({ bind(socket, $0, $1) }) == 0 else {
             let code = errno
@@ -62,7 +68,9 @@ public final class ListeningSocket: @unchecked Sendable {
             var bound = SocketAddress()
             bound.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let named = withUnsafeMutablePointer(to: &bound.storage) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &bound.length) }
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    getsockname(socket, $0, &bound.length)
+                }
             }
             guard named == 0, let port = bound.port else {
                 let code = errno

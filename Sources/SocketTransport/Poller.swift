@@ -4,9 +4,9 @@ import Synchronization
 /// Readiness notifications for many descriptors: level-triggered `epoll` plus an `eventfd` that
 /// `wake()` writes to, so another thread can interrupt `wait`.
 ///
-/// `wait`, `register`, `modify` and `deregister` belong to the one thread that runs the event
-/// loop; `wake()` may be called from any thread, also concurrently with `close()`. Call `close()`
-/// after the loop has left `wait`. The descriptors are closed on deinit.
+/// Only the thread that runs the event loop calls `wait`, `register`, `modify` and `deregister`.
+/// Any thread may call `wake()`, also while another calls `close()`. Call `close()` after the
+/// loop has left `wait`. The descriptors are closed on deinit.
 public final class Poller: @unchecked Sendable {
     /// Events to watch for on a descriptor.
     public struct Interest: OptionSet, Sendable, Hashable {
@@ -64,7 +64,8 @@ public final class Poller: @unchecked Sendable {
         guard epoll >= 0 else {
             throw TransportError.systemCall(.pollFailed, "epoll_create1", errno: errno)
         }
-        let wakeEvent = linuxEventDescriptor(0, LinuxConstants.eventCloseOnExec | LinuxConstants.eventNonBlocking)
+        let wakeEvent = linuxEventDescriptor(
+            0, LinuxConstants.eventCloseOnExec | LinuxConstants.eventNonBlocking)
         guard wakeEvent >= 0 else {
             let code = errno
             Glibc.close(epoll)
@@ -72,7 +73,8 @@ public final class Poller: @unchecked Sendable {
         }
         var registration = [UInt8](repeating: 0, count: EpollEventLayout.size)
         let added = registration.withUnsafeMutableBytes { buffer in
-            EpollEventLayout.store(events: LinuxConstants.epollIn, data: Self.reservedToken, to: buffer.baseAddress!)
+            EpollEventLayout.store(
+                events: LinuxConstants.epollIn, data: Self.reservedToken, to: buffer.baseAddress!)
             return linuxEpollControl(epoll, LinuxConstants.epollAdd, wakeEvent, buffer.baseAddress)
         }
         guard added == 0 else {
@@ -193,11 +195,13 @@ public final class Poller: @unchecked Sendable {
         _ interest: Interest
     ) throws(TransportError) {
         guard token != Self.reservedToken else {
-            throw TransportError(.pollFailed, "\(name) of descriptor \(fileDescriptor) failed: token \(token) is reserved")
+            throw TransportError(
+                .pollFailed, "\(name) of descriptor \(fileDescriptor) failed: token \(token) is reserved")
         }
         let epoll = descriptors.withLock { $0.epoll }
         guard epoll >= 0 else {
-            throw TransportError(.closed, "\(name) of descriptor \(fileDescriptor) failed: the poller is closed")
+            throw TransportError(
+                .closed, "\(name) of descriptor \(fileDescriptor) failed: the poller is closed")
         }
         var flags: UInt32 = 0
         if interest.contains(.readable) {
@@ -212,7 +216,8 @@ public final class Poller: @unchecked Sendable {
             return linuxEpollControl(epoll, operation, fileDescriptor, buffer.baseAddress)
         }
         guard result == 0 else {
-            throw TransportError.systemCall(.pollFailed, "\(name) of descriptor \(fileDescriptor)", errno: errno)
+            throw TransportError.systemCall(
+                .pollFailed, "\(name) of descriptor \(fileDescriptor)", errno: errno)
         }
     }
 }

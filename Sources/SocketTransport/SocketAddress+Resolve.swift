@@ -4,12 +4,17 @@ extension SocketAddress {
     /// Resolves `host` to the addresses to try, in order.
     ///
     /// A statically linked glibc binary cannot load the NSS modules that `getaddrinfo` uses for
-    /// host names, so the common cases avoid it: IPv4 and IPv6 literals are parsed with
-    /// `inet_pton`, and `localhost` (any case, with or without a trailing dot) resolves to
-    /// 127.0.0.1 and then ::1 without consulting /etc/hosts. Every other name, and IPv6 literals
-    /// with a zone such as `fe80::1%eth0`, go through `getaddrinfo` (SOCK_STREAM, any family),
-    /// which in a static binary may fail for names that only NSS can resolve.
-    static func resolve(host: String, port: Int) throws(TransportError) -> [SocketAddress] {
+    /// host names, so the common cases avoid it. IPv4 and IPv6 literals are parsed with
+    /// `inet_pton`. `localhost` (any case, with or without a trailing dot) resolves to 127.0.0.1
+    /// and then ::1 without reading /etc/hosts. Every other name, and IPv6 literals with a zone
+    /// such as `fe80::1%eth0`, go through `getaddrinfo` (SOCK_STREAM, any family). In a static
+    /// binary that call may fail for names that only an NSS module can resolve.
+    static func resolve(host bracketedHost: String, port: Int) throws(TransportError) -> [SocketAddress] {
+        // Accept "[::1]" as well as "::1", since hosts are often copied from "[::1]:port" text.
+        var host = bracketedHost
+        if host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2 {
+            host = String(host.dropFirst().dropLast())
+        }
         var ipv4 = in_addr()
         if inet_pton(AF_INET, host, &ipv4) == 1 {
             return [.ipv4(ipv4, port: port)]
@@ -29,7 +34,9 @@ extension SocketAddress {
         return try resolveWithGetaddrinfo(host: host, port: port)
     }
 
-    private static func resolveWithGetaddrinfo(host: String, port: Int) throws(TransportError) -> [SocketAddress] {
+    private static func resolveWithGetaddrinfo(host: String, port: Int) throws(TransportError)
+        -> [SocketAddress]
+    {
         let target = Endpoint.tcp(host: host, port: port)
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -47,25 +54,32 @@ extension SocketAddress {
             throw TransportError(.resolveFailed, "resolve \(target) failed: \(reason)")
         }
         defer { freeaddrinfo(list) }
+
+        let addresses = streamAddresses(in: list)
+        guard !addresses.isEmpty else {
+            throw TransportError(.resolveFailed, "resolve \(target) failed: no IPv4 or IPv6 address")
+        }
+        return addresses
+    }
+
+    /// Copies the IPv4 and IPv6 entries of a `getaddrinfo` list, in order.
+    private static func streamAddresses(in list: UnsafeMutablePointer<addrinfo>?) -> [SocketAddress] {
         var addresses: [SocketAddress] = []
         var cursor = list
         while let entry = cursor {
-            let family = entry.pointee.ai_family
-            if (family == AF_INET || family == AF_INET6), let address = entry.pointee.ai_addr,
-               Int(entry.pointee.ai_addrlen) <= MemoryLayout<sockaddr_storage>.size {
-                var resolved = SocketAddress()
-                withUnsafeMutableBytes(of: &resolved.storage) { destination in
-                    destination.copyMemory(
-                        from: UnsafeRawBufferPointer(start: address, count: Int(entry.pointee.ai_addrlen))
-                    )
-                }
-                resolved.length = entry.pointee.ai_addrlen
-                addresses.append(resolved)
-            }
             cursor = entry.pointee.ai_next
-        }
-        guard !addresses.isEmpty else {
-            throw TransportError(.resolveFailed, "resolve \(target) failed: no IPv4 or IPv6 address")
+            let family = entry.pointee.ai_family
+            let length = Int(entry.pointee.ai_addrlen)
+            guard family == AF_INET || family == AF_INET6, let address = entry.pointee.ai_addr,
+                length <= MemoryLayout<sockaddr_storage>.size
+            else { continue }
+
+            var resolved = SocketAddress()
+            withUnsafeMutableBytes(of: &resolved.storage) { destination in
+                destination.copyMemory(from: UnsafeRawBufferPointer(start: address, count: length))
+            }
+            resolved.length = entry.pointee.ai_addrlen
+            addresses.append(resolved)
         }
         return addresses
     }
@@ -82,10 +96,12 @@ extension SocketAddress {
             }
             return try resolve(host: host, port: port)
         case .unix(let path):
-            guard !path.isEmpty, path.utf8.count <= Endpoint.maximumUnixPathLength, !path.utf8.contains(0) else {
+            guard !path.isEmpty, path.utf8.count <= Endpoint.maximumUnixPathLength, !path.utf8.contains(0)
+            else {
                 throw TransportError(
                     .invalidEndpoint,
-                    "invalid endpoint \(endpoint): a Unix socket path must be 1...\(Endpoint.maximumUnixPathLength) "
+                    "invalid endpoint \(endpoint): a Unix socket path must be "
+                        + "1...\(Endpoint.maximumUnixPathLength) "
                         + "bytes without NUL"
                 )
             }

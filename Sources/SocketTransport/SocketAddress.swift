@@ -10,7 +10,7 @@ struct SocketAddress: CustomStringConvertible {
         Int32(storage.ss_family)
     }
 
-    /// "1.2.3.4:80", "[::1]:80" or "unix:/path".
+    /// Text form for messages: "1.2.3.4:80", "[::1]:80" or "unix:/path".
     var description: String {
         var copy = storage
         switch family {
@@ -30,7 +30,9 @@ struct SocketAddress: CustomStringConvertible {
             }
         case AF_UNIX:
             return withUnsafeBytes(of: &copy) { raw in
-                let pathBytes = raw[MemoryLayout<sa_family_t>.size..<Int(length)].prefix { $0 != 0 }
+                let pathStart = MemoryLayout<sa_family_t>.size
+                let pathEnd = min(max(Int(length), pathStart), raw.count)
+                let pathBytes = raw[pathStart..<pathEnd].prefix { $0 != 0 }
                 return "unix:\(String(decoding: pathBytes, as: UTF8.self))"
             }
         default:
@@ -43,9 +45,13 @@ struct SocketAddress: CustomStringConvertible {
         var copy = storage
         switch family {
         case AF_INET:
-            return withUnsafeBytes(of: &copy) { Int(UInt16(bigEndian: $0.load(as: sockaddr_in.self).sin_port)) }
+            return withUnsafeBytes(of: &copy) {
+                Int(UInt16(bigEndian: $0.load(as: sockaddr_in.self).sin_port))
+            }
         case AF_INET6:
-            return withUnsafeBytes(of: &copy) { Int(UInt16(bigEndian: $0.load(as: sockaddr_in6.self).sin6_port)) }
+            return withUnsafeBytes(of: &copy) {
+                Int(UInt16(bigEndian: $0.load(as: sockaddr_in6.self).sin6_port))
+            }
         default:
             return nil
         }
@@ -87,7 +93,7 @@ struct SocketAddress: CustomStringConvertible {
         return SocketAddress(copying: value)
     }
 
-    /// A `sockaddr_un` for `path`; the caller has checked the length against `sun_path`.
+    /// Makes a `sockaddr_un` for `path`. The caller has checked the length against `sun_path`.
     static func unix(path: String) -> SocketAddress {
         var value = sockaddr_un()
         value.sun_family = sa_family_t(AF_UNIX)

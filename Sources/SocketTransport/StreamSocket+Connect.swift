@@ -1,10 +1,10 @@
 import Glibc
 
 extension StreamSocket {
-    /// Keepalive settings for TCP connections: the first probe after 30 s of silence, then every
-    /// 10 s, and the connection is reset after 3 unanswered probes, so a peer that vanished
-    /// without a FIN or RST is detected within about 60 s of silence instead of the Linux default
-    /// of over two hours.
+    /// Keepalive settings for TCP connections. The first probe goes out after 30 s of silence,
+    /// then one every 10 s, and the kernel resets the connection after 3 unanswered probes. A
+    /// peer that vanished without a FIN or RST is thus detected after about 60 s of silence,
+    /// where the Linux defaults (7200 s, 75 s, 9 probes) take over two hours.
     public static let keepaliveIdleSeconds: Int32 = 30
     public static let keepaliveIntervalSeconds: Int32 = 10
     public static let keepaliveProbeCount: Int32 = 3
@@ -18,8 +18,11 @@ extension StreamSocket {
     /// settings above; every socket is SOCK_CLOEXEC.
     ///
     /// Throws `.resolveFailed`, `.connectTimedOut` when every address timed out, `.connectFailed`
-    /// otherwise (errno of the last failure), `.invalidEndpoint` or `.socketFailed`.
-    public static func connect(to endpoint: Endpoint, timeout: Duration) throws(TransportError) -> StreamSocket {
+    /// otherwise (errno of the last failure), `.invalidEndpoint` or `.socketFailed`. A Unix
+    /// socket whose listener has a full backlog fails at once with EAGAIN rather than waiting.
+    public static func connect(to endpoint: Endpoint, timeout: Duration) throws(TransportError)
+        -> StreamSocket
+    {
         let addresses = try SocketAddress.resolve(endpoint)
         var failures: [(address: SocketAddress, error: TransportError)] = []
         for address in addresses {
@@ -83,16 +86,19 @@ extension StreamSocket {
         }
         let (revents, pollFailure) = pollDescriptor(descriptor, events: Int16(POLLOUT), timeout: timeout)
         if let pollFailure {
-            throw TransportError.systemCall(.connectFailed, "poll while connecting to \(target)", errno: pollFailure)
+            throw TransportError.systemCall(
+                .connectFailed, "poll while connecting to \(target)", errno: pollFailure)
         }
         guard revents != 0 else {
             let reason = "timed out after \(describeDuration(timeout))"
-            throw TransportError(.connectTimedOut, "connect to \(target) \(reason)", errno: nil, reason: reason)
+            throw TransportError(
+                .connectTimedOut, "connect to \(target) \(reason)", errno: nil, reason: reason)
         }
         var socketError: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &socketError, &length) == 0 else {
-            throw TransportError.systemCall(.connectFailed, "getsockopt(SO_ERROR) for \(target)", errno: errno)
+            throw TransportError.systemCall(
+                .connectFailed, "getsockopt(SO_ERROR) for \(target)", errno: errno)
         }
         guard socketError == 0 else {
             throw TransportError.systemCall(.connectFailed, "connect to \(target)", errno: socketError)
@@ -108,7 +114,8 @@ extension StreamSocket {
             (Int32(IPPROTO_TCP), Int32(TCP_KEEPCNT), keepaliveProbeCount, "TCP_KEEPCNT"),
         ]
         for option in options where !setSocketOption(descriptor, option.level, option.name, option.value) {
-            throw TransportError.systemCall(.socketFailed, "setsockopt(\(option.label)) for \(target)", errno: errno)
+            throw TransportError.systemCall(
+                .socketFailed, "setsockopt(\(option.label)) for \(target)", errno: errno)
         }
     }
 

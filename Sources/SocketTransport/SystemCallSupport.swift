@@ -36,7 +36,8 @@ struct Deadline {
         let remaining = ContinuousClock.now.duration(to: instant)
         guard remaining > .zero else { return 0 }
         let components = remaining.components
-        let milliseconds = components.seconds * 1_000 + (components.attoseconds + 999_999_999_999_999)
+        let milliseconds =
+            components.seconds * 1_000 + (components.attoseconds + 999_999_999_999_999)
             / 1_000_000_000_000_000
         return Int32(clamping: milliseconds)
     }
@@ -55,7 +56,8 @@ struct Deadline {
 
 /// Waits with `poll` for `events` on one descriptor. Returns the returned events, or 0 on timeout.
 /// EINTR restarts the wait with the time that is left.
-func pollDescriptor(_ descriptor: Int32, events: Int16, timeout: Duration?) -> (revents: Int16, errno: Int32?) {
+func pollDescriptor(_ descriptor: Int32, events: Int16, timeout: Duration?) -> (revents: Int16, errno: Int32?)
+{
     let deadline = Deadline(timeout: timeout)
     while true {
         var entry = pollfd(fd: descriptor, events: events, revents: 0)

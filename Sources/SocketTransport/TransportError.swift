@@ -77,7 +77,13 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
         self.reason = reason
     }
 
-    /// An error for a failed system call: "`operation` failed: Connection refused (errno 111)".
+    /// Matches an error against a code, so that `catch .closed` and `case .connectTimedOut:` work
+    /// on a `TransportError`.
+    public static func ~= (pattern: Code, value: TransportError) -> Bool {
+        pattern == value.code
+    }
+
+    /// Makes the error for a failed system call: "`operation` failed: Connection refused (errno 111)".
     static func systemCall(_ code: Code, _ operation: String, errno: Int32) -> TransportError {
         let reason = errnoDescription(errno)
         return TransportError(code, "\(operation) failed: \(reason)", errno: errno, reason: reason)

@@ -6,7 +6,7 @@ import Glibc
 /// exited, and by `deinit`, which sends SIGKILL first, so a dropped `ChildProcess` leaves no
 /// zombie. A child outlives this process only when this process is killed with SIGKILL.
 public final class ChildProcess: @unchecked Sendable {
-    /// How a reaped child ended.
+    /// End state of a reaped child: its exit status or the signal that killed it.
     public enum Termination: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
@@ -123,7 +123,7 @@ public final class ChildProcess: @unchecked Sendable {
         reap() == nil
     }
 
-    /// How the child ended, once it has been reaped; nil while it runs.
+    /// End state of the child once it has been reaped, or nil while it runs.
     public var exitStatus: Termination? {
         termination.withLock { $0 }
     }

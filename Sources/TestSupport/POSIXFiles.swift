@@ -56,8 +56,8 @@ enum POSIXFiles {
     static func tail(of path: String, maximumLines: Int = 20) -> String {
         guard let text = readText(path) else { return "(log \(path) is not readable)" }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let kept = lines.suffix(maximumLines + 1).joined(separator: "\n")
-        return kept.isEmpty ? "(log \(path) is empty)" : kept
+        let lastLines = lines.suffix(maximumLines + 1).joined(separator: "\n")
+        return lastLines.isEmpty ? "(log \(path) is empty)" : lastLines
     }
 
     /// Creates a fresh directory under `$TMPDIR` (or /tmp) with `mkdtemp`.

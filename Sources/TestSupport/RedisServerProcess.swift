@@ -63,7 +63,8 @@ public final class RedisServerProcess: @unchecked Sendable {
         let executable = try ExecutableLocator.redisServer()
         let directory = try state.withLock { current in
             if current.process?.isRunning == true {
-                throw TestSupportError(.spawnFailed, "redis-server is already running on port \(current.port)")
+                throw TestSupportError(
+                    .spawnFailed, "redis-server is already running on port \(current.port)")
             }
             if let existing = current.directory {
                 return existing
@@ -105,7 +106,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         process?.kill()
     }
 
-    /// Stops the server with SIGSTOP: connections stay open but nothing is answered.
+    /// Suspends the server with SIGSTOP: connections stay open but no command gets a reply.
     public func pause() {
         state.withLock { $0.process }?.signal(SIGSTOP)
     }
@@ -129,11 +130,13 @@ public final class RedisServerProcess: @unchecked Sendable {
         executable: String, port: Int, arguments: [String], directory: String, timeout: Duration
     ) throws {
         let logPath = "\(directory)/redis.log"
-        let fullArguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--daemonize", "no", "--dir", directory, "--logfile", "",
-        ] + arguments
-        let process = try ChildProcess.start(executable: executable, arguments: fullArguments, outputPath: logPath)
+        let fullArguments =
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--dir", directory, "--logfile", "",
+            ] + arguments
+        let process = try ChildProcess.start(
+            executable: executable, arguments: fullArguments, outputPath: logPath)
         state.withLock { current in
             current.process = process
             current.port = port

@@ -51,11 +51,14 @@ public final class TansuProcess: @unchecked Sendable {
     }
 
     /// Starts the broker on a free port (or `port`) and returns once it accepts TCP connections.
-    /// Throws when the binary is missing, when the broker exits, or when it does not accept
-    /// connections within `timeout`; the message shows the log tail.
+    ///
+    /// With `port` nil the start is retried on a new port (up to three times) when another
+    /// process took the chosen one first. Throws when the binary is missing, when the broker
+    /// exits, or when it does not accept connections within `timeout`; the message shows the log
+    /// tail. Output is captured in `logPath` rather than silenced with `--silent`, so that a
+    /// failed start can be diagnosed.
     public func start(port: Int? = nil, timeout: Duration = .seconds(20)) throws {
         let executable = try ExecutableLocator.tansu()
-        let chosenPort = try port ?? FreePort.allocate()
         let directory = try state.withLock { current in
             if current.process?.isRunning == true {
                 throw TestSupportError(.spawnFailed, "tansu is already running on port \(current.port)")
@@ -67,8 +70,21 @@ public final class TansuProcess: @unchecked Sendable {
             current.directory = created
             return created
         }
+        let attempts = port == nil ? 3 : 1
+        for attempt in 1...attempts {
+            let chosenPort = try port ?? FreePort.allocate()
+            do {
+                try launch(executable: executable, port: chosenPort, directory: directory, timeout: timeout)
+                return
+            } catch let error as TestSupportError where error.code == .exitedEarly && attempt < attempts {
+                guard error.description.contains("Address already in use") else { throw error }
+            }
+        }
+    }
+
+    private func launch(executable: String, port: Int, directory: String, timeout: Duration) throws {
         let logPath = "\(directory)/tansu.log"
-        let listener = "tcp://127.0.0.1:\(chosenPort)"
+        let listener = "tcp://127.0.0.1:\(port)"
         let process = try ChildProcess.start(
             executable: executable,
             arguments: [
@@ -79,7 +95,7 @@ public final class TansuProcess: @unchecked Sendable {
         )
         state.withLock { current in
             current.process = process
-            current.port = chosenPort
+            current.port = port
             current.executable = executable
         }
         var exited: ChildProcess.Termination?
@@ -88,13 +104,13 @@ public final class TansuProcess: @unchecked Sendable {
                 exited = process.exitStatus
                 return true
             }
-            return LoopbackProbe.acceptsConnections(port: chosenPort)
+            return LoopbackProbe.acceptsConnections(port: port)
         }
         if let exited {
             state.withLock { $0.process = nil }
             throw TestSupportError(
                 .exitedEarly,
-                "tansu on port \(chosenPort) \(exited) before accepting connections; log \(logPath):\n"
+                "tansu on port \(port) \(exited) before accepting connections; log \(logPath):\n"
                     + POSIXFiles.tail(of: logPath)
             )
         }
@@ -103,7 +119,7 @@ public final class TansuProcess: @unchecked Sendable {
             state.withLock { $0.process = nil }
             throw TestSupportError(
                 .startTimedOut,
-                "tansu on port \(chosenPort) did not accept connections within \(timeout); "
+                "tansu on port \(port) did not accept connections within \(timeout); "
                     + "log \(logPath):\n\(POSIXFiles.tail(of: logPath))"
             )
         }
@@ -117,7 +133,8 @@ public final class TansuProcess: @unchecked Sendable {
             throw TestSupportError(.commandFailed, "createTopic(\(name)) before TansuProcess.start()")
         }
         let arguments = [
-            "topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://127.0.0.1:\(port)",
+            "topic", "create", name, "--partitions", String(partitions), "--broker",
+            "tcp://127.0.0.1:\(port)",
         ]
         let (termination, output) = try ChildProcess.run(
             executable: executable, arguments: arguments, timeout: timeout

@@ -9,7 +9,9 @@ import Testing
 struct FakeKafkaFaultTests {
     static let batch = FakeKafkaRequests.recordBatch([FakeKafkaTestRecord(key: [1], value: [2])])
 
-    static func produce(_ correlationID: Int32, partitions: [Int32] = [0], records: [UInt8] = batch) -> [UInt8] {
+    static func produce(
+        _ correlationID: Int32, partitions: [Int32] = [0], records: [UInt8] = batch
+    ) -> [UInt8] {
         FakeKafkaRequests.produce(
             version: 9, correlationID: correlationID,
             batches: partitions.map { .init(topic: "faults", partition: $0, records: records) })
@@ -17,7 +19,8 @@ struct FakeKafkaFaultTests {
 
     static func makeCluster(brokers: Int = 1, partitions: Int32 = 1) throws -> FakeKafkaCluster {
         let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: brokers))
-        try cluster.createTopic("faults", partitions: partitions, leaders: [Int32](repeating: 1, count: Int(partitions)))
+        try cluster.createTopic(
+            "faults", partitions: partitions, leaders: [Int32](repeating: 1, count: Int(partitions)))
         return cluster
     }
 
@@ -25,7 +28,8 @@ struct FakeKafkaFaultTests {
     func errorForNextRequests() throws {
         let cluster = try Self.makeCluster()
         defer { cluster.shutdown() }
-        cluster.inject(FakeKafkaFault(.error(FakeKafkaErrorCode.notEnoughReplicas), apiKey: .produce, count: 2))
+        cluster.inject(
+            FakeKafkaFault(.error(FakeKafkaErrorCode.notEnoughReplicas), apiKey: .produce, count: 2))
         let connection = try FakeKafkaTestConnection(cluster)
         var codes: [Int16] = []
         for correlation in Int32(1)...3 {
@@ -41,7 +45,8 @@ struct FakeKafkaFaultTests {
     func errorOnOnePartition() throws {
         let cluster = try Self.makeCluster(partitions: 2)
         defer { cluster.shutdown() }
-        cluster.inject(FakeKafkaFault(.error(FakeKafkaErrorCode.requestTimedOut), topic: "faults", partition: 1))
+        cluster.inject(
+            FakeKafkaFault(.error(FakeKafkaErrorCode.requestTimedOut), topic: "faults", partition: 1))
         let connection = try FakeKafkaTestConnection(cluster)
         var reader = try connection.roundTrip(Self.produce(1, partitions: [0, 1]))
         let partitions = try reader.produceResponse(version: 9).partitions
@@ -59,7 +64,9 @@ struct FakeKafkaFaultTests {
         var first = try connection.roundTrip(Self.produce(1))
         var second = try connection.roundTrip(Self.produce(2))
         #expect(try first.produceResponse(version: 9).partitions[0].errorCode == 0)
-        #expect(try second.produceResponse(version: 9).partitions[0].errorCode == FakeKafkaErrorCode.networkException)
+        #expect(
+            try second.produceResponse(version: 9).partitions[0].errorCode
+                == FakeKafkaErrorCode.networkException)
     }
 
     @Test("Error after append hides a success")
@@ -70,11 +77,13 @@ struct FakeKafkaFaultTests {
         _ = try connection.roundTrip(FakeKafkaRequests.initProducerId(version: 4, correlationID: 1))
         let idempotent = FakeKafkaRequests.recordBatch(
             [FakeKafkaTestRecord(key: nil, value: [5])], producerID: 1000, producerEpoch: 0, baseSequence: 0)
-        cluster.inject(FakeKafkaFault(
-            .error(FakeKafkaErrorCode.notEnoughReplicasAfterAppend, afterAppend: true), apiKey: .produce))
+        cluster.inject(
+            FakeKafkaFault(
+                .error(FakeKafkaErrorCode.notEnoughReplicasAfterAppend, afterAppend: true), apiKey: .produce))
         var failed = try connection.roundTrip(Self.produce(2, records: idempotent))
-        #expect(try failed.produceResponse(version: 9).partitions[0].errorCode
-            == FakeKafkaErrorCode.notEnoughReplicasAfterAppend)
+        #expect(
+            try failed.produceResponse(version: 9).partitions[0].errorCode
+                == FakeKafkaErrorCode.notEnoughReplicasAfterAppend)
         #expect(try cluster.records(topic: "faults", partition: 0).count == 1)
         var retried = try connection.roundTrip(Self.produce(3, records: idempotent))
         let answer = try retried.produceResponse(version: 9).partitions[0]
@@ -109,7 +118,8 @@ struct FakeKafkaFaultTests {
     func faultOnOneBroker() throws {
         let cluster = try Self.makeCluster(brokers: 2)
         defer { cluster.shutdown() }
-        cluster.inject(FakeKafkaFault(.error(FakeKafkaErrorCode.unsupportedVersion), apiKey: .apiVersions, broker: 2))
+        cluster.inject(
+            FakeKafkaFault(.error(FakeKafkaErrorCode.unsupportedVersion), apiKey: .apiVersions, broker: 2))
         let first = try FakeKafkaTestConnection(cluster, broker: 1)
         let second = try FakeKafkaTestConnection(cluster, broker: 2)
         var fromFirst = try first.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 1))
@@ -163,6 +173,23 @@ struct FakeKafkaFaultTests {
         #expect(cluster.requests().last?.note?.contains("closeConnection") == true)
     }
 
+    @Test("Close on request 2 of every connection")
+    func closeOnSecondRequestOfEachConnection() throws {
+        let cluster = try Self.makeCluster()
+        defer { cluster.shutdown() }
+        cluster.inject(
+            FakeKafkaFault(
+                .closeConnection(afterProcessing: false), requestNumberOnConnection: 2, count: Int.max))
+        for _ in 0..<2 {
+            let connection = try FakeKafkaTestConnection(cluster)
+            var first = try connection.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 1))
+            #expect(try first.int32() == 1)
+            try connection.send(FakeKafkaRequests.apiVersions(version: 3, correlationID: 2))
+            #expect(connection.receive() == .closed)
+        }
+        #expect(cluster.pendingFaults.count == 1)
+    }
+
     @Test("Reset fault gives ECONNRESET")
     func resetFault() throws {
         let cluster = try Self.makeCluster()
@@ -210,6 +237,10 @@ struct FakeKafkaFaultTests {
         defer { cluster.shutdown() }
         let port = try cluster.port(ofBroker: 1)
         let existing = try FakeKafkaTestConnection(cluster)
+        // A round trip makes sure the broker accepted the connection: closing the listener
+        // resets connections still waiting in its backlog.
+        var before = try existing.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 0))
+        #expect(try before.int32() == 0)
         try cluster.refuseConnections(broker: 1)
         do {
             _ = try FakeKafkaTestConnection(port: port)

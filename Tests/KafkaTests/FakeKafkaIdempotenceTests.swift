@@ -4,7 +4,7 @@ import Testing
 /// Producer ids and the per-partition sequence window of the fake broker.
 @Suite("FakeKafka idempotence")
 struct FakeKafkaIdempotenceTests {
-    /// A cluster with topic "ids" (one partition) and a connection that holds producer id 1000.
+    /// A cluster with topic "ids" (one partition) and a connection whose producer id is 1000.
     struct Fixture {
         let cluster: FakeKafkaCluster
         let connection: FakeKafkaTestConnection
@@ -17,17 +17,23 @@ struct FakeKafkaIdempotenceTests {
             _ = try connection.roundTrip(FakeKafkaRequests.initProducerId(version: 4, correlationID: 1))
         }
 
-        static func batch(sequence: Int32, count: Int = 1, epoch: Int16 = 0, producerID: Int64 = 1000) -> [UInt8] {
-            let records = (0..<count).map { _ in FakeKafkaTestRecord(key: nil, value: [UInt8(truncatingIfNeeded: sequence)]) }
+        static func batch(
+            sequence: Int32, count: Int = 1, epoch: Int16 = 0, producerID: Int64 = 1000
+        ) -> [UInt8] {
+            let records = (0..<count).map { _ in
+                FakeKafkaTestRecord(key: nil, value: [UInt8(truncatingIfNeeded: sequence)])
+            }
             return FakeKafkaRequests.recordBatch(
                 records, producerID: producerID, producerEpoch: epoch, baseSequence: sequence)
         }
 
-        /// Sends one batch with Produce v11 and returns its partition answer.
+        /// Sends one batch with Produce v11 and returns the response for its partition.
         mutating func produce(_ batch: [UInt8]) throws -> FakeKafkaTestProducePartition {
             correlationID += 1
-            var reader = try connection.roundTrip(FakeKafkaRequests.produce(
-                version: 11, correlationID: correlationID, batches: [.init(topic: "ids", partition: 0, records: batch)]))
+            var reader = try connection.roundTrip(
+                FakeKafkaRequests.produce(
+                    version: 11, correlationID: correlationID,
+                    batches: [.init(topic: "ids", partition: 0, records: batch)]))
             return try #require(try reader.produceResponse(version: 11).partitions.first)
         }
     }
@@ -82,7 +88,9 @@ struct FakeKafkaIdempotenceTests {
             #expect(try fixture.produce(Fixture.batch(sequence: sequence)).errorCode == 0)
         }
         // Sequence 0 left the window; a retry of it can no longer be recognised.
-        #expect(try fixture.produce(Fixture.batch(sequence: 0)).errorCode == FakeKafkaErrorCode.outOfOrderSequenceNumber)
+        #expect(
+            try fixture.produce(Fixture.batch(sequence: 0)).errorCode
+                == FakeKafkaErrorCode.outOfOrderSequenceNumber)
         let inWindow = try fixture.produce(Fixture.batch(sequence: 1))
         #expect(inWindow.errorCode == 0)
         #expect(inWindow.baseOffset == 1)
@@ -106,7 +114,9 @@ struct FakeKafkaIdempotenceTests {
         defer { fixture.cluster.shutdown() }
         #expect(try fixture.produce(Fixture.batch(sequence: Int32.max - 1, count: 2)).errorCode == 0)
         #expect(try fixture.produce(Fixture.batch(sequence: 0)).errorCode == 0)
-        #expect(try fixture.produce(Fixture.batch(sequence: 2)).errorCode == FakeKafkaErrorCode.outOfOrderSequenceNumber)
+        #expect(
+            try fixture.produce(Fixture.batch(sequence: 2)).errorCode
+                == FakeKafkaErrorCode.outOfOrderSequenceNumber)
     }
 
     @Test("Epochs: bump restarts at zero, old epoch fenced")
@@ -115,11 +125,13 @@ struct FakeKafkaIdempotenceTests {
         defer { fixture.cluster.shutdown() }
         _ = try fixture.produce(Fixture.batch(sequence: 0, epoch: 0))
         _ = try fixture.produce(Fixture.batch(sequence: 1, epoch: 0))
-        #expect(try fixture.produce(Fixture.batch(sequence: 2, epoch: 1)).errorCode
-            == FakeKafkaErrorCode.outOfOrderSequenceNumber)
+        #expect(
+            try fixture.produce(Fixture.batch(sequence: 2, epoch: 1)).errorCode
+                == FakeKafkaErrorCode.outOfOrderSequenceNumber)
         #expect(try fixture.produce(Fixture.batch(sequence: 0, epoch: 1)).errorCode == 0)
-        #expect(try fixture.produce(Fixture.batch(sequence: 2, epoch: 0)).errorCode
-            == FakeKafkaErrorCode.invalidProducerEpoch)
+        #expect(
+            try fixture.produce(Fixture.batch(sequence: 2, epoch: 0)).errorCode
+                == FakeKafkaErrorCode.invalidProducerEpoch)
     }
 
     @Test("Unknown producer id")
@@ -134,6 +146,7 @@ struct FakeKafkaIdempotenceTests {
     func negativeSequence() throws {
         var fixture = try Fixture()
         defer { fixture.cluster.shutdown() }
-        #expect(try fixture.produce(Fixture.batch(sequence: -1)).errorCode == FakeKafkaErrorCode.invalidRecord)
+        #expect(
+            try fixture.produce(Fixture.batch(sequence: -1)).errorCode == FakeKafkaErrorCode.invalidRecord)
     }
 }

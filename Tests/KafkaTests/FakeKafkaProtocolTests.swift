@@ -42,7 +42,9 @@ struct FakeKafkaProtocolTests {
         defer { cluster.shutdown() }
         let connection = try FakeKafkaTestConnection(cluster)
         try connection.send(FakeKafkaRequests.apiVersions(version: 9, correlationID: 7))
-        let expected: [UInt8] = [0x00, 0x00, 0x00, 0x07, 0x00, 0x23, 0x00, 0x00, 0x00, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, 0x04]
+        let expected: [UInt8] = [
+            0x00, 0x00, 0x00, 0x07, 0x00, 0x23, 0x00, 0x00, 0x00, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, 0x04,
+        ]
         #expect(connection.receive() == .frame(expected))
         // The connection stays usable for the retry at a served version.
         var retry = try connection.roundTrip(FakeKafkaRequests.apiVersions(version: 4, correlationID: 8))
@@ -59,7 +61,9 @@ struct FakeKafkaProtocolTests {
         defer { cluster.shutdown() }
         let connection = try FakeKafkaTestConnection(cluster)
         try connection.send(FakeKafkaRequests.apiVersions(version: 3, correlationID: 3))
-        let expected: [UInt8] = [0x00, 0x00, 0x00, 0x03, 0x00, 0x23, 0x00, 0x00, 0x00, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, 0x02]
+        let expected: [UInt8] = [
+            0x00, 0x00, 0x00, 0x03, 0x00, 0x23, 0x00, 0x00, 0x00, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, 0x02,
+        ]
         #expect(connection.receive() == .frame(expected))
         var response = try connection.roundTrip(FakeKafkaRequests.apiVersions(version: 2, correlationID: 4))
         #expect(try response.int32() == 4)
@@ -146,7 +150,8 @@ struct FakeKafkaProtocolTests {
         let connection = try FakeKafkaTestConnection(cluster)
 
         var refused = try connection.roundTrip(
-            FakeKafkaRequests.metadata(version: 4, correlationID: 1, topics: ["missing"], allowAutoCreate: false))
+            FakeKafkaRequests.metadata(
+                version: 4, correlationID: 1, topics: ["missing"], allowAutoCreate: false))
         #expect(try refused.int32() == 1)
         #expect(try refused.int32() == 0)
         for _ in 0..<(try refused.arrayCount(flexible: false)) {
@@ -162,7 +167,8 @@ struct FakeKafkaProtocolTests {
         #expect(cluster.partitionCount(topic: "missing") == nil)
 
         _ = try connection.roundTrip(
-            FakeKafkaRequests.metadata(version: 4, correlationID: 2, topics: ["missing"], allowAutoCreate: true))
+            FakeKafkaRequests.metadata(
+                version: 4, correlationID: 2, topics: ["missing"], allowAutoCreate: true))
         #expect(cluster.partitionCount(topic: "missing") == 2)
     }
 
@@ -187,7 +193,8 @@ struct FakeKafkaProtocolTests {
         let connection = try FakeKafkaTestConnection(cluster)
         var issued: [Int64] = []
         for correlation in Int32(1)...2 {
-            var response = try connection.roundTrip(FakeKafkaRequests.initProducerId(version: version, correlationID: correlation))
+            var response = try connection.roundTrip(
+                FakeKafkaRequests.initProducerId(version: version, correlationID: correlation))
             #expect(try response.int32() == correlation)
             if version >= 2 { #expect(try response.taggedFields().isEmpty) }
             #expect(try response.int32() == 0)
@@ -216,5 +223,10 @@ struct FakeKafkaProtocolTests {
         #expect(log.map(\.sequenceOnConnection) == [1, 2])
         #expect(log.allSatisfy { $0.clientID == "fake-test" && $0.broker == 1 })
         #expect(cluster.acceptedConnectionCount(broker: 1) == 1)
+        cluster.clearRequestLog()
+        #expect(cluster.requests().isEmpty)
+        _ = try connection.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 43))
+        #expect(cluster.requestCount(apiKey: .apiVersions) == 1)
+        #expect(cluster.requestCount(apiKey: .metadata) == 0)
     }
 }

@@ -1,7 +1,7 @@
 // Request bytes for the fake broker's tests, written field by field from Kafka's message
-// definitions. These builders are deliberately separate from KafkaWire and from the fake's own
-// encoder, and their CRC-32C is a bitwise loop checked against published vectors, so that a
-// mistake in the fake does not repeat itself in the bytes that test it.
+// definitions. These builders are separate from KafkaWire and from the fake's own encoder, so a
+// mistake in the fake does not repeat itself in the bytes that test it. Their CRC-32C is a bitwise
+// loop checked against published vectors.
 
 /// Appends big-endian integers, varints and strings.
 struct FakeKafkaBytes {
@@ -14,11 +14,15 @@ struct FakeKafkaBytes {
     }
 
     mutating func int32(_ value: Int32) {
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+        for shift in stride(from: 24, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+        }
     }
 
     mutating func int64(_ value: Int64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+        }
     }
 
     mutating func unsignedVarint(_ value: UInt64) {
@@ -88,7 +92,7 @@ enum FakeKafkaRequests {
         }
     }
 
-    /// A whole frame: size prefix, request header v1 or v2, body.
+    /// Builds a whole frame: size prefix, request header v1 or v2, body.
     static func frame(
         apiKey: Int16, version: Int16, correlationID: Int32, clientID: String? = "fake-test", body: [UInt8]
     ) -> [UInt8] {
@@ -104,7 +108,9 @@ enum FakeKafkaRequests {
         return framed.bytes + message.bytes
     }
 
-    static func apiVersions(version: Int16, correlationID: Int32, software: (String, String) = ("fake-test", "1.0"))
+    static func apiVersions(
+        version: Int16, correlationID: Int32, software: (String, String) = ("fake-test", "1.0")
+    )
         -> [UInt8]
     {
         var body = FakeKafkaBytes()
@@ -116,8 +122,10 @@ enum FakeKafkaRequests {
         return frame(apiKey: 18, version: version, correlationID: correlationID, body: body.bytes)
     }
 
-    /// `topics` nil asks for all topics.
-    static func metadata(version: Int16, correlationID: Int32, topics: [String]?, allowAutoCreate: Bool = true)
+    /// Builds a Metadata request; `topics` nil requests all topics.
+    static func metadata(
+        version: Int16, correlationID: Int32, topics: [String]?, allowAutoCreate: Bool = true
+    )
         -> [UInt8]
     {
         let flexible = version >= 9
@@ -154,7 +162,9 @@ enum FakeKafkaRequests {
         var records: [UInt8]
     }
 
-    static func produce(version: Int16, correlationID: Int32, acks: Int16 = -1, batches: [PartitionBatch]) -> [UInt8] {
+    static func produce(
+        version: Int16, correlationID: Int32, acks: Int16 = -1, batches: [PartitionBatch]
+    ) -> [UInt8] {
         let flexible = version >= 9
         var body = FakeKafkaBytes()
         body.string(nil, flexible: flexible)
@@ -178,7 +188,7 @@ enum FakeKafkaRequests {
         return frame(apiKey: 0, version: version, correlationID: correlationID, body: body.bytes)
     }
 
-    /// A v2 record batch with BaseOffset 0 and PartitionLeaderEpoch -1.
+    /// Builds a v2 record batch with BaseOffset 0 and PartitionLeaderEpoch -1.
     static func recordBatch(
         _ records: [FakeKafkaTestRecord], baseTimestamp: Int64 = 1_700_000_000_000, producerID: Int64 = -1,
         producerEpoch: Int16 = -1, baseSequence: Int32 = -1

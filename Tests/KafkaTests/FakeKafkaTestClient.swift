@@ -92,15 +92,20 @@ struct FakeKafkaResponseReader {
 
     private mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
         guard count >= 0, count <= remaining else {
-            throw FakeKafkaTestFailure("response ends at byte \(bytes.count); needed \(count) more at \(offset)")
+            throw FakeKafkaTestFailure(
+                "response ends at byte \(bytes.count); needed \(count) more at \(offset)")
         }
         defer { offset += count }
         return bytes[offset..<(offset + count)]
     }
 
     mutating func int8() throws -> Int8 { Int8(bitPattern: try take(1).first!) }
-    mutating func int16() throws -> Int16 { Int16(truncatingIfNeeded: try take(2).reduce(0) { $0 << 8 | Int($1) }) }
-    mutating func int32() throws -> Int32 { Int32(truncatingIfNeeded: try take(4).reduce(0) { $0 << 8 | Int($1) }) }
+    mutating func int16() throws -> Int16 {
+        Int16(truncatingIfNeeded: try take(2).reduce(0) { $0 << 8 | Int($1) })
+    }
+    mutating func int32() throws -> Int32 {
+        Int32(truncatingIfNeeded: try take(4).reduce(0) { $0 << 8 | Int($1) })
+    }
     mutating func int64() throws -> Int64 {
         Int64(bitPattern: try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     }
@@ -189,8 +194,11 @@ extension FakeKafkaResponseReader {
         let throttle = try int32()
         var endpoints: [UInt8]?
         if flexible { endpoints = try taggedFields()[0] }
-        guard remaining == 0 else { throw FakeKafkaTestFailure("\(remaining) bytes follow the Produce response") }
+        guard remaining == 0 else {
+            throw FakeKafkaTestFailure("\(remaining) bytes follow the Produce response")
+        }
         return FakeKafkaTestProduceResponse(
-            correlationID: correlationID, partitions: partitions, throttleTime: throttle, nodeEndpointsTag: endpoints)
+            correlationID: correlationID, partitions: partitions, throttleTime: throttle,
+            nodeEndpointsTag: endpoints)
     }
 }

@@ -12,7 +12,7 @@ enum FixtureDecoding {
     /// The version the request was sent at, from the sidecar.
     static func version(_ name: String) -> Int16 {
         let sidecar = KafkaFixtures.sidecar(name)
-        // The hand-written refusal answers a v3 request in the Kafka refusal tests.
+        // The hand-written refusal has no request; treat it as the response to a v3 request.
         return Int16(int(sidecar["api_version"]) ?? int(sidecar["api_version_requested"]) ?? 3)
     }
 
@@ -39,22 +39,28 @@ enum FixtureDecoding {
             return [header, body]
         }
         if key == .apiVersions {
-            // Tansu answers ApiVersions above v4 in the v3 layout with error 0, so versions above
-            // ours are decoded as our highest, v4, whose layout equals v3.
+            // Tansu responds to ApiVersions above v4 in the v3 layout with error 0, so versions
+            // above ours are decoded as our highest, v4, whose layout equals v3.
             let decoded = try ApiVersionsResponse.decodeFrame(frame, version: min(version, 4))
             return [decoded.header, decoded.response, decoded.decodedVersion]
         }
         var reader = WireReader(frame)
-        let header = try ResponseHeader.decode(from: &reader, headerVersion: key.responseHeaderVersion(version))
+        let header = try ResponseHeader.decode(
+            from: &reader, headerVersion: key.responseHeaderVersion(version))
         guard key.supportedVersions?.contains(version) == true else {
             return [header, Array(frame[reader.readerIndex...])]
         }
         let body: AnyHashable
         switch key {
-        case .metadata: body = try KafkaFrame.decodeResponse(MetadataResponse.self, frame: frame, version: version).response
+        case .metadata:
+            body = try KafkaFrame.decodeResponse(MetadataResponse.self, frame: frame, version: version)
+                .response
         case .initProducerId:
-            body = try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: frame, version: version).response
-        case .produce: body = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version).response
+            body = try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: frame, version: version)
+                .response
+        case .produce:
+            body = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version)
+                .response
         default: throw FixtureError(message: "no decoder for \(key)")
         }
         return [header, body]

@@ -46,7 +46,9 @@ import Testing
             let request = ApiVersionsRequest(
                 clientSoftwareName: string(body["client_software_name"]) ?? "",
                 clientSoftwareVersion: string(body["client_software_version"]) ?? "")
-            try check(request, version: version, correlationId: correlationId, clientId: clientId, recorded: recorded)
+            try check(
+                request, version: version, correlationId: correlationId, clientId: clientId,
+                recorded: recorded)
         case .metadata:
             let topics: [MetadataRequest.Topic]? =
                 isNull(body["topics"])
@@ -59,19 +61,27 @@ import Testing
             let request = MetadataRequest(
                 topics: topics,
                 allowAutoTopicCreation: (body["allow_auto_topic_creation"] as? Bool) ?? true,
-                includeClusterAuthorizedOperations: (body["include_cluster_authorized_operations"] as? Bool) ?? false,
-                includeTopicAuthorizedOperations: (body["include_topic_authorized_operations"] as? Bool) ?? false)
-            try check(request, version: version, correlationId: correlationId, clientId: clientId, recorded: recorded)
+                includeClusterAuthorizedOperations: (body["include_cluster_authorized_operations"] as? Bool)
+                    ?? false,
+                includeTopicAuthorizedOperations: (body["include_topic_authorized_operations"] as? Bool)
+                    ?? false)
+            try check(
+                request, version: version, correlationId: correlationId, clientId: clientId,
+                recorded: recorded)
         case .initProducerId:
             let request = InitProducerIdRequest(
                 transactionalId: string(body["transactional_id"]),
                 transactionTimeoutMs: Int32(int(body["transaction_timeout_ms"]) ?? 0),
                 producerId: Int64(int(body["producer_id"]) ?? -1),
                 producerEpoch: Int16(int(body["producer_epoch"]) ?? -1))
-            try check(request, version: version, correlationId: correlationId, clientId: clientId, recorded: recorded)
+            try check(
+                request, version: version, correlationId: correlationId, clientId: clientId,
+                recorded: recorded)
         case .produce:
             let request = try produceRequest(body: body, sidecar: sidecar)
-            try check(request, version: version, correlationId: correlationId, clientId: clientId, recorded: recorded)
+            try check(
+                request, version: version, correlationId: correlationId, clientId: clientId,
+                recorded: recorded)
         default:
             Issue.record("no request model for \(apiKey)")
         }
@@ -103,7 +113,8 @@ import Testing
                         return RecordHeader(key: string(pair.first) ?? "", value: hexOrNil(pair.last))
                     }
                     try builder.append(
-                        key: hexOrNil(record["key_hex"]), value: hexOrNil(record["value_hex"]), headers: headers,
+                        key: hexOrNil(record["key_hex"]), value: hexOrNil(record["value_hex"]),
+                        headers: headers,
                         timestamp: Int64(try #require(int(record["timestamp"]))))
                 }
                 return ProduceRequest.PartitionData(index: Int32(index), records: builder.finish())
@@ -123,7 +134,8 @@ import Testing
         let encoded = try KafkaFrame.encodeRequest(
             request, version: version, correlationId: correlationId, clientId: clientId)
         #expect(hexString(encoded) == hexString(recorded))
-        let (header, decoded) = try KafkaFrame.decodeRequest(Request.self, frame: Array(recorded.dropFirst(4)))
+        let (header, decoded) = try KafkaFrame.decodeRequest(
+            Request.self, frame: Array(recorded.dropFirst(4)))
         #expect(header.correlationId == correlationId)
         #expect(decoded == request)
     }

@@ -19,13 +19,14 @@ import Testing
 
         switch apiKey {
         case .apiVersions:
-            // Tansu answers versions above 4 in the v3 layout, so decode those as v4.
+            // Tansu responds to versions above 4 in the v3 layout, so decode those as v4.
             let decoded = try ApiVersionsResponse.decodeFrame(frame, version: min(version, 4))
             let response = decoded.response
             #expect(Int(response.errorCode.rawValue) == int(expected["error_code"]))
             let expectedKeys = array(expected["api_keys"]).map(dictionary).map {
                 ApiVersionsResponse.ApiVersionRange(
-                    apiKey: ApiKey(Int16(int($0["api_key"]) ?? -1)), minVersion: Int16(int($0["min_version"]) ?? -1),
+                    apiKey: ApiKey(Int16(int($0["api_key"]) ?? -1)),
+                    minVersion: Int16(int($0["min_version"]) ?? -1),
                     maxVersion: Int16(int($0["max_version"]) ?? -1))
             }
             #expect(response.apiKeys == expectedKeys)
@@ -39,12 +40,16 @@ import Testing
                 #expect(error?.kind == .unsupportedVersion)
                 return
             }
-            let response = try KafkaFrame.decodeResponse(MetadataResponse.self, frame: frame, version: version).response
+            let response = try KafkaFrame.decodeResponse(
+                MetadataResponse.self, frame: frame, version: version
+            ).response
             #expect(response == metadataResponse(expected, version: version))
             try checkReencoding(response, version: version, name: name)
         case .initProducerId:
-            let response = try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: frame, version: version)
-                .response
+            let response = try KafkaFrame.decodeResponse(
+                InitProducerIdResponse.self, frame: frame, version: version
+            )
+            .response
             let model = InitProducerIdResponse(
                 throttleTimeMs: Int32(int(expected["throttle_time_ms"]) ?? -99),
                 errorCode: KafkaErrorCode(Int16(int(expected["error_code"]) ?? -99)),
@@ -53,7 +58,8 @@ import Testing
             #expect(response == model)
             try checkReencoding(response, version: version, name: name)
         case .produce:
-            let response = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version).response
+            let response = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version)
+                .response
             #expect(response == produceResponse(expected, version: version))
             try checkReencoding(response, version: version, name: name)
         default:
@@ -61,7 +67,9 @@ import Testing
         }
     }
 
-    private func checkReencoding<Response: KafkaResponse>(_ response: Response, version: Int16, name: String) throws {
+    private func checkReencoding<Response: KafkaResponse>(
+        _ response: Response, version: Int16, name: String
+    ) throws {
         let recorded = KafkaFixtures.bytes(name)
         let correlationId = try ResponseHeader.peekCorrelationId(frame: Array(recorded.dropFirst(4)))
         let encoded = try KafkaFrame.encodeResponse(response, version: version, correlationId: correlationId)
@@ -83,11 +91,15 @@ import Testing
                     leaderEpoch: Int32(int(partition["leader_epoch"]) ?? -1),
                     replicaNodes: array(partition["replica_nodes"]).compactMap { int($0).map(Int32.init) },
                     isrNodes: array(partition["isr_nodes"]).compactMap { int($0).map(Int32.init) },
-                    offlineReplicas: array(partition["offline_replicas"]).compactMap { int($0).map(Int32.init) })
+                    offlineReplicas: array(partition["offline_replicas"]).compactMap {
+                        int($0).map(Int32.init)
+                    })
             }
             return MetadataResponse.Topic(
-                errorCode: KafkaErrorCode(Int16(int(topic["error_code"]) ?? -99)), name: string(topic["name"]),
-                topicId: uuid(topic["topic_id"]) ?? .zero, isInternal: (topic["is_internal"] as? Bool) ?? false,
+                errorCode: KafkaErrorCode(Int16(int(topic["error_code"]) ?? -99)),
+                name: string(topic["name"]),
+                topicId: uuid(topic["topic_id"]) ?? .zero,
+                isInternal: (topic["is_internal"] as? Bool) ?? false,
                 partitions: partitions,
                 topicAuthorizedOperations: authorizedOperations(topic["authorized_operations"]))
         }
@@ -129,7 +141,8 @@ import Testing
                             leaderId: Int32(int(leader["leader_id"]) ?? -99),
                             leaderEpoch: Int32(int(leader["leader_epoch"]) ?? -99)))
             }
-            return ProduceResponse.TopicResponse(name: string(topic["name"]) ?? "?", partitionResponses: partitions)
+            return ProduceResponse.TopicResponse(
+                name: string(topic["name"]) ?? "?", partitionResponses: partitions)
         }
         let endpoints = array(body["node_endpoints"]).map(dictionary).map {
             ProduceResponse.NodeEndpoint(
@@ -137,7 +150,8 @@ import Testing
                 port: Int32(int($0["port"]) ?? -99), rack: string($0["rack"]))
         }
         return ProduceResponse(
-            responses: responses, throttleTimeMs: Int32(int(body["throttle_time_ms"]) ?? 0), nodeEndpoints: endpoints)
+            responses: responses, throttleTimeMs: Int32(int(body["throttle_time_ms"]) ?? 0),
+            nodeEndpoints: endpoints)
     }
 
     @Test func handWrittenRefusalDecodesAsV0() throws {

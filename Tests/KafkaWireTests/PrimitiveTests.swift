@@ -125,7 +125,8 @@ import Testing
         #expect(error?.version == 9)
         #expect(error?.field == "ThrottleTimeMs")
         #expect(error?.offset == 1)
-        #expect(error?.description.contains("Produce response v9, field ThrottleTimeMs at byte offset 1") == true)
+        #expect(
+            error?.description.contains("Produce response v9, field ThrottleTimeMs at byte offset 1") == true)
     }
 
     @Test func errorCodeFlags() {
@@ -139,6 +140,8 @@ import Testing
         #expect(KafkaErrorCode.notEnoughReplicasAfterAppend.mayHavePersisted)
         #expect(!KafkaErrorCode.notEnoughReplicas.mayHavePersisted)
         #expect(!KafkaErrorCode.messageTooLarge.isRetriable)
+        #expect(KafkaErrorCode.duplicateSequenceNumber.mayHavePersisted)
+        #expect(!KafkaErrorCode.duplicateSequenceNumber.isRetriable)
         #expect(!KafkaErrorCode.unsupportedVersion.isRetriable)
         #expect(KafkaErrorCode.inconsistentTopicId.needsMetadataRefresh)
         #expect(!KafkaErrorCode.none.isError)

@@ -62,11 +62,13 @@ import Testing
     }
 
     @Test func builderMatchesGoldenRecordSection() throws {
-        var builder = RecordBatchBuilder(partitionLeaderEpoch: 0, producerId: 0, producerEpoch: 0, baseSequence: 0)
+        var builder = RecordBatchBuilder(
+            partitionLeaderEpoch: 0, producerId: 0, producerEpoch: 0, baseSequence: 0)
         // The golden batch's base timestamp is the first record's timestamp minus its 5 ms delta,
         // which the builder cannot express (its first record has delta 0), so compare sections.
         try builder.append(
-            key: [1, 2, 3, 4], value: [5, 6, 7], headers: [RecordHeader(key: "\u{8}\u{9}\u{A}", value: [11, 12])],
+            key: [1, 2, 3, 4], value: [5, 6, 7],
+            headers: [RecordHeader(key: "\u{8}\u{9}\u{A}", value: [11, 12])],
             timestamp: 1_479_847_795_000)
         let bytes = builder.finish()
         #expect(bytes.count == 82)
@@ -87,7 +89,8 @@ import Testing
         try builder.append(key: [], value: nil, headers: [RecordHeader(key: "h", value: nil)], timestamp: 990)
         try builder.append(
             key: [9], value: [UInt8](repeating: 7, count: 300),
-            headers: [RecordHeader(key: "a", value: []), RecordHeader(key: "ü", value: [1, 2])], timestamp: 2000)
+            headers: [RecordHeader(key: "a", value: []), RecordHeader(key: "ü", value: [1, 2])],
+            timestamp: 2000)
         #expect(builder.recordCount == 3)
         let size = builder.sizeInBytes
         let bytes = builder.finish()
@@ -122,14 +125,29 @@ import Testing
         let headers = [RecordHeader(key: "trace", value: [1, 2, 3])]
         let before = builder.sizeInBytes
         try builder.append(key: key, value: value, headers: headers, timestamp: 5)
-        #expect(builder.sizeInBytes - before == RecordBatchBuilder.encodedSize(key: key, value: value, headers: headers))
+        #expect(
+            builder.sizeInBytes - before
+                == RecordBatchBuilder.encodedSize(key: key, value: value, headers: headers))
+    }
+
+    @Test func sizeAfterAppendingMatchesAppend() throws {
+        var builder = RecordBatchBuilder()
+        for (index, timestamp) in [Int64(1_000), 1_000_000, 5, 70_000_000_000].enumerated() {
+            let value = [UInt8](repeating: 3, count: 60 * index)
+            let predicted = builder.sizeAfterAppending(key: [1], value: value, timestamp: timestamp)
+            try builder.append(key: [1], value: value, timestamp: timestamp)
+            #expect(builder.sizeInBytes == predicted, "record \(index)")
+        }
+        let size = builder.sizeInBytes
+        #expect(builder.finish().count == size)
     }
 
     @Test func builderIsReusableAfterFinish() throws {
         var builder = RecordBatchBuilder(capacity: 64)
         for _ in 0..<2 {
             for i in 0..<50 {
-                try builder.append(key: [UInt8(i)], value: [UInt8](repeating: 0, count: 100), timestamp: Int64(i))
+                try builder.append(
+                    key: [UInt8(i)], value: [UInt8](repeating: 0, count: 100), timestamp: Int64(i))
             }
             let batch = try #require(try RecordBatch.decodeAll(builder.finish()).first)
             #expect(batch.records.count == 50)
@@ -138,7 +156,8 @@ import Testing
     }
 
     @Test func attributesBits() {
-        var attributes = RecordBatchAttributes(compression: .zstd, timestampType: .logAppendTime, isTransactional: true)
+        var attributes = RecordBatchAttributes(
+            compression: .zstd, timestampType: .logAppendTime, isTransactional: true)
         #expect(attributes.rawValue == 0x04 | 0x08 | 0x10)
         attributes.isControl = true
         #expect(attributes.rawValue & 0x20 != 0)

@@ -20,7 +20,8 @@ extension TransportSuite {
         }
 
         @Test func jitterStaysWithinBounds() {
-            var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2), multiplier: 3, jitter: 0.25)
+            var backoff = Backoff(
+                initial: .milliseconds(100), maximum: .seconds(2), multiplier: 3, jitter: 0.25)
             var base = 0.1
             var sawBelowBase = false
             for _ in 0..<12 {
@@ -49,6 +50,28 @@ extension TransportSuite {
             #expect(minimum < 0.05)
             #expect(maximum <= 1)
             #expect(maximum > 0.95)
+        }
+
+        @Test func zeroInitialGivesZeroDelays() {
+            var backoff = Backoff(initial: .zero, maximum: .seconds(1))
+            for _ in 0..<5 {
+                #expect(backoff.next() == .zero)
+            }
+        }
+
+        @Test func outOfRangeSettingsAreClamped() {
+            let backoff = Backoff(
+                initial: .milliseconds(-5), maximum: .milliseconds(-10), multiplier: 0.5, jitter: 7)
+            #expect(backoff.initial == .zero)
+            #expect(backoff.maximum == .zero)
+            #expect(backoff.multiplier == 1)
+            #expect(backoff.jitter == 1)
+            #expect(Backoff(initial: .seconds(2), maximum: .seconds(1)).maximum == .seconds(2))
+            #expect(
+                Backoff(initial: .seconds(1), maximum: .seconds(2), multiplier: .nan, jitter: .nan).jitter
+                    == 0)
+            #expect(
+                Backoff(initial: .seconds(1), maximum: .seconds(2), multiplier: .infinity).multiplier == 1)
         }
 
         @Test func seededGeneratorIsDeterministic() {

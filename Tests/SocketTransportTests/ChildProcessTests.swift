@@ -61,7 +61,9 @@ extension TransportSuite {
             let pid = try #require(process?.pid)
             #expect(ProcessTable.exists(pid))
             process = nil
-            #expect(!ProcessTable.exists(pid), "pid \(pid) is still in the process table (state \(ProcessTable.state(pid) ?? "?"))")
+            #expect(
+                !ProcessTable.exists(pid),
+                "pid \(pid) is still in the process table (state \(ProcessTable.state(pid) ?? "?"))")
         }
 
         @Test func missingExecutableThrows() {
@@ -94,7 +96,10 @@ extension TransportSuite {
 
         @Test func waitUntilReturnsFalseOnTimeout() throws {
             var calls = 0
-            #expect(try waitUntil(timeout: .milliseconds(30)) { calls += 1; return false } == false)
+            #expect(
+                try waitUntil(timeout: .milliseconds(30)) {
+                    calls += 1; return false
+                } == false)
             #expect(calls >= 2)
             #expect(try waitUntil(timeout: .seconds(1)) { true })
         }
@@ -112,14 +117,16 @@ extension TransportSuite {
 
 /// Reads /proc to check for leftover processes and zombies.
 enum ProcessTable {
-    /// True while `pid` has an entry in /proc, which includes zombies that nobody reaped.
+    /// True while `pid` has an entry in /proc, which includes zombies that were not reaped.
     static func exists(_ pid: pid_t) -> Bool {
         access("/proc/\(pid)", F_OK) == 0
     }
 
-    /// The state letter from /proc/PID/stat ("R", "S", "T", "Z"...), or nil when it is gone.
+    /// Returns the state letter from /proc/PID/stat ("R", "S", "T", "Z"...), or nil when it is gone.
     static func state(_ pid: pid_t) -> String? {
-        guard let text = readText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+        guard let text = readText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else {
+            return nil
+        }
         let rest = text[text.index(after: close)...].drop { $0 == " " }
         return rest.first.map(String.init)
     }

@@ -15,28 +15,31 @@ extension TransportSuite {
             }
             #expect(error?.code == .connectFailed)
             #expect(error?.errno == ECONNREFUSED)
-            #expect(error?.description == "connect to 127.0.0.1:\(port) failed: Connection refused (errno 111)")
+            #expect(
+                error?.description == "connect to 127.0.0.1:\(port) failed: Connection refused (errno 111)")
         }
 
         /// A listener with backlog 0 whose connections are never accepted: once its accept queue
         /// is full, Linux drops further SYNs, so a connect hangs until the timeout.
         @Test func timesOutAgainstFullBacklog() throws {
             let listener = try ListeningSocket.listen(on: .tcp(host: "127.0.0.1", port: 0), backlog: 0)
-            var held: [StreamSocket] = []
+            var queuedClients: [StreamSocket] = []
             var timeout: TransportError?
             for _ in 0..<16 {
                 do {
-                    held.append(try StreamSocket.connect(to: listener.endpoint, timeout: .milliseconds(200)))
+                    queuedClients.append(
+                        try StreamSocket.connect(to: listener.endpoint, timeout: .milliseconds(200)))
                 } catch {
                     timeout = error
                     break
                 }
             }
-            let error = try #require(timeout, "16 connects succeeded without any accept; the queue never filled")
+            let error = try #require(
+                timeout, "16 connects succeeded without any accept; the queue never filled")
             #expect(error.code == .connectTimedOut)
             #expect(error.errno == nil)
             #expect(error.description == "connect to 127.0.0.1:\(listener.port) timed out after 200 ms")
-            #expect(held.count >= 1)
+            #expect(queuedClients.count >= 1)
         }
 
         @Test(.enabled(if: Loopback.hasIPv6Loopback, "this machine has no IPv6 loopback (::1)"))
@@ -52,7 +55,8 @@ extension TransportSuite {
         @Test(.enabled(if: Loopback.hasIPv6Loopback, "this machine has no IPv6 loopback (::1)"))
         func localhostFallsBackToIPv6() throws {
             let listener = try ListeningSocket.listen(on: .tcp(host: "::1", port: 0))
-            let client = try StreamSocket.connect(to: .tcp(host: "localhost", port: listener.port), timeout: .seconds(2))
+            let client = try StreamSocket.connect(
+                to: .tcp(host: "localhost", port: listener.port), timeout: .seconds(2))
             let peer = try #require(try listener.accept(timeout: .seconds(2)))
             #expect(peer.endpoint.description.hasPrefix("[::1]:"))
             client.close()
@@ -60,7 +64,8 @@ extension TransportSuite {
 
         @Test func localhostResolvesWithoutNameService() throws {
             let listener = try ListeningSocket.listen(on: .tcp(host: "127.0.0.1", port: 0))
-            let client = try StreamSocket.connect(to: .tcp(host: "LOCALHOST", port: listener.port), timeout: .seconds(2))
+            let client = try StreamSocket.connect(
+                to: .tcp(host: "LOCALHOST", port: listener.port), timeout: .seconds(2))
             #expect(client.endpoint == .tcp(host: "LOCALHOST", port: listener.port))
             let peer = try #require(try listener.accept(timeout: .seconds(2)))
             #expect(peer.endpoint.description.hasPrefix("127.0.0.1:"))
@@ -74,9 +79,30 @@ extension TransportSuite {
                 try StreamSocket.connect(to: .tcp(host: "localhost", port: port), timeout: .seconds(2))
             }
             #expect(error?.code == .connectFailed)
-            #expect(error?.description.hasPrefix("connect to localhost:\(port) failed on all 2 addresses: ") == true)
+            #expect(
+                error?.description.hasPrefix("connect to localhost:\(port) failed on all 2 addresses: ")
+                    == true)
             #expect(error?.description.contains("127.0.0.1:\(port): Connection refused (errno 111)") == true)
             #expect(error?.description.contains("[::1]:\(port): ") == true)
+        }
+
+        /// "bad..name" has an empty label, which glibc's getaddrinfo rejects before it builds a
+        /// DNS query (checked with strace on glibc 2.36: no UDP or TCP socket is opened), so the
+        /// test sends nothing off the machine.
+        @Test func resolveFailureNamesHostAndReason() {
+            let error = #expect(throws: TransportError.self) {
+                try StreamSocket.connect(to: .tcp(host: "bad..name", port: 9092), timeout: .seconds(1))
+            }
+            #expect(error?.code == .resolveFailed)
+            #expect(error?.description == "resolve bad..name:9092 failed: Name or service not known")
+        }
+
+        @Test func bracketedHostConnects() throws {
+            let listener = try ListeningSocket.listen(on: .tcp(host: "127.0.0.1", port: 0))
+            let client = try StreamSocket.connect(
+                to: .tcp(host: "[127.0.0.1]", port: listener.port), timeout: .seconds(2))
+            #expect(try listener.accept(timeout: .seconds(2)) != nil)
+            client.close()
         }
 
         @Test func unixSocketRoundTrip() throws {
@@ -84,7 +110,8 @@ extension TransportSuite {
             let path = "\(directory.path)/transport.sock"
             let listener = try ListeningSocket.listen(on: .unix(path: path))
             #expect(listener.port == 0)
-            let client = try StreamSocket.connect(to: try Endpoint.parse("unix:\(path)"), timeout: .seconds(2))
+            let client = try StreamSocket.connect(
+                to: try Endpoint.parse("unix:\(path)"), timeout: .seconds(2))
             let peer = try #require(try listener.accept(timeout: .seconds(2)))
             try client.writeAll(Array("ping".utf8), timeout: .seconds(2))
             #expect(try peer.readExactly(4, timeout: .seconds(2)) == Array("ping".utf8))
@@ -104,7 +131,8 @@ extension TransportSuite {
             }
             #expect(error?.code == .connectFailed)
             #expect(error?.errno == ENOENT)
-            #expect(error?.description == "connect to unix:\(path) failed: No such file or directory (errno 2)")
+            #expect(
+                error?.description == "connect to unix:\(path) failed: No such file or directory (errno 2)")
         }
 
         @Test func listenRejectsNonLoopbackHost() {

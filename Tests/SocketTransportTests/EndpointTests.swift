@@ -67,7 +67,8 @@ extension TransportSuite {
 
         @Test func descriptionRoundTrips() throws {
             let endpoints: [Endpoint] = [
-                .tcp(host: "10.0.0.1", port: 80), .tcp(host: "2001:db8::1", port: 443), .unix(path: "/run/x.sock"),
+                .tcp(host: "10.0.0.1", port: 80), .tcp(host: "2001:db8::1", port: 443),
+                .unix(path: "/run/x.sock"),
             ]
             for endpoint in endpoints {
                 #expect(try Endpoint.parse(endpoint.description) == endpoint)

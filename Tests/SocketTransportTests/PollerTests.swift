@@ -58,7 +58,8 @@ extension TransportSuite {
             let poller = try Poller()
             try poller.register(fileDescriptor: client.fileDescriptor, token: 1, interest: .readable)
             #expect(try poller.wait(timeout: .milliseconds(10)).isEmpty)
-            try poller.modify(fileDescriptor: client.fileDescriptor, token: 2, interest: [.readable, .writable])
+            try poller.modify(
+                fileDescriptor: client.fileDescriptor, token: 2, interest: [.readable, .writable])
             let events = try poller.wait(timeout: .seconds(1))
             #expect(events.map(\.token) == [2])
             #expect(events.first?.writable == true)
@@ -93,7 +94,8 @@ extension TransportSuite {
             var pairs: [(StreamSocket, StreamSocket, ListeningSocket)] = []
             for token in 0..<20 {
                 let pair = try Loopback.connectedPair()
-                try poller.register(fileDescriptor: pair.peer.fileDescriptor, token: UInt64(token), interest: .readable)
+                try poller.register(
+                    fileDescriptor: pair.peer.fileDescriptor, token: UInt64(token), interest: .readable)
                 try pair.client.writeAll([UInt8(token)], timeout: .seconds(1))
                 pairs.append(pair)
             }
@@ -110,7 +112,8 @@ extension TransportSuite {
             defer { withExtendedLifetime((peer, listener)) {} }
             let poller = try Poller()
             let error = #expect(throws: TransportError.self) {
-                try poller.register(fileDescriptor: client.fileDescriptor, token: Poller.reservedToken, interest: .readable)
+                try poller.register(
+                    fileDescriptor: client.fileDescriptor, token: Poller.reservedToken, interest: .readable)
             }
             #expect(error?.description.contains("is reserved") == true)
         }

@@ -28,7 +28,8 @@ extension TransportSuite {
             let port = redis.port
 
             redis.pause()
-            let paused = try StreamSocket.connect(to: .tcp(host: "127.0.0.1", port: port), timeout: .seconds(2))
+            let paused = try StreamSocket.connect(
+                to: .tcp(host: "127.0.0.1", port: port), timeout: .seconds(2))
             try paused.writeAll(Array("*1\r\n$4\r\nPING\r\n".utf8), timeout: .seconds(1))
             #expect(try paused.readAvailable(maximum: 16, timeout: .milliseconds(200)) == [])
             redis.resume()
@@ -66,6 +67,18 @@ extension TransportSuite {
             #expect(error?.description.contains("no-such-option") == true, "\(error?.description ?? "")")
         }
 
+        @Test func redisPortInUseShowsBindError() throws {
+            let occupant = try ListeningSocket.listen(on: .tcp(host: "127.0.0.1", port: 0))
+            let redis = RedisServerProcess()
+            let error = #expect(throws: TestSupportError.self) {
+                try redis.start(port: occupant.port)
+            }
+            #expect(error?.code == .exitedEarly)
+            #expect(
+                error?.description.contains("Address already in use") == true, "\(error?.description ?? "")")
+            #expect(!redis.isRunning)
+        }
+
         @Test func tansuStartsCreatesTopicAndStops() throws {
             let tansu = TansuProcess()
             try tansu.start()
@@ -95,7 +108,8 @@ extension TransportSuite {
 
         /// Sends `request` and reads `count` bytes of the reply.
         private static func send(_ request: String, port: Int, expecting count: Int) throws -> String {
-            let socket = try StreamSocket.connect(to: .tcp(host: "127.0.0.1", port: port), timeout: .seconds(2))
+            let socket = try StreamSocket.connect(
+                to: .tcp(host: "127.0.0.1", port: port), timeout: .seconds(2))
             defer { socket.close() }
             try socket.writeAll(Array(request.utf8), timeout: .seconds(2))
             return String(decoding: try socket.readExactly(count, timeout: .seconds(5)), as: UTF8.self)

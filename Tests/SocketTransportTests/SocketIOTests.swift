@@ -52,7 +52,7 @@ extension TransportSuite {
                 var chunks = 0
                 while collected.count < size {
                     guard let bytes = try? peer.readAvailable(maximum: 65_536, timeout: .seconds(10)),
-                          !bytes.isEmpty
+                        !bytes.isEmpty
                     else { break }
                     collected += bytes
                     chunks += 1
@@ -108,8 +108,11 @@ extension TransportSuite {
         }
 
         /// Writing to a peer that has gone must throw EPIPE or ECONNRESET, not kill the process
-        /// with SIGPIPE (which the test runner does not ignore).
+        /// with SIGPIPE. SIGPIPE is set to its default action (terminate) for the test, so a send
+        /// without MSG_NOSIGNAL would end the test process.
         @Test func writeAfterPeerCloseThrowsWithoutSigpipe() throws {
+            let previous = signal(SIGPIPE, SIG_DFL)
+            defer { signal(SIGPIPE, previous) }
             let (client, peer, _) = try Loopback.connectedPair()
             peer.close()
             #expect(try client.waitReadable(timeout: .seconds(2)))
@@ -145,6 +148,21 @@ extension TransportSuite {
             #expect(writeError?.code == .closed)
         }
 
+        @Test func errorsMatchCodesInCatch() throws {
+            let (client, peer, listener) = try Loopback.connectedPair()
+            defer { withExtendedLifetime((peer, listener)) {} }
+            client.close()
+            var matched = false
+            do {
+                try client.writeAll([1], timeout: .seconds(1))
+            } catch .closed {
+                matched = true
+            } catch {
+                Issue.record("expected .closed, caught \(error)")
+            }
+            #expect(matched)
+        }
+
         @Test func readExactlyReportsEarlyClose() throws {
             let (client, peer, _) = try Loopback.connectedPair()
             try peer.writeAll([1, 2], timeout: .seconds(1))
@@ -178,9 +196,15 @@ extension TransportSuite {
             for socket in [client, peer] {
                 #expect(Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_NODELAY)) == 1)
                 #expect(Self.option(socket, SOL_SOCKET, SO_KEEPALIVE) == 1)
-                #expect(Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPIDLE)) == StreamSocket.keepaliveIdleSeconds)
-                #expect(Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPINTVL)) == StreamSocket.keepaliveIntervalSeconds)
-                #expect(Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPCNT)) == StreamSocket.keepaliveProbeCount)
+                #expect(
+                    Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPIDLE))
+                        == StreamSocket.keepaliveIdleSeconds)
+                #expect(
+                    Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPINTVL))
+                        == StreamSocket.keepaliveIntervalSeconds)
+                #expect(
+                    Self.option(socket, Int32(IPPROTO_TCP), Int32(TCP_KEEPCNT))
+                        == StreamSocket.keepaliveProbeCount)
                 let flags = fcntl(socket.fileDescriptor, F_GETFL)
                 #expect(flags & O_NONBLOCK != 0)
                 #expect(fcntl(socket.fileDescriptor, F_GETFD) & FD_CLOEXEC != 0)

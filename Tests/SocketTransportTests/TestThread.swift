@@ -9,11 +9,13 @@ final class TestThread: @unchecked Sendable {
     init(_ body: @escaping @Sendable () -> Void) {
         self.body = body
         let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            let owner = Unmanaged<TestThread>.fromOpaque(context!).takeRetainedValue()
-            owner.body()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread, nil,
+            { context in
+                let owner = Unmanaged<TestThread>.fromOpaque(context!).takeRetainedValue()
+                owner.body()
+                return nil
+            }, context)
         precondition(result == 0, "pthread_create failed with \(result)")
     }
 

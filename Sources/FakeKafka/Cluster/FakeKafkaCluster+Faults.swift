@@ -14,21 +14,22 @@ extension FakeKafkaCluster {
         core.state.withLock { $0.faults }
     }
 
-    /// Stops answering every request on `broker` (nil = every broker): requests are read and
-    /// logged but never answered, and connections stay open, like a network that drops packets.
+    /// Stops responding to every request on `broker` (nil = every broker): requests are read and
+    /// logged but get no response, and connections stay open, like a network that drops packets.
     public func startBlackhole(broker: Int32? = nil) {
         let targets = broker.map { [$0] } ?? brokerIDs
         core.state.withLock { $0.blackholedBrokers.formUnion(targets) }
     }
 
-    /// Answers requests again. Requests read during the blackhole stay unanswered.
+    /// Responds to requests again. Requests read during the blackhole never get a response.
     public func stopBlackhole(broker: Int32? = nil) {
         let targets = broker.map { [$0] } ?? brokerIDs
         core.state.withLock { $0.blackholedBrokers.subtract(targets) }
     }
 
-    /// Closes a broker's listener, so new connections are refused (ECONNREFUSED); open
-    /// connections keep working. Waits until the listener is closed.
+    /// Closes a broker's listener, so new connections are refused (ECONNREFUSED). Accepted
+    /// connections keep working; connections still in the listen backlog are reset by the
+    /// kernel. Waits until the listener is closed.
     public func refuseConnections(broker nodeID: Int32) throws(FakeKafkaError) {
         guard try broker(nodeID).setListening(false) else {
             throw .invalidArgument("broker \(nodeID) did not close its listener within 2 seconds")
@@ -39,7 +40,8 @@ extension FakeKafkaCluster {
     public func acceptConnections(broker nodeID: Int32) throws(FakeKafkaError) {
         guard try broker(nodeID).setListening(true) else {
             throw .invalidArgument(
-                "broker \(nodeID) could not listen on its port again within 2 seconds; another process may hold it")
+                "broker \(nodeID) could not listen on its port again within 2 seconds; "
+                    + "another process may hold it")
         }
     }
 

@@ -1,7 +1,15 @@
 extension FakeKafkaCluster {
-    /// Every request received so far, in order of arrival.
+    /// Returns every request received so far, in order of arrival.
     public func requests() -> [FakeKafkaRequest] {
         core.state.withLock { $0.requestLog }
+    }
+
+    /// Empties the request log and the list of problems, for example between phases of a test.
+    public func clearRequestLog() {
+        core.state.withLock { state in
+            state.requestLog.removeAll()
+            state.problems.removeAll()
+        }
     }
 
     /// Requests received so far that match an API key and broker (nil matches any).
@@ -17,7 +25,7 @@ extension FakeKafkaCluster {
         requests(apiKey: apiKey, broker: broker).count
     }
 
-    /// Every Produce batch received so far, appended or not, in order of arrival.
+    /// Returns every Produce batch received so far, appended or not, in order of arrival.
     public func producedBatches() -> [FakeKafkaProducedBatch] {
         requests(apiKey: .produce).flatMap { $0.produce?.batches ?? [] }
     }

@@ -21,7 +21,9 @@ public final class FakeKafkaCluster: Sendable {
     private let isShutDown = Atomic<Bool>(false)
 
     /// Starts the brokers. Throws when a broker cannot listen or the configuration is invalid.
-    public init(configuration: FakeKafkaConfiguration = FakeKafkaConfiguration(), logger: Logger = .silent)
+    public init(
+        configuration: FakeKafkaConfiguration = FakeKafkaConfiguration(), logger: Logger = .silent
+    )
         throws(FakeKafkaError)
     {
         guard (1...64).contains(configuration.brokerCount) else {
@@ -29,7 +31,7 @@ public final class FakeKafkaCluster: Sendable {
         }
         var settings = configuration
         settings.produceVersions = Self.clamp(settings.produceVersions, to: 3...12)
-        settings.metadataVersions = Self.clamp(settings.metadataVersions, to: 0...12)
+        settings.metadataVersions = Self.clamp(settings.metadataVersions, to: 1...12)
         settings.initProducerIdVersions = Self.clamp(settings.initProducerIdVersions, to: 0...5)
         settings.apiVersionsVersions = Self.clamp(settings.apiVersionsVersions, to: 0...4)
         let core = ClusterCore(
@@ -55,7 +57,9 @@ public final class FakeKafkaCluster: Sendable {
         shutdown()
     }
 
-    private static func clamp(_ range: ClosedRange<Int16>, to limits: ClosedRange<Int16>) -> ClosedRange<Int16> {
+    private static func clamp(
+        _ range: ClosedRange<Int16>, to limits: ClosedRange<Int16>
+    ) -> ClosedRange<Int16> {
         range.clamped(to: limits)
     }
 
@@ -75,7 +79,7 @@ public final class FakeKafkaCluster: Sendable {
     /// "127.0.0.1:PORT" of every broker, for a producer's bootstrap servers.
     public var bootstrapServers: [String] { brokers.map { "127.0.0.1:\($0.port)" } }
 
-    /// The port of broker `nodeID`.
+    /// Returns the port of broker `nodeID`.
     public func port(ofBroker nodeID: Int32) throws(FakeKafkaError) -> Int {
         try broker(nodeID).port
     }
@@ -95,12 +99,13 @@ public final class FakeKafkaCluster: Sendable {
         _ name: String, partitions: Int32, maxMessageBytes: Int? = nil, leaders: [Int32]? = nil
     ) throws(FakeKafkaError) {
         try core.state.withLock { state throws(FakeKafkaError) in
-            try state.createTopic(name, partitions: partitions, maxMessageBytes: maxMessageBytes, leaders: leaders)
+            try state.createTopic(
+                name, partitions: partitions, maxMessageBytes: maxMessageBytes, leaders: leaders)
         }
     }
 
     /// Moves a partition's leadership to `broker` and increments its leader epoch. Metadata
-    /// shows the new leader at once; the old leader answers Produce with NOT_LEADER_OR_FOLLOWER.
+    /// shows the new leader at once; the old leader rejects Produce with NOT_LEADER_OR_FOLLOWER.
     /// `broker` -1 leaves the partition without a leader (LEADER_NOT_AVAILABLE in Metadata).
     public func moveLeader(topic: String, partition: Int32, to broker: Int32) throws(FakeKafkaError) {
         try core.state.withLock { state throws(FakeKafkaError) in
@@ -108,8 +113,10 @@ public final class FakeKafkaCluster: Sendable {
         }
     }
 
-    /// The leader's node id (-1 for none) and leader epoch of a partition.
-    public func leader(topic: String, partition: Int32) throws(FakeKafkaError) -> (broker: Int32, epoch: Int32) {
+    /// Returns the leader's node id (-1 for none) and the leader epoch of a partition.
+    public func leader(
+        topic: String, partition: Int32
+    ) throws(FakeKafkaError) -> (broker: Int32, epoch: Int32) {
         let state = try core.state.withLock { state throws(FakeKafkaError) in
             try state.partitionState(topic: topic, partition: partition)
         }

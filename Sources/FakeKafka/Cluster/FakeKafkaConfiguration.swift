@@ -1,6 +1,6 @@
 /// Settings of a fake Kafka cluster. The defaults match a Kafka 3.x/4.x broker where one exists.
 public struct FakeKafkaConfiguration: Sendable {
-    /// What the fake sends for a batch whose sequence range is already in the de-duplication window.
+    /// The response to a batch whose sequence range is already in the de-duplication window.
     public enum DuplicateHandling: Sendable, Hashable {
         /// Success with the offset first assigned to the batch, as Kafka 0.11 and later do
         /// (UnifiedLog.analyzeAndValidateProducerState returns the cached batch's offsets).
@@ -14,9 +14,9 @@ public struct FakeKafkaConfiguration: Sendable {
     public var clusterID: String = "fake-kafka-cluster"
     /// Node id sent as ControllerId in Metadata responses.
     public var controllerID: Int32 = 1
-    /// Produce versions advertised and served. Clamped to 3...12, the versions the fake decodes.
+    /// Produce versions advertised and served. Clamped to 3...12, the versions KafkaWire decodes.
     public var produceVersions: ClosedRange<Int16> = 3...12
-    /// Metadata versions advertised and served. Clamped to 0...12.
+    /// Metadata versions advertised and served. Clamped to 1...12, the versions KafkaWire decodes.
     public var metadataVersions: ClosedRange<Int16> = 1...12
     /// InitProducerId versions advertised and served. Clamped to 0...5.
     public var initProducerIdVersions: ClosedRange<Int16> = 0...5
@@ -33,8 +33,8 @@ public struct FakeKafkaConfiguration: Sendable {
     public var maxRequestSize = 104_857_600
     public var duplicateHandling: DuplicateHandling = .returnOriginalOffset
     /// When true, the first batch of a producer id on a partition must have BaseSequence 0.
-    /// Kafka accepts any first sequence when it holds no state for the producer; the fake is
-    /// stricter by default so that a producer that skips sequence numbers is caught.
+    /// Kafka accepts any first sequence when it has no state for the producer. The fake is
+    /// stricter by default, so a producer that skips sequence numbers is caught.
     public var requireFirstSequenceZero = true
     /// First producer id handed out by InitProducerId.
     public var firstProducerID: Int64 = 1000

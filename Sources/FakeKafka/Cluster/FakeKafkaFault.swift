@@ -1,25 +1,25 @@
-/// A fault the fake applies to requests that match it, instead of its normal answer.
+/// A fault the fake applies to requests that match it, instead of its normal response.
 ///
-/// A fault matches a request by API key, receiving broker, and, for Produce and Metadata, the
-/// topic and partition the request names (nil matches anything). It lets `skip` matching
-/// requests pass, then applies to the next `count`, then is removed. When several faults match,
-/// the one added first applies.
+/// A fault matches a request by API key, receiving broker, position on its connection, and, for
+/// Produce and Metadata, the topic and partition the request names (nil matches anything). It
+/// lets `skip` matching requests pass, then applies to the next `count`, then is removed. When
+/// several faults match, the one added first applies.
 public struct FakeKafkaFault: Sendable {
     public enum Action: Sendable {
-        /// Answers with this error code. For Produce with a topic or partition filter, only the
+        /// Responds with this error code. For Produce with a topic or partition filter, only the
         /// matching partitions get the error and the others are appended normally. With
         /// `afterAppend`, the batches are appended first, so the error hides a success (as
         /// NOT_ENOUGH_REPLICAS_AFTER_APPEND or REQUEST_TIMED_OUT do in Kafka).
         case error(Int16, afterAppend: Bool = false)
-        /// Processes the request, then sends the answer after this duration. Later requests on
-        /// the same connection wait behind it, because answers leave in request order.
+        /// Processes the request, then sends the response after this duration. Later requests on
+        /// the same connection wait behind it, because responses leave in request order.
         case delay(Duration)
-        /// Never answers the request. With `afterProcessing`, the request takes effect first, so
+        /// Sends no response to the request. With `afterProcessing`, the request takes effect first, so
         /// a Produce is appended even though its response is lost.
         case dropResponse(afterProcessing: Bool)
-        /// Closes the connection after receiving the request, without answering.
+        /// Closes the connection after receiving the request, without a response.
         case closeConnection(afterProcessing: Bool)
-        /// Resets the connection (SO_LINGER 0, then close, so the peer sees ECONNRESET).
+        /// Resets the connection (SO_LINGER 0, then close, so the peer gets ECONNRESET).
         case resetConnection(afterProcessing: Bool)
     }
 
@@ -28,20 +28,24 @@ public struct FakeKafkaFault: Sendable {
     public var broker: Int32?
     public var topic: String?
     public var partition: Int32?
+    /// 1-based position of the request on its connection, for example 2 to act on the second
+    /// request of every connection; nil matches any position.
+    public var requestNumberOnConnection: Int?
     /// Matching requests passed through unchanged before the fault applies.
     public var skip: Int
-    /// Matching requests the fault applies to before it is removed.
+    /// Matching requests the fault applies to before it is removed; `Int.max` keeps it forever.
     public var count: Int
 
     public init(
         _ action: Action, apiKey: FakeKafkaAPIKey? = nil, broker: Int32? = nil, topic: String? = nil,
-        partition: Int32? = nil, skip: Int = 0, count: Int = 1
+        partition: Int32? = nil, requestNumberOnConnection: Int? = nil, skip: Int = 0, count: Int = 1
     ) {
         self.action = action
         self.apiKey = apiKey
         self.broker = broker
         self.topic = topic
         self.partition = partition
+        self.requestNumberOnConnection = requestNumberOnConnection
         self.skip = skip
         self.count = count
     }

@@ -12,7 +12,7 @@ public struct FakeKafkaRequest: Sendable {
     public var clientID: String?
     /// Produce requests only: the required acks and every batch with its outcome.
     public var produce: FakeKafkaProduceRequest?
-    /// What the fake did instead of a normal answer: a fault applied or a decoding failure.
+    /// Note on what the fake did instead of a normal response: a fault applied or a decoding failure.
     public var note: String?
 }
 
@@ -24,11 +24,11 @@ public struct FakeKafkaProduceRequest: Sendable {
     public var batches: [FakeKafkaProducedBatch]
 }
 
-/// One partition's batch in a Produce request and the answer the fake gave for it.
+/// One partition's batch in a Produce request and the response the fake gave for it.
 public struct FakeKafkaProducedBatch: Sendable {
     public var batch: FakeKafkaBatch
     public var errorCode: Int16
-    /// Why the batch was rejected, or nil when it was appended or recognised as a duplicate.
+    /// Reason the batch was rejected, or nil when it was appended or recognised as a duplicate.
     public var errorMessage: String?
     /// True when the batch repeated a sequence range already in the de-duplication window.
     public var isDuplicate: Bool

@@ -15,7 +15,7 @@ final class ConnectionHandle: Sendable {
 }
 
 /// Serves one connection on its own thread: reads size-prefixed requests, hands each to the
-/// cluster state, and writes the answers in request order. Only this thread touches the socket.
+/// cluster state, and writes the responses in request order. Only this thread touches the socket.
 struct BrokerConnection {
     /// How long a blocking wait lasts before the loop checks for shutdown or a reset request.
     static let pollInterval: Duration = .milliseconds(20)
@@ -81,7 +81,12 @@ struct BrokerConnection {
                 case .needMore:
                     break frames
                 case .invalid(let problem):
-                    core.state.withLock { $0.problems.append("broker \(broker) connection \(handle.id): \(problem)") }
+                    core.logger.debug(
+                        "fake broker closed a connection after an invalid frame",
+                        metadata: ["kafka.broker": "\(broker)", "fake.connection": "\(handle.id)"])
+                    core.state.withLock {
+                        $0.problems.append("broker \(broker) connection \(handle.id): \(problem)")
+                    }
                     return .close
                 case .frame(let frame):
                     if let ending = process(frame) { return ending }
@@ -91,12 +96,18 @@ struct BrokerConnection {
         }
     }
 
-    /// Handles one request and sends its answer. Returns how the connection ends, or nil to
+    /// Handles one request and sends its response. Returns how the connection ends, or nil to
     /// keep reading.
     private mutating func process(_ frame: [UInt8]) -> HandlingOutcome.After? {
         sequence += 1
         let context = ConnectionContext(broker: broker, connection: handle.id, sequence: sequence)
         let outcome = core.state.withLock { $0.handle(frame: frame, context: context) }
+        core.logger.trace(
+            "fake broker handled a request",
+            metadata: [
+                "kafka.broker": "\(broker)", "fake.connection": "\(handle.id)", "fake.request": "\(sequence)",
+                "fake.response.bytes": "\(outcome.response?.count ?? 0)",
+            ])
         if let delay = outcome.delay {
             sleep(for: delay) { shouldStop }
         }
@@ -122,8 +133,8 @@ struct BrokerConnection {
         let signedSize = Int(Int32(truncatingIfNeeded: size))
         guard signedSize >= 0, signedSize <= core.maxRequestSize else {
             return .invalid(
-                "request size \(signedSize) is outside 0...\(core.maxRequestSize) (the maximum request size); "
-                    + "connection closed")
+                "request size \(signedSize) is outside 0...\(core.maxRequestSize) "
+                    + "(the maximum request size); connection closed")
         }
         guard available >= 4 + signedSize else { return .needMore }
         let frame = Array(buffer[(start + 4)..<(start + 4 + signedSize)])

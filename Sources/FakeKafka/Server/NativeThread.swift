@@ -4,7 +4,8 @@ import Synchronization
 /// A POSIX thread running a closure, joined exactly once.
 ///
 /// The fake runs blocking socket loops, one thread per listener and per connection, outside
-/// Swift's cooperative thread pool so that a stalled connection never starves async tests.
+/// Swift's cooperative thread pool, so a stalled connection does not block a pool thread that
+/// async tests need.
 final class NativeThread: Sendable {
     private let handle: pthread_t
     private let joined = Atomic<Bool>(false)
@@ -17,12 +18,14 @@ final class NativeThread: Sendable {
     static func start(_ body: @escaping @Sendable () -> Void) -> Result<NativeThread, ThreadStartError> {
         let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         var handle = pthread_t()
-        let result = pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            let body = Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue()
-            body.run()
-            return nil
-        }, box)
+        let result = pthread_create(
+            &handle, nil,
+            { raw in
+                guard let raw else { return nil }
+                let body = Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue()
+                body.run()
+                return nil
+            }, box)
         guard result == 0 else {
             Unmanaged<ThreadBody>.fromOpaque(box).release()
             return .failure(ThreadStartError(errno: result))

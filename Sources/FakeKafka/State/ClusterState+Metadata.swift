@@ -1,11 +1,13 @@
 extension ClusterState {
-    /// Builds a Metadata answer. Every broker is listed, each at 127.0.0.1 and its own port. A
+    /// Builds a Metadata response. Every broker is listed, each at 127.0.0.1 and its own port. A
     /// partition without a leader gets LEADER_NOT_AVAILABLE and LeaderId -1. An error fault sets
-    /// the error code of every topic it covers (all answered topics when it names none).
-    mutating func metadata(_ body: MetadataRequestBody, errorFault: (fault: FakeKafkaFault, code: Int16)?)
-        -> MetadataAnswer
+    /// the error code of every topic it covers (all topics in the response when it names none).
+    mutating func metadata(
+        _ body: MetadataRequestBody, errorFault: (fault: FakeKafkaFault, code: Int16)?
+    )
+        -> MetadataResponseData
     {
-        var answer = MetadataAnswer(
+        var response = MetadataResponseData(
             brokers: endpoints, clusterID: configuration.clusterID, controllerID: configuration.controllerID,
             topics: [])
         var requested: [MetadataRequestTopic]
@@ -15,44 +17,51 @@ extension ClusterState {
             requested = topicOrder.map { MetadataRequestTopic(topicID: nil, name: $0) }
         }
         for request in requested {
-            var topicAnswer = topicMetadata(request, allowAutoTopicCreation: body.allowAutoTopicCreation)
-            if let errorFault, errorFault.fault.topic == nil || errorFault.fault.topic == topicAnswer.name {
-                topicAnswer.errorCode = errorFault.code
+            var topicResponse = topicMetadata(request, allowAutoTopicCreation: body.allowAutoTopicCreation)
+            if let errorFault, errorFault.fault.topic == nil || errorFault.fault.topic == topicResponse.name {
+                topicResponse.errorCode = errorFault.code
             }
-            answer.topics.append(topicAnswer)
+            response.topics.append(topicResponse)
         }
-        return answer
+        return response
     }
 
-    private mutating func topicMetadata(_ request: MetadataRequestTopic, allowAutoTopicCreation: Bool)
-        -> MetadataTopicAnswer
+    private mutating func topicMetadata(
+        _ request: MetadataRequestTopic, allowAutoTopicCreation: Bool
+    )
+        -> MetadataResponseTopic
     {
         var name = request.name
         if name == nil, let id = request.topicID {
             name = topics.values.first { $0.topicID == id }?.name
             if name == nil {
-                return MetadataTopicAnswer(
+                return MetadataResponseTopic(
                     errorCode: FakeKafkaErrorCode.unknownTopicId, name: nil, topicID: id, partitions: [])
             }
         }
         guard let name else {
-            return MetadataTopicAnswer(
-                errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: nil, topicID: zeroTopicID, partitions: [])
+            return MetadataResponseTopic(
+                errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: nil, topicID: zeroTopicID,
+                partitions: [])
         }
         if topics[name] == nil && configuration.autoCreateTopics && allowAutoTopicCreation {
-            try? createTopic(name, partitions: max(1, configuration.autoCreatePartitions), maxMessageBytes: nil, leaders: nil)
+            try? createTopic(
+                name, partitions: max(1, configuration.autoCreatePartitions), maxMessageBytes: nil,
+                leaders: nil)
         }
         guard let topic = topics[name] else {
-            return MetadataTopicAnswer(
-                errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: name, topicID: zeroTopicID, partitions: [])
+            return MetadataResponseTopic(
+                errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: name, topicID: zeroTopicID,
+                partitions: [])
         }
         let partitions = topic.partitions.enumerated().map { index, partition in
-            MetadataPartitionAnswer(
-                errorCode: partition.leader == -1 ? FakeKafkaErrorCode.leaderNotAvailable : FakeKafkaErrorCode.none,
+            MetadataResponsePartition(
+                errorCode: partition.leader == -1
+                    ? FakeKafkaErrorCode.leaderNotAvailable : FakeKafkaErrorCode.none,
                 index: Int32(index), leaderID: partition.leader, leaderEpoch: partition.leaderEpoch,
                 replicas: partition.replicas, isr: partition.replicas)
         }
-        return MetadataTopicAnswer(errorCode: 0, name: name, topicID: topic.topicID, partitions: partitions)
+        return MetadataResponseTopic(errorCode: 0, name: name, topicID: topic.topicID, partitions: partitions)
     }
 
     private var zeroTopicID: [UInt8] { [UInt8](repeating: 0, count: 16) }

@@ -1,8 +1,8 @@
 /// The result of handling a Produce request's partitions.
 struct ProduceResult {
-    var topics: [ProduceTopicAnswer]
+    var topics: [TopicProduceResponse]
     var logEntry: FakeKafkaProduceRequest
-    /// Endpoints of the leaders named in NOT_LEADER_OR_FOLLOWER answers (KIP-951).
+    /// Endpoints of the leaders named in NOT_LEADER_OR_FOLLOWER responses (KIP-951).
     var leaderEndpoints: [BrokerEndpoint]
     var hasPartitionError: Bool
 }
@@ -11,35 +11,39 @@ extension ClusterState {
     /// Validates and appends each partition's batch. `injected` is an error fault to apply to the
     /// partitions it covers.
     mutating func produce(
-        _ body: ProduceRequestBody, broker: Int32, injected: (fault: FakeKafkaFault, code: Int16, afterAppend: Bool)?
+        _ body: ProduceRequestBody, broker: Int32,
+        injected: (fault: FakeKafkaFault, code: Int16, afterAppend: Bool)?
     ) -> ProduceResult {
         var result = ProduceResult(
-            topics: [], logEntry: FakeKafkaProduceRequest(
+            topics: [],
+            logEntry: FakeKafkaProduceRequest(
                 transactionalID: body.transactionalID, acks: body.acks,
                 timeoutMilliseconds: body.timeoutMilliseconds, batches: []),
             leaderEndpoints: [], hasPartitionError: false)
         for topic in body.topics {
-            var topicAnswer = ProduceTopicAnswer(name: topic.name, partitions: [])
+            var topicResponse = TopicProduceResponse(name: topic.name, partitions: [])
             for partition in topic.partitions {
                 var injectedCode: (code: Int16, afterAppend: Bool)?
-                if let injected, !injected.fault.hasPartitionFilter
-                    || injected.fault.covers(topic: topic.name, partition: partition.index)
+                if let injected,
+                    !injected.fault.hasPartitionFilter
+                        || injected.fault.covers(topic: topic.name, partition: partition.index)
                 {
                     injectedCode = (injected.code, injected.afterAppend)
                 }
-                let (answer, logged) = producePartition(
-                    topic: topic.name, partition: partition, acks: body.acks, broker: broker, injected: injectedCode)
-                if answer.errorCode != FakeKafkaErrorCode.none { result.hasPartitionError = true }
-                if let leader = answer.currentLeader, leader.id != -1,
+                let (response, logged) = producePartition(
+                    topic: topic.name, partition: partition, acks: body.acks, broker: broker,
+                    injected: injectedCode)
+                if response.errorCode != FakeKafkaErrorCode.none { result.hasPartitionError = true }
+                if let leader = response.currentLeader, leader.id != -1,
                     !result.leaderEndpoints.contains(where: { $0.nodeID == leader.id }),
                     let endpoint = endpoint(of: leader.id)
                 {
                     result.leaderEndpoints.append(endpoint)
                 }
-                topicAnswer.partitions.append(answer)
+                topicResponse.partitions.append(response)
                 result.logEntry.batches.append(logged)
             }
-            result.topics.append(topicAnswer)
+            result.topics.append(topicResponse)
         }
         return result
     }
@@ -47,21 +51,25 @@ extension ClusterState {
     private mutating func producePartition(
         topic: String, partition: ProducePartitionData, acks: Int16, broker: Int32,
         injected: (code: Int16, afterAppend: Bool)?
-    ) -> (ProducePartitionAnswer, FakeKafkaProducedBatch) {
+    ) -> (PartitionProduceResponse, FakeKafkaProducedBatch) {
         let raw = partition.records ?? []
         let header = RecordBatchValidator.peekHeader(raw)
         var batch = FakeKafkaBatch(
             topic: topic, partition: partition.index, rawBytes: raw, producerID: header.producerID,
             producerEpoch: header.epoch, baseSequence: header.sequence, recordCount: header.count,
             compressionCodec: header.codec, baseOffset: nil, records: [])
-        var answer = ProducePartitionAnswer(
+        var response = PartitionProduceResponse(
             index: partition.index, errorCode: FakeKafkaErrorCode.none, baseOffset: -1, logAppendTime: -1,
             logStartOffset: -1, errorMessage: nil, currentLeader: nil)
 
-        func reject(_ code: Int16, _ message: String) -> (ProducePartitionAnswer, FakeKafkaProducedBatch) {
-            answer.errorCode = code
-            answer.errorMessage = message
-            return (answer, FakeKafkaProducedBatch(batch: batch, errorCode: code, errorMessage: message, isDuplicate: false))
+        func reject(_ code: Int16, _ message: String) -> (PartitionProduceResponse, FakeKafkaProducedBatch) {
+            response.errorCode = code
+            response.errorMessage = message
+            return (
+                response,
+                FakeKafkaProducedBatch(
+                    batch: batch, errorCode: code, errorMessage: message, isDuplicate: false)
+            )
         }
 
         if let injected, !injected.afterAppend {
@@ -78,13 +86,15 @@ extension ClusterState {
                 "topic \"\(topic)\" or its partition \(partition.index) does not exist")
         }
         guard facts.leader == broker else {
-            answer.currentLeader = (facts.leader, facts.leaderEpoch)
+            response.currentLeader = (facts.leader, facts.leaderEpoch)
             return reject(
                 FakeKafkaErrorCode.notLeaderOrFollower,
-                "broker \(broker) is not the leader of \(topic)-\(partition.index); the leader is \(facts.leader)")
+                "broker \(broker) is not the leader of \(topic)-\(partition.index); "
+                    + "the leader is \(facts.leader)")
         }
         guard partition.records != nil else {
-            return reject(FakeKafkaErrorCode.invalidRecord, "Records is null; Produce v3+ needs one record batch")
+            return reject(
+                FakeKafkaErrorCode.invalidRecord, "Records is null; Produce v3+ needs one record batch")
         }
         guard raw.count <= facts.maxMessageBytes else {
             return reject(
@@ -98,11 +108,13 @@ extension ClusterState {
         case .failure(let rejection): return reject(rejection.errorCode, rejection.message)
         }
 
-        let key = ProducerStateTable.PartitionKey(topic: topic, partition: partition.index, producerID: validated.producerID)
+        let key = ProducerStateTable.PartitionKey(
+            topic: topic, partition: partition.index, producerID: validated.producerID)
         if validated.producerID >= 0 {
             let verdict = producers.check(
                 key, epoch: validated.producerEpoch, firstSequence: validated.baseSequence,
-                count: validated.recordCount, requireFirstSequenceZero: configuration.requireFirstSequenceZero)
+                count: validated.recordCount, requireFirstSequenceZero: configuration.requireFirstSequenceZero
+            )
             switch verdict {
             case .append:
                 break
@@ -110,13 +122,16 @@ extension ClusterState {
                 return reject(code, message)
             case .duplicate(let baseOffset):
                 if configuration.duplicateHandling == .duplicateSequenceError {
-                    answer.errorCode = FakeKafkaErrorCode.duplicateSequenceNumber
+                    response.errorCode = FakeKafkaErrorCode.duplicateSequenceNumber
                 } else {
-                    answer.baseOffset = baseOffset
-                    answer.logStartOffset = facts.logStartOffset
+                    response.baseOffset = baseOffset
+                    response.logStartOffset = facts.logStartOffset
                 }
-                return (answer, FakeKafkaProducedBatch(
-                    batch: batch, errorCode: answer.errorCode, errorMessage: nil, isDuplicate: true))
+                return (
+                    response,
+                    FakeKafkaProducedBatch(
+                        batch: batch, errorCode: response.errorCode, errorMessage: nil, isDuplicate: true)
+                )
             }
         }
 
@@ -137,15 +152,22 @@ extension ClusterState {
         if let injected, injected.afterAppend {
             return reject(injected.code, "error injected by a fault after the batch was appended")
         }
-        answer.baseOffset = baseOffset
-        answer.logStartOffset = facts.logStartOffset
-        return (answer, FakeKafkaProducedBatch(batch: batch, errorCode: 0, errorMessage: nil, isDuplicate: false))
+        response.baseOffset = baseOffset
+        response.logStartOffset = facts.logStartOffset
+        return (
+            response,
+            FakeKafkaProducedBatch(batch: batch, errorCode: 0, errorMessage: nil, isDuplicate: false)
+        )
     }
 
-    private func partitionFacts(topic: String, partition: Int32) -> (
+    private func partitionFacts(
+        topic: String, partition: Int32
+    ) -> (
         leader: Int32, leaderEpoch: Int32, logEndOffset: Int64, logStartOffset: Int64, maxMessageBytes: Int
     )? {
-        guard let state = topics[topic], partition >= 0, Int(partition) < state.partitions.count else { return nil }
+        guard let state = topics[topic], partition >= 0, Int(partition) < state.partitions.count else {
+            return nil
+        }
         let partitionState = state.partitions[Int(partition)]
         return (
             partitionState.leader, partitionState.leaderEpoch, partitionState.logEndOffset,

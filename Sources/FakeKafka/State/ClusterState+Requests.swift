@@ -1,4 +1,6 @@
-/// Where a request arrived.
+import KafkaWire
+
+/// The broker, connection and position at which a request arrived.
 struct ConnectionContext: Sendable {
     var broker: Int32
     var connection: Int
@@ -6,7 +8,7 @@ struct ConnectionContext: Sendable {
     var sequence: Int
 }
 
-/// What the connection does after the cluster handled a request.
+/// The response to send and the connection action after the cluster handled a request.
 struct HandlingOutcome: Sendable {
     enum After: Sendable {
         case keepOpen
@@ -26,16 +28,22 @@ struct HandlingOutcome: Sendable {
 extension ClusterState {
     var supportedAPIs: [SupportedAPI] {
         [
-            SupportedAPI(key: FakeKafkaAPIKey.produce.rawValue, minimumVersion: configuration.produceVersions.lowerBound,
-                         maximumVersion: configuration.produceVersions.upperBound),
-            SupportedAPI(key: FakeKafkaAPIKey.metadata.rawValue, minimumVersion: configuration.metadataVersions.lowerBound,
-                         maximumVersion: configuration.metadataVersions.upperBound),
-            SupportedAPI(key: FakeKafkaAPIKey.apiVersions.rawValue,
-                         minimumVersion: configuration.apiVersionsVersions.lowerBound,
-                         maximumVersion: configuration.apiVersionsVersions.upperBound),
-            SupportedAPI(key: FakeKafkaAPIKey.initProducerId.rawValue,
-                         minimumVersion: configuration.initProducerIdVersions.lowerBound,
-                         maximumVersion: configuration.initProducerIdVersions.upperBound),
+            SupportedAPI(
+                key: FakeKafkaAPIKey.produce.rawValue,
+                minimumVersion: configuration.produceVersions.lowerBound,
+                maximumVersion: configuration.produceVersions.upperBound),
+            SupportedAPI(
+                key: FakeKafkaAPIKey.metadata.rawValue,
+                minimumVersion: configuration.metadataVersions.lowerBound,
+                maximumVersion: configuration.metadataVersions.upperBound),
+            SupportedAPI(
+                key: FakeKafkaAPIKey.apiVersions.rawValue,
+                minimumVersion: configuration.apiVersionsVersions.lowerBound,
+                maximumVersion: configuration.apiVersionsVersions.upperBound),
+            SupportedAPI(
+                key: FakeKafkaAPIKey.initProducerId.rawValue,
+                minimumVersion: configuration.initProducerIdVersions.lowerBound,
+                maximumVersion: configuration.initProducerIdVersions.upperBound),
         ]
     }
 
@@ -45,67 +53,30 @@ extension ClusterState {
 
     /// Decodes one request frame (the bytes after the size prefix), applies faults, updates the
     /// state and returns the response to send. Malformed input closes the connection and is
-    /// recorded in the request log; it never traps.
+    /// recorded in the request log and in `problems`; it never traps.
     mutating func handle(frame: [UInt8], context: ConnectionContext) -> HandlingOutcome {
-        var reader = RequestReader(frame, context: "request header")
         var entry = FakeKafkaRequest(
             broker: context.broker, connection: context.connection, sequenceOnConnection: context.sequence,
             apiKey: FakeKafkaAPIKey(rawValue: -1), apiVersion: -1, correlationID: -1, clientID: nil,
             produce: nil, note: nil)
         let header: RequestHeader
-        do {
-            header = try RequestDecoding.decodeHeader(&reader)
-        } catch {
-            entry.note = "malformed request header: \(error); connection closed"
-            recordProblem(entry)
-            return .close
-        }
-        entry.apiKey = FakeKafkaAPIKey(rawValue: header.apiKey)
-        entry.apiVersion = header.apiVersion
-        entry.correlationID = header.correlationID
-        entry.clientID = header.clientID
-
-        if header.apiKey == FakeKafkaAPIKey.apiVersions.rawValue,
-            header.apiVersion > configuration.apiVersionsVersions.upperBound
-        {
-            // Kafka answers a too-new ApiVersions request encoded as v0, with UNSUPPORTED_VERSION
-            // and only its own ApiVersions range, so the client can retry at a version it serves.
-            entry.note = "ApiVersions v\(header.apiVersion) is newer than the maximum "
-                + "\(configuration.apiVersionsVersions.upperBound); answered UNSUPPORTED_VERSION at v0"
-            requestLog.append(entry)
-            let range = configuration.apiVersionsVersions
-            return HandlingOutcome(
-                response: ResponseEncoding.apiVersions(
-                    correlationID: header.correlationID, version: 0, errorCode: FakeKafkaErrorCode.unsupportedVersion,
-                    apis: [SupportedAPI(key: header.apiKey, minimumVersion: range.lowerBound,
-                                        maximumVersion: range.upperBound)]),
-                delay: nil)
-        }
-        guard let served = servedVersions(apiKey: header.apiKey), served.contains(header.apiVersion) else {
-            entry.note = RequestDecodingError.unsupportedAPI(key: header.apiKey, version: header.apiVersion).description
-                + "; connection closed"
-            recordProblem(entry)
-            return .close
-        }
-        let flexible = RequestDecoding.isFlexible(apiKey: header.apiKey, version: header.apiVersion)
-        reader.context = "\(entry.apiKey) v\(header.apiVersion) request"
         let request: DecodedRequest
-        do {
-            if flexible { try reader.skipTaggedFields("RequestHeader.TaggedFields") }
-            request = try DecodedRequest.decode(apiKey: header.apiKey, version: header.apiVersion, reader: &reader)
-        } catch {
-            entry.note = "malformed request: \(error); connection closed"
-            recordProblem(entry)
-            return .close
+        switch decode(frame, entry: &entry) {
+        case .finished(let outcome):
+            return outcome
+        case .request(let decodedHeader, let decodedRequest):
+            header = decodedHeader
+            request = decodedRequest
         }
 
         if blackholedBrokers.contains(context.broker) {
-            entry.note = "broker \(context.broker) is blackholed; request not answered"
+            entry.note = "broker \(context.broker) is blackholed; no response sent"
             if case .produce(let body) = request { entry.produce = summary(of: body) }
             requestLog.append(entry)
             return .silent
         }
-        let fault = takeFault(apiKey: header.apiKey, broker: context.broker, partitions: request.partitions)
+        let fault = takeFault(
+            apiKey: header.apiKey.rawValue, context: context, partitions: request.partitions)
         if let fault { entry.note = "fault applied: \(fault.action)" }
 
         var processed = true
@@ -134,7 +105,15 @@ extension ClusterState {
 
         var response: [UInt8]?
         if processed {
-            response = answer(request, header: header, broker: context.broker, errorFault: errorFault, entry: &entry)
+            do {
+                response = try respond(
+                    request, header: header, broker: context.broker, errorFault: errorFault, entry: &entry)
+            } catch {
+                // A response the codec cannot encode (a value out of its range) is a fake bug.
+                entry.note = "response could not be encoded: \(error); connection closed"
+                problems.append("broker \(context.broker): \(entry.note ?? "")")
+                outcome.after = .close
+            }
             if case .produce(let body) = request, body.acks == 0 {
                 // With acks=0 Kafka sends no response, and closes the connection when a
                 // partition failed so that the producer notices.
@@ -142,7 +121,8 @@ extension ClusterState {
                     outcome.after == .keepOpen
                 {
                     outcome.after = .close
-                    entry.note = (entry.note.map { $0 + "; " } ?? "") + "acks=0 batch failed; connection closed"
+                    entry.note =
+                        (entry.note.map { $0 + "; " } ?? "") + "acks=0 batch failed; connection closed"
                 }
                 response = nil
             }
@@ -154,119 +134,144 @@ extension ClusterState {
         return outcome
     }
 
-    private mutating func recordProblem(_ entry: FakeKafkaRequest) {
-        requestLog.append(entry)
-        problems.append("broker \(entry.broker) connection \(entry.connection) request \(entry.sequenceOnConnection): "
-            + (entry.note ?? "malformed request"))
+    private enum DecodeResult {
+        case request(RequestHeader, DecodedRequest)
+        /// The request was handled without reaching the cluster state, or must close the connection.
+        case finished(HandlingOutcome)
     }
 
-    /// The request log's view of a Produce request that was not processed.
+    /// Decodes the header and body with KafkaWire, filling in `entry`. A too-new ApiVersions
+    /// request gets the v0-encoded UNSUPPORTED_VERSION response; an API or version the fake does
+    /// not serve, or malformed bytes, close the connection.
+    private mutating func decode(_ frame: [UInt8], entry: inout FakeKafkaRequest) -> DecodeResult {
+        if frame.count >= 8 {
+            entry.apiKey = FakeKafkaAPIKey(
+                rawValue: Int16(bitPattern: UInt16(frame[0]) << 8 | UInt16(frame[1])))
+            entry.apiVersion = Int16(bitPattern: UInt16(frame[2]) << 8 | UInt16(frame[3]))
+            entry.correlationID = Int32(bitPattern: frame[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        }
+        let range = configuration.apiVersionsVersions
+        if entry.apiKey == .apiVersions, entry.apiVersion > range.upperBound {
+            // Kafka responds to a too-new ApiVersions request encoded as v0, with UNSUPPORTED_VERSION
+            // and only its own ApiVersions range, so the client can retry at a version it serves.
+            // The header is not decoded further, because its layout depends on that version.
+            entry.note =
+                "ApiVersions v\(entry.apiVersion) is newer than the maximum \(range.upperBound); "
+                + "responded with UNSUPPORTED_VERSION at v0"
+            requestLog.append(entry)
+            let apis = [
+                SupportedAPI(key: 18, minimumVersion: range.lowerBound, maximumVersion: range.upperBound)
+            ]
+            let response = try? ResponseEncoding.apiVersions(
+                correlationID: entry.correlationID, version: 0,
+                errorCode: FakeKafkaErrorCode.unsupportedVersion,
+                apis: apis)
+            return .finished(HandlingOutcome(response: response, delay: nil))
+        }
+        let header: RequestHeader
+        var body: WireReader
+        do {
+            (header, body) = try KafkaFrame.decodeRequestHeader(frame: frame)
+        } catch {
+            entry.note = "malformed request header: \(error); connection closed"
+            recordProblem(entry)
+            return .finished(.close)
+        }
+        entry.clientID = header.clientId
+        guard let served = servedVersions(apiKey: header.apiKey.rawValue), served.contains(header.apiVersion)
+        else {
+            entry.note =
+                "\(entry.apiKey) v\(header.apiVersion) is not served by the fake broker (choose a version "
+                + "from its ApiVersions response); connection closed"
+            recordProblem(entry)
+            return .finished(.close)
+        }
+        do {
+            guard let request = try DecodedRequest.decode(header: header, body: &body) else {
+                entry.note = "\(entry.apiKey) is not served by the fake broker; connection closed"
+                recordProblem(entry)
+                return .finished(.close)
+            }
+            return .request(header, request)
+        } catch {
+            entry.note = "malformed request: \(error); connection closed"
+            recordProblem(entry)
+            return .finished(.close)
+        }
+    }
+
+    private mutating func recordProblem(_ entry: FakeKafkaRequest) {
+        requestLog.append(entry)
+        problems.append(
+            "broker \(entry.broker) connection \(entry.connection) request \(entry.sequenceOnConnection): "
+                + (entry.note ?? "malformed request"))
+    }
+
+    /// Builds the request log entry of a Produce request that was not processed.
     private func summary(of body: ProduceRequestBody) -> FakeKafkaProduceRequest {
         var summary = FakeKafkaProduceRequest(
-            transactionalID: body.transactionalID, acks: body.acks, timeoutMilliseconds: body.timeoutMilliseconds,
+            transactionalID: body.transactionalID, acks: body.acks,
+            timeoutMilliseconds: body.timeoutMilliseconds,
             batches: [])
         for topic in body.topics {
             for partition in topic.partitions {
                 let raw = partition.records ?? []
                 let header = RecordBatchValidator.peekHeader(raw)
                 let batch = FakeKafkaBatch(
-                    topic: topic.name, partition: partition.index, rawBytes: raw, producerID: header.producerID,
+                    topic: topic.name, partition: partition.index, rawBytes: raw,
+                    producerID: header.producerID,
                     producerEpoch: header.epoch, baseSequence: header.sequence, recordCount: header.count,
                     compressionCodec: header.codec, baseOffset: nil, records: [])
-                summary.batches.append(FakeKafkaProducedBatch(
-                    batch: batch, errorCode: -1, errorMessage: "not processed", isDuplicate: false))
+                summary.batches.append(
+                    FakeKafkaProducedBatch(
+                        batch: batch, errorCode: -1, errorMessage: "not processed", isDuplicate: false))
             }
         }
         return summary
     }
 
-    private mutating func answer(
+    private mutating func respond(
         _ request: DecodedRequest, header: RequestHeader, broker: Int32,
         errorFault: (fault: FakeKafkaFault, code: Int16, afterAppend: Bool)?, entry: inout FakeKafkaRequest
-    ) -> [UInt8] {
-        let correlationID = header.correlationID
+    ) throws(WireEncodingError) -> [UInt8] {
+        let correlationID = header.correlationId
         let version = header.apiVersion
         switch request {
         case .apiVersions(let body):
             var errorCode = errorFault?.code ?? FakeKafkaErrorCode.none
             if version >= 3 && errorCode == FakeKafkaErrorCode.none
-                && !(Self.isValidSoftwareField(body.clientSoftwareName)
-                    && Self.isValidSoftwareField(body.clientSoftwareVersion))
+                && !(ApiVersionsRequest.isValidSoftwareField(body.clientSoftwareName ?? "")
+                    && ApiVersionsRequest.isValidSoftwareField(body.clientSoftwareVersion ?? ""))
             {
                 errorCode = FakeKafkaErrorCode.invalidRequest
-                entry.note = "ClientSoftwareName or ClientSoftwareVersion does not match "
-                    + "[a-zA-Z0-9](?:[a-zA-Z0-9\\-.]*[a-zA-Z0-9])?; answered INVALID_REQUEST"
+                entry.note =
+                    "ClientSoftwareName or ClientSoftwareVersion does not match "
+                    + "[a-zA-Z0-9](?:[a-zA-Z0-9\\-.]*[a-zA-Z0-9])?; responded with INVALID_REQUEST"
             }
             let apis = errorCode == FakeKafkaErrorCode.none ? supportedAPIs : []
-            return ResponseEncoding.apiVersions(correlationID: correlationID, version: version, errorCode: errorCode, apis: apis)
+            return try ResponseEncoding.apiVersions(
+                correlationID: correlationID, version: version, errorCode: errorCode, apis: apis)
         case .metadata(let body):
-            let answer = metadata(body, errorFault: errorFault.map { ($0.fault, $0.code) })
-            return ResponseEncoding.metadata(correlationID: correlationID, version: version, answer: answer)
+            let response = metadata(body, errorFault: errorFault.map { ($0.fault, $0.code) })
+            return try ResponseEncoding.metadata(
+                correlationID: correlationID, version: version, response: response)
         case .initProducerId:
             if let errorFault {
-                return ResponseEncoding.initProducerId(
-                    correlationID: correlationID, version: version, errorCode: errorFault.code, producerID: -1,
+                return try ResponseEncoding.initProducerId(
+                    correlationID: correlationID, version: version, errorCode: errorFault.code,
+                    producerID: -1,
                     producerEpoch: -1)
             }
             let (producerID, epoch) = producers.allocate()
-            return ResponseEncoding.initProducerId(
+            return try ResponseEncoding.initProducerId(
                 correlationID: correlationID, version: version, errorCode: 0, producerID: producerID,
                 producerEpoch: epoch)
         case .produce(let body):
             let result = produce(body, broker: broker, injected: errorFault)
             entry.produce = result.logEntry
-            return ResponseEncoding.produce(
+            return try ResponseEncoding.produce(
                 correlationID: correlationID, version: version, topics: result.topics,
                 nodeEndpoints: result.leaderEndpoints)
-        }
-    }
-
-    /// Kafka's rule for ApiVersions v3+ ClientSoftwareName and ClientSoftwareVersion
-    /// (ApiVersionsRequest.isValid): `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`.
-    static func isValidSoftwareField(_ value: String?) -> Bool {
-        guard let value, let first = value.utf8.first, let last = value.utf8.last else { return false }
-        func isAlphanumeric(_ byte: UInt8) -> Bool {
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-        }
-        guard isAlphanumeric(first), isAlphanumeric(last) else { return false }
-        return value.utf8.allSatisfy { isAlphanumeric($0) || $0 == 0x2D || $0 == 0x2E }
-    }
-}
-
-/// A request body decoded for one of the APIs the fake serves.
-enum DecodedRequest {
-    case apiVersions(ApiVersionsRequestBody)
-    case metadata(MetadataRequestBody)
-    case initProducerId(InitProducerIdRequestBody)
-    case produce(ProduceRequestBody)
-
-    static func decode(apiKey: Int16, version: Int16, reader: inout RequestReader)
-        throws(RequestDecodingError) -> DecodedRequest
-    {
-        switch apiKey {
-        case FakeKafkaAPIKey.apiVersions.rawValue:
-            return .apiVersions(try RequestDecoding.decodeApiVersions(&reader, version: version))
-        case FakeKafkaAPIKey.metadata.rawValue:
-            return .metadata(try RequestDecoding.decodeMetadata(&reader, version: version))
-        case FakeKafkaAPIKey.initProducerId.rawValue:
-            return .initProducerId(try RequestDecoding.decodeInitProducerId(&reader, version: version))
-        case FakeKafkaAPIKey.produce.rawValue:
-            return .produce(try RequestDecoding.decodeProduce(&reader, version: version))
-        default:
-            throw .unsupportedAPI(key: apiKey, version: version)
-        }
-    }
-
-    /// The topic/partition pairs a request names, for fault filters; nil when it names none.
-    var partitions: [(topic: String, partition: Int32)]? {
-        switch self {
-        case .produce(let body):
-            return body.topics.flatMap { topic in topic.partitions.map { (topic.name, $0.index) } }
-        case .metadata(let body):
-            // A partition filter with a topic name matches a Metadata request naming that topic.
-            return body.topics?.compactMap { topic in topic.name.map { ($0, -1) } }
-        case .apiVersions, .initProducerId:
-            return nil
         }
     }
 }

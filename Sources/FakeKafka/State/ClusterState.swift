@@ -17,7 +17,7 @@ struct TopicState {
     var partitions: [PartitionState]
 }
 
-/// Everything the fake cluster knows, guarded by one lock in `FakeKafkaCluster`. It holds no
+/// The whole state of the fake cluster, guarded by one lock in `FakeKafkaCluster`. It contains no
 /// sockets, so request handling can be tested as plain values.
 struct ClusterState {
     var configuration: FakeKafkaConfiguration
@@ -29,7 +29,7 @@ struct ClusterState {
     var producers: ProducerStateTable
     var faults: [FakeKafkaFault] = []
     var requestLog: [FakeKafkaRequest] = []
-    /// Brokers that read requests but never answer them.
+    /// Brokers that read requests but send no response.
     var blackholedBrokers: Set<Int32> = []
     /// Malformed input and connection failures, in order: what was wrong and what the fake did.
     var problems: [String] = []
@@ -45,7 +45,9 @@ struct ClusterState {
     var brokerIDs: [Int32] { (1...Int32(brokerPorts.count)).map { $0 } }
 
     var endpoints: [BrokerEndpoint] {
-        brokerPorts.enumerated().map { BrokerEndpoint(nodeID: Int32($0.offset + 1), host: "127.0.0.1", port: $0.element) }
+        brokerPorts.enumerated().map {
+            BrokerEndpoint(nodeID: Int32($0.offset + 1), host: "127.0.0.1", port: $0.element)
+        }
     }
 
     func endpoint(of broker: Int32) -> BrokerEndpoint? {
@@ -68,7 +70,8 @@ struct ClusterState {
         let brokerCount = Int32(brokerPorts.count)
         if let leaders {
             guard leaders.count == Int(partitions) else {
-                throw .invalidArgument("topic \"\(name)\" has \(partitions) partitions but \(leaders.count) leaders")
+                throw .invalidArgument(
+                    "topic \"\(name)\" has \(partitions) partitions but \(leaders.count) leaders")
             }
             for leader in leaders where leader != -1 && (leader < 1 || leader > brokerCount) {
                 throw .unknownBroker(leader, count: Int(brokerCount))
@@ -84,7 +87,8 @@ struct ClusterState {
         var topicID = (0..<16).map { _ in UInt8.random(in: 0...255) }
         topicID[0] |= 1
         topics[name] = TopicState(
-            name: name, topicID: topicID, maxMessageBytes: maxMessageBytes ?? configuration.defaultMaxMessageBytes,
+            name: name, topicID: topicID,
+            maxMessageBytes: maxMessageBytes ?? configuration.defaultMaxMessageBytes,
             partitions: partitionStates)
         topicOrder.append(name)
     }
@@ -115,16 +119,18 @@ struct ClusterState {
     /// Finds the first fault matching a request and consumes one use of it. Returns nil when no
     /// fault applies (none matches, or the matching one is still skipping requests).
     mutating func takeFault(
-        apiKey: Int16, broker: Int32, partitions: [(topic: String, partition: Int32)]?
+        apiKey: Int16, context: ConnectionContext, partitions: [(topic: String, partition: Int32)]?
     ) -> FakeKafkaFault? {
         for index in faults.indices {
             let fault = faults[index]
             if let key = fault.apiKey, key.rawValue != apiKey { continue }
-            if let only = fault.broker, only != broker { continue }
+            if let only = fault.broker, only != context.broker { continue }
+            if let number = fault.requestNumberOnConnection, number != context.sequence { continue }
             if fault.hasPartitionFilter {
                 // Requests without partitions (Metadata for all topics, ApiVersions) never match
                 // a fault that names a topic or partition.
-                guard let partitions, partitions.contains(where: { fault.covers(topic: $0.topic, partition: $0.partition) })
+                guard let partitions,
+                    partitions.contains(where: { fault.covers(topic: $0.topic, partition: $0.partition) })
                 else { continue }
             }
             if fault.skip > 0 {

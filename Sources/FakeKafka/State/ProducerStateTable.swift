@@ -46,7 +46,7 @@ struct ProducerStateTable {
         return (id, 0)
     }
 
-    /// The last sequence of a batch: BaseSequence + count - 1, wrapping past Int32.max to 0.
+    /// Computes the last sequence of a batch: BaseSequence + count - 1, wrapping past Int32.max to 0.
     static func lastSequence(first: Int32, count: Int32) -> Int32 {
         let last = Int64(first) + Int64(count) - 1
         return Int32(truncatingIfNeeded: last > Int64(Int32.max) ? last - Int64(Int32.max) - 1 : last)
@@ -108,14 +108,18 @@ struct ProducerStateTable {
     }
 
     /// Records an appended batch, keeping the newest `windowSize` batches.
-    mutating func record(_ key: PartitionKey, epoch: Int16, firstSequence: Int32, count: Int32, baseOffset: Int64) {
+    mutating func record(
+        _ key: PartitionKey, epoch: Int16, firstSequence: Int32, count: Int32, baseOffset: Int64
+    ) {
         var entry = entries[key] ?? Entry(epoch: epoch)
         if epoch != entry.epoch {
             entry = Entry(epoch: epoch)
         }
-        entry.window.append(CachedBatch(
-            firstSequence: firstSequence, lastSequence: Self.lastSequence(first: firstSequence, count: count),
-            baseOffset: baseOffset))
+        entry.window.append(
+            CachedBatch(
+                firstSequence: firstSequence,
+                lastSequence: Self.lastSequence(first: firstSequence, count: count),
+                baseOffset: baseOffset))
         if entry.window.count > Self.windowSize {
             entry.window.removeFirst(entry.window.count - Self.windowSize)
         }

@@ -53,7 +53,7 @@ public struct ApiKey: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether `version` of this API uses compact types and tagged fields.
+    /// Returns whether `version` of this API uses compact types and tagged fields.
     public func isFlexible(_ version: Int16) -> Bool {
         guard let first = firstFlexibleVersion else { return false }
         return version >= first
@@ -64,8 +64,8 @@ public struct ApiKey: Hashable, Sendable, CustomStringConvertible {
         isFlexible(version) ? 2 : 1
     }
 
-    /// The response header version: 1 for flexible versions, else 0. ApiVersions responses always
-    /// use v0 so a client can read the correlation id before it knows the broker's versions.
+    /// Returns the response header version: 1 for flexible versions, else 0. ApiVersions responses
+    /// always use v0, so a client can read the correlation id before versions are negotiated.
     public func responseHeaderVersion(_ version: Int16) -> Int16 {
         self == .apiVersions ? 0 : (isFlexible(version) ? 1 : 0)
     }

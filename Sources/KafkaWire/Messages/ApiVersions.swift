@@ -8,20 +8,23 @@ public struct ApiVersionsRequest: KafkaRequest {
     public var clientSoftwareVersion: String
     public var taggedFields: [TaggedField]
 
-    public init(clientSoftwareName: String = "", clientSoftwareVersion: String = "",
-                taggedFields: [TaggedField] = []) {
+    public init(
+        clientSoftwareName: String = "", clientSoftwareVersion: String = "",
+        taggedFields: [TaggedField] = []
+    ) {
         self.clientSoftwareName = clientSoftwareName
         self.clientSoftwareVersion = clientSoftwareVersion
         self.taggedFields = taggedFields
     }
 
-    /// Whether `value` passes the broker's check for ClientSoftwareName and ClientSoftwareVersion.
+    /// Returns whether `value` passes the broker's check for ClientSoftwareName and ClientSoftwareVersion.
     public static func isValidSoftwareField(_ value: String) -> Bool {
         func isAlphanumeric(_ byte: UInt8) -> Bool {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
         }
         let bytes = Array(value.utf8)
-        guard let first = bytes.first, let last = bytes.last, isAlphanumeric(first), isAlphanumeric(last) else {
+        guard let first = bytes.first, let last = bytes.last, isAlphanumeric(first), isAlphanumeric(last)
+        else {
             return false
         }
         return bytes.allSatisfy { isAlphanumeric($0) || $0 == 0x2D || $0 == 0x2E }
@@ -35,7 +38,8 @@ public struct ApiVersionsRequest: KafkaRequest {
         writer.writeTaggedFields(taggedFields)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         guard version >= 3 else { return Self() }
         return Self(
@@ -71,15 +75,31 @@ public struct ApiVersionsResponse: KafkaResponse {
     /// ZkMigrationReady (3) are kept here undecoded, with any tag added later.
     public var taggedFields: [TaggedField]
 
-    public init(errorCode: KafkaErrorCode = .none, apiKeys: [ApiVersionRange], throttleTimeMs: Int32 = 0,
-                taggedFields: [TaggedField] = []) {
+    public init(
+        errorCode: KafkaErrorCode = .none, apiKeys: [ApiVersionRange], throttleTimeMs: Int32 = 0,
+        taggedFields: [TaggedField] = []
+    ) {
         self.errorCode = errorCode
         self.apiKeys = apiKeys
         self.throttleTimeMs = throttleTimeMs
         self.taggedFields = taggedFields
     }
 
-    /// The range for `apiKey`, nil when the broker does not list it.
+    /// Creates the refusal a broker sends for an ApiVersions request above `supportedVersions`:
+    /// UNSUPPORTED_VERSION with one ApiKeys entry, for ApiVersions itself. Encode it at version 0.
+    public static func unsupportedVersionRefusal(
+        supportedVersions: ClosedRange<Int16> = ApiKey.apiVersions.supportedVersions!
+    ) -> ApiVersionsResponse {
+        ApiVersionsResponse(
+            errorCode: .unsupportedVersion,
+            apiKeys: [
+                ApiVersionRange(
+                    apiKey: .apiVersions, minVersion: supportedVersions.lowerBound,
+                    maxVersion: supportedVersions.upperBound)
+            ])
+    }
+
+    /// Returns the range for `apiKey`, or nil when the broker does not list it.
     public func range(for apiKey: ApiKey) -> ApiVersionRange? {
         apiKeys.first { $0.apiKey == apiKey }
     }
@@ -88,7 +108,8 @@ public struct ApiVersionsResponse: KafkaResponse {
         try KafkaFrame.checkVersion(Self.apiKey, version, kind: "response")
         let flexible = Self.apiKey.isFlexible(version)
         writer.writeInt16(errorCode.rawValue)
-        try writer.writeArray(apiKeys, field: "ApiKeys", compact: flexible) { (writer, range) throws(WireEncodingError) in
+        try writer.writeArray(apiKeys, field: "ApiKeys", compact: flexible) {
+            (writer, range) throws(WireEncodingError) in
             writer.writeInt16(range.apiKey.rawValue)
             writer.writeInt16(range.minVersion)
             writer.writeInt16(range.maxVersion)
@@ -98,12 +119,14 @@ public struct ApiVersionsResponse: KafkaResponse {
         writer.writeTaggedFieldsIfFlexible(flexible, taggedFields)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         let flexible = apiKey.isFlexible(version)
         let errorCode = KafkaErrorCode(try reader.readInt16("ErrorCode"))
         let minimumEntrySize = flexible ? 7 : 6
-        let apiKeys = try reader.readArray("ApiKeys", compact: flexible, minimumElementSize: minimumEntrySize) {
+        let apiKeys = try reader.readArray("ApiKeys", compact: flexible, minimumElementSize: minimumEntrySize)
+        {
             (reader) throws(WireDecodingError) in
             ApiVersionRange(
                 apiKey: ApiKey(try reader.readInt16("ApiKey")),
@@ -112,43 +135,49 @@ public struct ApiVersionsResponse: KafkaResponse {
                 taggedFields: try reader.readTaggedFieldsIfFlexible(flexible, "ApiKeys tagged fields"))
         }
         let throttleTimeMs = version >= 1 ? try reader.readInt32("ThrottleTimeMs") : 0
-        let taggedFields = try reader.readTaggedFieldsIfFlexible(flexible, "ApiVersions response tagged fields")
-        return Self(errorCode: errorCode, apiKeys: apiKeys, throttleTimeMs: throttleTimeMs, taggedFields: taggedFields)
+        let taggedFields = try reader.readTaggedFieldsIfFlexible(
+            flexible, "ApiVersions response tagged fields")
+        return Self(
+            errorCode: errorCode, apiKeys: apiKeys, throttleTimeMs: throttleTimeMs, taggedFields: taggedFields
+        )
     }
 
-    /// Decodes a response to a request sent at `version`, falling back to v0 the way the Java client
-    /// does: a broker that does not support `version` answers encoded as v0 with UNSUPPORTED_VERSION.
-    /// Returns the response and the version it was decoded as. Consumes the whole body.
-    public static func decodeWithFallback(from reader: inout WireReader, version: Int16) throws(WireDecodingError)
+    /// Decodes a response to a request sent at `version`. Returns the response and the version it
+    /// was decoded as, and consumes the whole body.
+    ///
+    /// A broker that does not support `version` sends a v0-encoded UNSUPPORTED_VERSION response, so
+    /// when the error code (the first field in every version) is 35, the body is read as v0, then
+    /// as `version`. If neither layout fits, as with librdkafka's mock cluster, the result is an
+    /// UNSUPPORTED_VERSION response with no ApiKeys entries, whose `retryVersion` is v0. Any other
+    /// error code is decoded strictly at `version`.
+    public static func decodeWithFallback(
+        from reader: inout WireReader, version: Int16
+    ) throws(WireDecodingError)
         -> (response: ApiVersionsResponse, decodedVersion: Int16)
     {
-        let start = reader.readerIndex
         let errorCode = KafkaErrorCode(try reader.peekInt16("ErrorCode"))
-        if version != 0 && errorCode == .unsupportedVersion {
-            var v0Reader = reader
-            v0Reader.context.version = 0
-            if let response = try? decode(from: &v0Reader, version: 0), v0Reader.isAtEnd {
-                reader = v0Reader
-                return (response, 0)
-            }
-        }
-        do {
+        guard version != 0 && errorCode == .unsupportedVersion else {
             let response = try decode(from: &reader, version: version)
             try reader.requireAtEnd()
             return (response, version)
-        } catch {
-            guard version != 0 else { throw error }
-            reader.moveReaderIndex(to: start)
-            reader.context.version = 0
-            let response = try decode(from: &reader, version: 0)
-            try reader.requireAtEnd()
-            return (response, 0)
         }
+        for candidate in [0, version] {
+            var attempt = reader
+            attempt.context.version = candidate
+            if let response = try? decode(from: &attempt, version: candidate), attempt.isAtEnd {
+                reader = attempt
+                return (response, candidate)
+            }
+        }
+        reader.moveReaderIndex(to: reader.endIndex)
+        return (ApiVersionsResponse(errorCode: .unsupportedVersion, apiKeys: []), 0)
     }
 
     /// Decodes an ApiVersions response frame body (size prefix removed) to a request sent at
     /// `version`, with the v0 fallback of `decodeWithFallback`.
-    public static func decodeFrame(_ frame: [UInt8], version: Int16) throws(WireDecodingError)
+    public static func decodeFrame(
+        _ frame: [UInt8], version: Int16
+    ) throws(WireDecodingError)
         -> (header: ResponseHeader, response: ApiVersionsResponse, decodedVersion: Int16)
     {
         var reader = WireReader(frame)

@@ -11,8 +11,10 @@ public struct InitProducerIdRequest: KafkaRequest {
     public var producerEpoch: Int16
     public var taggedFields: [TaggedField]
 
-    public init(transactionalId: String? = nil, transactionTimeoutMs: Int32 = -1, producerId: Int64 = -1,
-                producerEpoch: Int16 = -1, taggedFields: [TaggedField] = []) {
+    public init(
+        transactionalId: String? = nil, transactionTimeoutMs: Int32 = -1, producerId: Int64 = -1,
+        producerEpoch: Int16 = -1, taggedFields: [TaggedField] = []
+    ) {
         self.transactionalId = transactionalId
         self.transactionTimeoutMs = transactionTimeoutMs
         self.producerId = producerId
@@ -32,7 +34,8 @@ public struct InitProducerIdRequest: KafkaRequest {
         writer.writeTaggedFieldsIfFlexible(flexible, taggedFields)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         let flexible = apiKey.isFlexible(version)
         var request = Self(
@@ -42,7 +45,8 @@ public struct InitProducerIdRequest: KafkaRequest {
             request.producerId = try reader.readInt64("ProducerId")
             request.producerEpoch = try reader.readInt16("ProducerEpoch")
         }
-        request.taggedFields = try reader.readTaggedFieldsIfFlexible(flexible, "InitProducerId request tagged fields")
+        request.taggedFields = try reader.readTaggedFieldsIfFlexible(
+            flexible, "InitProducerId request tagged fields")
         return request
     }
 }
@@ -57,8 +61,10 @@ public struct InitProducerIdResponse: KafkaResponse {
     public var producerEpoch: Int16
     public var taggedFields: [TaggedField]
 
-    public init(throttleTimeMs: Int32 = 0, errorCode: KafkaErrorCode = .none, producerId: Int64,
-                producerEpoch: Int16, taggedFields: [TaggedField] = []) {
+    public init(
+        throttleTimeMs: Int32 = 0, errorCode: KafkaErrorCode = .none, producerId: Int64,
+        producerEpoch: Int16, taggedFields: [TaggedField] = []
+    ) {
         self.throttleTimeMs = throttleTimeMs
         self.errorCode = errorCode
         self.producerId = producerId
@@ -75,7 +81,8 @@ public struct InitProducerIdResponse: KafkaResponse {
         writer.writeTaggedFieldsIfFlexible(Self.apiKey.isFlexible(version), taggedFields)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         return Self(
             throttleTimeMs: try reader.readInt32("ThrottleTimeMs"),

@@ -45,7 +45,9 @@ public enum KafkaFrame {
 
     /// Decodes the header of a request frame body (size prefix already removed) and returns a
     /// reader positioned at the body, for a server that dispatches on `header.apiKey`.
-    public static func decodeRequestHeader(frame: [UInt8]) throws(WireDecodingError)
+    public static func decodeRequestHeader(
+        frame: [UInt8]
+    ) throws(WireDecodingError)
         -> (header: RequestHeader, body: WireReader)
     {
         var reader = WireReader(frame, context: WireContext(api: "Request header"))
@@ -55,14 +57,17 @@ public enum KafkaFrame {
     }
 
     /// Decodes a whole request frame body of a known type, rejecting trailing bytes.
-    public static func decodeRequest<Request: KafkaRequest>(_ type: Request.Type, frame: [UInt8])
+    public static func decodeRequest<Request: KafkaRequest>(
+        _ type: Request.Type, frame: [UInt8]
+    )
         throws(WireDecodingError) -> (header: RequestHeader, request: Request)
     {
         var (header, reader) = try decodeRequestHeader(frame: frame)
         guard header.apiKey == Request.apiKey else {
             throw .invalidValue(
                 WireContext(api: "Request header"), field: "ApiKey", offset: 0,
-                detail: "\(header.apiKey.rawValue) is not \(Request.apiKey.name) (\(Request.apiKey.rawValue))")
+                detail: "\(header.apiKey.rawValue) is not \(Request.apiKey.name) (\(Request.apiKey.rawValue))"
+            )
         }
         let request = try Request.decode(from: &reader, version: header.apiVersion)
         try reader.requireAtEnd()
@@ -70,7 +75,9 @@ public enum KafkaFrame {
     }
 
     /// Decodes a whole response frame body (size prefix already removed) of `version`.
-    public static func decodeResponse<Response: KafkaResponse>(_ type: Response.Type, frame: [UInt8], version: Int16)
+    public static func decodeResponse<Response: KafkaResponse>(
+        _ type: Response.Type, frame: [UInt8], version: Int16
+    )
         throws(WireDecodingError) -> (header: ResponseHeader, response: Response)
     {
         var reader = WireReader(frame)

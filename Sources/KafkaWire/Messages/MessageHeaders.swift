@@ -10,8 +10,10 @@ public struct RequestHeader: Hashable, Sendable {
     /// Tagged fields of a v2 header, none of which this module interprets.
     public var taggedFields: [TaggedField]
 
-    public init(apiKey: ApiKey, apiVersion: Int16, correlationId: Int32, clientId: String?,
-                taggedFields: [TaggedField] = []) {
+    public init(
+        apiKey: ApiKey, apiVersion: Int16, correlationId: Int32, clientId: String?,
+        taggedFields: [TaggedField] = []
+    ) {
         self.apiKey = apiKey
         self.apiVersion = apiVersion
         self.correlationId = correlationId
@@ -69,7 +71,9 @@ public struct ResponseHeader: Hashable, Sendable {
         }
     }
 
-    public static func decode(from reader: inout WireReader, headerVersion: Int16) throws(WireDecodingError)
+    public static func decode(
+        from reader: inout WireReader, headerVersion: Int16
+    ) throws(WireDecodingError)
         -> ResponseHeader
     {
         let saved = reader.context

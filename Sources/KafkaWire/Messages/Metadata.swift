@@ -26,9 +26,11 @@ public struct MetadataRequest: KafkaRequest {
     public var includeTopicAuthorizedOperations: Bool
     public var taggedFields: [TaggedField]
 
-    public init(topics: [Topic]?, allowAutoTopicCreation: Bool = false,
-                includeClusterAuthorizedOperations: Bool = false, includeTopicAuthorizedOperations: Bool = false,
-                taggedFields: [TaggedField] = []) {
+    public init(
+        topics: [Topic]?, allowAutoTopicCreation: Bool = false,
+        includeClusterAuthorizedOperations: Bool = false, includeTopicAuthorizedOperations: Bool = false,
+        taggedFields: [TaggedField] = []
+    ) {
         self.topics = topics
         self.allowAutoTopicCreation = allowAutoTopicCreation
         self.includeClusterAuthorizedOperations = includeClusterAuthorizedOperations
@@ -36,7 +38,7 @@ public struct MetadataRequest: KafkaRequest {
         self.taggedFields = taggedFields
     }
 
-    /// A request for the named topics.
+    /// Creates a request for the named topics.
     public init(topicNames: [String], allowAutoTopicCreation: Bool = false) {
         self.init(topics: topicNames.map { Topic(name: $0) }, allowAutoTopicCreation: allowAutoTopicCreation)
     }
@@ -44,7 +46,8 @@ public struct MetadataRequest: KafkaRequest {
     public func encode(into writer: inout WireWriter, version: Int16) throws(WireEncodingError) {
         try KafkaFrame.checkVersion(Self.apiKey, version, kind: "request")
         let flexible = Self.apiKey.isFlexible(version)
-        try writer.writeNullableArray(topics, field: "Topics", compact: flexible) { (writer, topic) throws(WireEncodingError) in
+        try writer.writeNullableArray(topics, field: "Topics", compact: flexible) {
+            (writer, topic) throws(WireEncodingError) in
             if version >= 10 { writer.writeUUID(topic.topicId) }
             if version >= 10 {
                 try writer.writeNullableString(topic.name, field: "Topics.Name", compact: flexible)
@@ -62,10 +65,12 @@ public struct MetadataRequest: KafkaRequest {
         writer.writeTaggedFieldsIfFlexible(flexible, taggedFields)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         let flexible = apiKey.isFlexible(version)
-        let topics = try reader.readNullableArray("Topics", compact: flexible) { (reader) throws(WireDecodingError) in
+        let topics = try reader.readNullableArray("Topics", compact: flexible) {
+            (reader) throws(WireDecodingError) in
             let topicId = version >= 10 ? try reader.readUUID("Topics.TopicId") : .zero
             let name =
                 version >= 10
@@ -81,7 +86,8 @@ public struct MetadataRequest: KafkaRequest {
         let tags = try reader.readTaggedFieldsIfFlexible(flexible, "Metadata request tagged fields")
         return Self(
             topics: topics, allowAutoTopicCreation: allowAutoTopicCreation,
-            includeClusterAuthorizedOperations: includeCluster, includeTopicAuthorizedOperations: includeTopic,
+            includeClusterAuthorizedOperations: includeCluster,
+            includeTopicAuthorizedOperations: includeTopic,
             taggedFields: tags)
     }
 }
@@ -98,7 +104,9 @@ public struct MetadataResponse: KafkaResponse {
         public var rack: String?
         public var taggedFields: [TaggedField]
 
-        public init(nodeId: Int32, host: String, port: Int32, rack: String? = nil, taggedFields: [TaggedField] = []) {
+        public init(
+            nodeId: Int32, host: String, port: Int32, rack: String? = nil, taggedFields: [TaggedField] = []
+        ) {
             self.nodeId = nodeId
             self.host = host
             self.port = port
@@ -120,9 +128,12 @@ public struct MetadataResponse: KafkaResponse {
         public var offlineReplicas: [Int32]
         public var taggedFields: [TaggedField]
 
-        public init(errorCode: KafkaErrorCode = .none, partitionIndex: Int32, leaderId: Int32, leaderEpoch: Int32 = -1,
-                    replicaNodes: [Int32] = [], isrNodes: [Int32] = [], offlineReplicas: [Int32] = [],
-                    taggedFields: [TaggedField] = []) {
+        public init(
+            errorCode: KafkaErrorCode = .none, partitionIndex: Int32, leaderId: Int32,
+            leaderEpoch: Int32 = -1,
+            replicaNodes: [Int32] = [], isrNodes: [Int32] = [], offlineReplicas: [Int32] = [],
+            taggedFields: [TaggedField] = []
+        ) {
             self.errorCode = errorCode
             self.partitionIndex = partitionIndex
             self.leaderId = leaderId
@@ -147,9 +158,11 @@ public struct MetadataResponse: KafkaResponse {
         public var topicAuthorizedOperations: Int32
         public var taggedFields: [TaggedField]
 
-        public init(errorCode: KafkaErrorCode = .none, name: String?, topicId: KafkaUUID = .zero,
-                    isInternal: Bool = false, partitions: [Partition], topicAuthorizedOperations: Int32 = Int32.min,
-                    taggedFields: [TaggedField] = []) {
+        public init(
+            errorCode: KafkaErrorCode = .none, name: String?, topicId: KafkaUUID = .zero,
+            isInternal: Bool = false, partitions: [Partition], topicAuthorizedOperations: Int32 = Int32.min,
+            taggedFields: [TaggedField] = []
+        ) {
             self.errorCode = errorCode
             self.name = name
             self.topicId = topicId
@@ -172,8 +185,10 @@ public struct MetadataResponse: KafkaResponse {
     public var clusterAuthorizedOperations: Int32
     public var taggedFields: [TaggedField]
 
-    public init(throttleTimeMs: Int32 = 0, brokers: [Broker], clusterId: String? = nil, controllerId: Int32 = -1,
-                topics: [Topic], clusterAuthorizedOperations: Int32 = Int32.min, taggedFields: [TaggedField] = []) {
+    public init(
+        throttleTimeMs: Int32 = 0, brokers: [Broker], clusterId: String? = nil, controllerId: Int32 = -1,
+        topics: [Topic], clusterAuthorizedOperations: Int32 = Int32.min, taggedFields: [TaggedField] = []
+    ) {
         self.throttleTimeMs = throttleTimeMs
         self.brokers = brokers
         self.clusterId = clusterId
@@ -187,23 +202,29 @@ public struct MetadataResponse: KafkaResponse {
         try KafkaFrame.checkVersion(Self.apiKey, version, kind: "response")
         let flexible = Self.apiKey.isFlexible(version)
         if version >= 3 { writer.writeInt32(throttleTimeMs) }
-        try writer.writeArray(brokers, field: "Brokers", compact: flexible) { (writer, broker) throws(WireEncodingError) in
+        try writer.writeArray(brokers, field: "Brokers", compact: flexible) {
+            (writer, broker) throws(WireEncodingError) in
             writer.writeInt32(broker.nodeId)
             try writer.writeString(broker.host, field: "Brokers.Host", compact: flexible)
             writer.writeInt32(broker.port)
-            if version >= 1 { try writer.writeNullableString(broker.rack, field: "Brokers.Rack", compact: flexible) }
+            if version >= 1 {
+                try writer.writeNullableString(broker.rack, field: "Brokers.Rack", compact: flexible)
+            }
             writer.writeTaggedFieldsIfFlexible(flexible, broker.taggedFields)
         }
         if version >= 2 { try writer.writeNullableString(clusterId, field: "ClusterId", compact: flexible) }
         if version >= 1 { writer.writeInt32(controllerId) }
-        try writer.writeArray(topics, field: "Topics", compact: flexible) { (writer, topic) throws(WireEncodingError) in
+        try writer.writeArray(topics, field: "Topics", compact: flexible) {
+            (writer, topic) throws(WireEncodingError) in
             try Self.encode(topic, into: &writer, version: version, flexible: flexible)
         }
         if version >= 8 && version <= 10 { writer.writeInt32(clusterAuthorizedOperations) }
         writer.writeTaggedFieldsIfFlexible(flexible, taggedFields)
     }
 
-    private static func encode(_ topic: Topic, into writer: inout WireWriter, version: Int16, flexible: Bool)
+    private static func encode(
+        _ topic: Topic, into writer: inout WireWriter, version: Int16, flexible: Bool
+    )
         throws(WireEncodingError)
     {
         writer.writeInt16(topic.errorCode.rawValue)
@@ -215,7 +236,8 @@ public struct MetadataResponse: KafkaResponse {
         }
         if version >= 10 { writer.writeUUID(topic.topicId) }
         if version >= 1 { writer.writeBool(topic.isInternal) }
-        try writer.writeArray(topic.partitions, field: "Partitions", compact: flexible) { (writer, partition) throws(WireEncodingError) in
+        try writer.writeArray(topic.partitions, field: "Partitions", compact: flexible) {
+            (writer, partition) throws(WireEncodingError) in
             writer.writeInt16(partition.errorCode.rawValue)
             writer.writeInt32(partition.partitionIndex)
             writer.writeInt32(partition.leaderId)
@@ -223,7 +245,8 @@ public struct MetadataResponse: KafkaResponse {
             try writer.writeInt32Array(partition.replicaNodes, field: "ReplicaNodes", compact: flexible)
             try writer.writeInt32Array(partition.isrNodes, field: "IsrNodes", compact: flexible)
             if version >= 5 {
-                try writer.writeInt32Array(partition.offlineReplicas, field: "OfflineReplicas", compact: flexible)
+                try writer.writeInt32Array(
+                    partition.offlineReplicas, field: "OfflineReplicas", compact: flexible)
             }
             writer.writeTaggedFieldsIfFlexible(flexible, partition.taggedFields)
         }
@@ -231,7 +254,8 @@ public struct MetadataResponse: KafkaResponse {
         writer.writeTaggedFieldsIfFlexible(flexible, topic.taggedFields)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         let flexible = apiKey.isFlexible(version)
         let throttleTimeMs = version >= 3 ? try reader.readInt32("ThrottleTimeMs") : 0
@@ -254,11 +278,14 @@ public struct MetadataResponse: KafkaResponse {
             version >= 8 && version <= 10 ? try reader.readInt32("ClusterAuthorizedOperations") : Int32.min
         let tags = try reader.readTaggedFieldsIfFlexible(flexible, "Metadata response tagged fields")
         return Self(
-            throttleTimeMs: throttleTimeMs, brokers: brokers, clusterId: clusterId, controllerId: controllerId,
+            throttleTimeMs: throttleTimeMs, brokers: brokers, clusterId: clusterId,
+            controllerId: controllerId,
             topics: topics, clusterAuthorizedOperations: clusterOperations, taggedFields: tags)
     }
 
-    private static func decodeTopic(from reader: inout WireReader, version: Int16, flexible: Bool)
+    private static func decodeTopic(
+        from reader: inout WireReader, version: Int16, flexible: Bool
+    )
         throws(WireDecodingError) -> Topic
     {
         let errorCode = KafkaErrorCode(try reader.readInt16("Topics.ErrorCode"))
@@ -276,16 +303,19 @@ public struct MetadataResponse: KafkaResponse {
             let leaderEpoch = version >= 7 ? try reader.readInt32("Partitions.LeaderEpoch") : -1
             let replicas = try reader.readInt32Array("Partitions.ReplicaNodes", compact: flexible)
             let isr = try reader.readInt32Array("Partitions.IsrNodes", compact: flexible)
-            let offline = version >= 5 ? try reader.readInt32Array("Partitions.OfflineReplicas", compact: flexible) : []
+            let offline =
+                version >= 5 ? try reader.readInt32Array("Partitions.OfflineReplicas", compact: flexible) : []
             let tags = try reader.readTaggedFieldsIfFlexible(flexible, "Partitions tagged fields")
             return Partition(
-                errorCode: errorCode, partitionIndex: partitionIndex, leaderId: leaderId, leaderEpoch: leaderEpoch,
+                errorCode: errorCode, partitionIndex: partitionIndex, leaderId: leaderId,
+                leaderEpoch: leaderEpoch,
                 replicaNodes: replicas, isrNodes: isr, offlineReplicas: offline, taggedFields: tags)
         }
         let operations = version >= 8 ? try reader.readInt32("Topics.TopicAuthorizedOperations") : Int32.min
         let tags = try reader.readTaggedFieldsIfFlexible(flexible, "Topics tagged fields")
         return Topic(
-            errorCode: errorCode, name: name, topicId: topicId, isInternal: isInternal, partitions: partitions,
+            errorCode: errorCode, name: name, topicId: topicId, isInternal: isInternal,
+            partitions: partitions,
             topicAuthorizedOperations: operations, taggedFields: tags)
     }
 }

@@ -41,8 +41,10 @@ public struct ProduceRequest: KafkaRequest {
     public var topicData: [TopicData]
     public var taggedFields: [TaggedField]
 
-    public init(transactionalId: String? = nil, acks: Int16, timeoutMs: Int32, topicData: [TopicData],
-                taggedFields: [TaggedField] = []) {
+    public init(
+        transactionalId: String? = nil, acks: Int16, timeoutMs: Int32, topicData: [TopicData],
+        taggedFields: [TaggedField] = []
+    ) {
         self.transactionalId = transactionalId
         self.acks = acks
         self.timeoutMs = timeoutMs
@@ -56,7 +58,8 @@ public struct ProduceRequest: KafkaRequest {
         try writer.writeNullableString(transactionalId, field: "TransactionalId", compact: flexible)
         writer.writeInt16(acks)
         writer.writeInt32(timeoutMs)
-        try writer.writeArray(topicData, field: "TopicData", compact: flexible) { (writer, topic) throws(WireEncodingError) in
+        try writer.writeArray(topicData, field: "TopicData", compact: flexible) {
+            (writer, topic) throws(WireEncodingError) in
             try writer.writeString(topic.name, field: "TopicData.Name", compact: flexible)
             try writer.writeArray(topic.partitionData, field: "PartitionData", compact: flexible) {
                 (writer, partition) throws(WireEncodingError) in
@@ -69,7 +72,8 @@ public struct ProduceRequest: KafkaRequest {
         writer.writeTaggedFieldsIfFlexible(flexible, taggedFields)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         let flexible = apiKey.isFlexible(version)
         let transactionalId = try reader.readNullableString("TransactionalId", compact: flexible)
@@ -83,12 +87,15 @@ public struct ProduceRequest: KafkaRequest {
                 let index = try reader.readInt32("PartitionData.Index")
                 let range = try reader.readNullableByteRange("Records", compact: flexible)
                 let tags = try reader.readTaggedFieldsIfFlexible(flexible, "PartitionData tagged fields")
-                return PartitionData(index: index, records: range.map { Array(reader.bytes[$0]) }, taggedFields: tags)
+                return PartitionData(
+                    index: index, records: range.map { Array(reader.bytes[$0]) }, taggedFields: tags)
             }
             let tags = try reader.readTaggedFieldsIfFlexible(flexible, "TopicData tagged fields")
             return TopicData(name: name, partitionData: partitions, taggedFields: tags)
         }
         let tags = try reader.readTaggedFieldsIfFlexible(flexible, "Produce request tagged fields")
-        return Self(transactionalId: transactionalId, acks: acks, timeoutMs: timeoutMs, topicData: topics, taggedFields: tags)
+        return Self(
+            transactionalId: transactionalId, acks: acks, timeoutMs: timeoutMs, topicData: topics,
+            taggedFields: tags)
     }
 }

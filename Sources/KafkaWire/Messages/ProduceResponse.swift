@@ -38,7 +38,9 @@ public struct ProduceResponse: KafkaResponse {
         public var rack: String?
         public var taggedFields: [TaggedField]
 
-        public init(nodeId: Int32, host: String, port: Int32, rack: String? = nil, taggedFields: [TaggedField] = []) {
+        public init(
+            nodeId: Int32, host: String, port: Int32, rack: String? = nil, taggedFields: [TaggedField] = []
+        ) {
             self.nodeId = nodeId
             self.host = host
             self.port = port
@@ -59,13 +61,15 @@ public struct ProduceResponse: KafkaResponse {
         public var recordErrors: [RecordError]
         /// v8+.
         public var errorMessage: String?
-        /// v10+, tag 0; set when the broker is no longer the leader and knows the new one.
+        /// v10+, tag 0. Set when this broker is no longer the leader and can name the new one.
         public var currentLeader: LeaderIdAndEpoch?
         public var taggedFields: [TaggedField]
 
-        public init(index: Int32, errorCode: KafkaErrorCode = .none, baseOffset: Int64, logAppendTimeMs: Int64 = -1,
-                    logStartOffset: Int64 = -1, recordErrors: [RecordError] = [], errorMessage: String? = nil,
-                    currentLeader: LeaderIdAndEpoch? = nil, taggedFields: [TaggedField] = []) {
+        public init(
+            index: Int32, errorCode: KafkaErrorCode = .none, baseOffset: Int64, logAppendTimeMs: Int64 = -1,
+            logStartOffset: Int64 = -1, recordErrors: [RecordError] = [], errorMessage: String? = nil,
+            currentLeader: LeaderIdAndEpoch? = nil, taggedFields: [TaggedField] = []
+        ) {
             self.index = index
             self.errorCode = errorCode
             self.baseOffset = baseOffset
@@ -97,8 +101,10 @@ public struct ProduceResponse: KafkaResponse {
     /// Tagged fields other than NodeEndpoints.
     public var taggedFields: [TaggedField]
 
-    public init(responses: [TopicResponse], throttleTimeMs: Int32 = 0, nodeEndpoints: [NodeEndpoint] = [],
-                taggedFields: [TaggedField] = []) {
+    public init(
+        responses: [TopicResponse], throttleTimeMs: Int32 = 0, nodeEndpoints: [NodeEndpoint] = [],
+        taggedFields: [TaggedField] = []
+    ) {
         self.responses = responses
         self.throttleTimeMs = throttleTimeMs
         self.nodeEndpoints = nodeEndpoints
@@ -108,7 +114,8 @@ public struct ProduceResponse: KafkaResponse {
     public func encode(into writer: inout WireWriter, version: Int16) throws(WireEncodingError) {
         try KafkaFrame.checkVersion(Self.apiKey, version, kind: "response")
         let flexible = Self.apiKey.isFlexible(version)
-        try writer.writeArray(responses, field: "Responses", compact: flexible) { (writer, topic) throws(WireEncodingError) in
+        try writer.writeArray(responses, field: "Responses", compact: flexible) {
+            (writer, topic) throws(WireEncodingError) in
             try writer.writeString(topic.name, field: "Responses.Name", compact: flexible)
             try writer.writeArray(topic.partitionResponses, field: "PartitionResponses", compact: flexible) {
                 (writer, partition) throws(WireEncodingError) in
@@ -120,6 +127,8 @@ public struct ProduceResponse: KafkaResponse {
         if flexible {
             var tags = taggedFields
             if version >= 10 && !nodeEndpoints.isEmpty {
+                // Tag 0 is NodeEndpoints from v10, so an unknown tag 0 kept from a v9 decode is replaced.
+                tags.removeAll { $0.tag == 0 }
                 let api = writer.api
                 tags.append(
                     try WireWriter.taggedField(tag: 0, api: api) { (writer) throws(WireEncodingError) in
@@ -137,8 +146,10 @@ public struct ProduceResponse: KafkaResponse {
         }
     }
 
-    private static func encode(_ partition: PartitionResponse, into writer: inout WireWriter, version: Int16,
-                               flexible: Bool) throws(WireEncodingError) {
+    private static func encode(
+        _ partition: PartitionResponse, into writer: inout WireWriter, version: Int16,
+        flexible: Bool
+    ) throws(WireEncodingError) {
         writer.writeInt32(partition.index)
         writer.writeInt16(partition.errorCode.rawValue)
         writer.writeInt64(partition.baseOffset)
@@ -157,6 +168,7 @@ public struct ProduceResponse: KafkaResponse {
         guard flexible else { return }
         var tags = partition.taggedFields
         if version >= 10, let leader = partition.currentLeader {
+            tags.removeAll { $0.tag == 0 }
             var leaderWriter = WireWriter(capacity: 16, api: writer.api)
             leaderWriter.writeInt32(leader.leaderId)
             leaderWriter.writeInt32(leader.leaderEpoch)
@@ -166,13 +178,16 @@ public struct ProduceResponse: KafkaResponse {
         writer.writeTaggedFields(tags)
     }
 
-    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self {
+    public static func decode(from reader: inout WireReader, version: Int16) throws(WireDecodingError) -> Self
+    {
         try reader.requireSupported(apiKey, version)
         let flexible = apiKey.isFlexible(version)
         let responses = try reader.readArray("Responses", compact: flexible, minimumElementSize: 2) {
             (reader) throws(WireDecodingError) in
             let name = try reader.readString("Responses.Name", compact: flexible)
-            let partitions = try reader.readArray("PartitionResponses", compact: flexible, minimumElementSize: 22) {
+            let partitions = try reader.readArray(
+                "PartitionResponses", compact: flexible, minimumElementSize: 22
+            ) {
                 (reader) throws(WireDecodingError) in
                 try decodePartition(from: &reader, version: version, flexible: flexible)
             }
@@ -186,7 +201,9 @@ public struct ProduceResponse: KafkaResponse {
             tags = try reader.readTaggedFields("Produce response tagged fields") {
                 (tag, fieldReader) throws(WireDecodingError) in
                 guard version >= 10 && tag == 0 else { return false }
-                nodeEndpoints = try fieldReader.readArray("NodeEndpoints", compact: true, minimumElementSize: 11) {
+                nodeEndpoints = try fieldReader.readArray(
+                    "NodeEndpoints", compact: true, minimumElementSize: 11
+                ) {
                     (reader) throws(WireDecodingError) in
                     NodeEndpoint(
                         nodeId: try reader.readInt32("NodeEndpoints.NodeId"),
@@ -198,10 +215,14 @@ public struct ProduceResponse: KafkaResponse {
                 return true
             }
         }
-        return Self(responses: responses, throttleTimeMs: throttleTimeMs, nodeEndpoints: nodeEndpoints, taggedFields: tags)
+        return Self(
+            responses: responses, throttleTimeMs: throttleTimeMs, nodeEndpoints: nodeEndpoints,
+            taggedFields: tags)
     }
 
-    private static func decodePartition(from reader: inout WireReader, version: Int16, flexible: Bool)
+    private static func decodePartition(
+        from reader: inout WireReader, version: Int16, flexible: Bool
+    )
         throws(WireDecodingError) -> PartitionResponse
     {
         var partition = PartitionResponse(
@@ -209,17 +230,23 @@ public struct ProduceResponse: KafkaResponse {
             errorCode: KafkaErrorCode(try reader.readInt16("PartitionResponses.ErrorCode")),
             baseOffset: try reader.readInt64("PartitionResponses.BaseOffset"),
             logAppendTimeMs: try reader.readInt64("PartitionResponses.LogAppendTimeMs"))
-        if version >= 5 { partition.logStartOffset = try reader.readInt64("PartitionResponses.LogStartOffset") }
+        if version >= 5 {
+            partition.logStartOffset = try reader.readInt64("PartitionResponses.LogStartOffset")
+        }
         if version >= 8 {
-            partition.recordErrors = try reader.readArray("RecordErrors", compact: flexible, minimumElementSize: 5) {
+            partition.recordErrors = try reader.readArray(
+                "RecordErrors", compact: flexible, minimumElementSize: 5
+            ) {
                 (reader) throws(WireDecodingError) in
                 RecordError(
                     batchIndex: try reader.readInt32("RecordErrors.BatchIndex"),
                     batchIndexErrorMessage: try reader.readNullableString(
                         "RecordErrors.BatchIndexErrorMessage", compact: flexible),
-                    taggedFields: try reader.readTaggedFieldsIfFlexible(flexible, "RecordErrors tagged fields"))
+                    taggedFields: try reader.readTaggedFieldsIfFlexible(
+                        flexible, "RecordErrors tagged fields"))
             }
-            partition.errorMessage = try reader.readNullableString("PartitionResponses.ErrorMessage", compact: flexible)
+            partition.errorMessage = try reader.readNullableString(
+                "PartitionResponses.ErrorMessage", compact: flexible)
         }
         if flexible {
             var currentLeader: LeaderIdAndEpoch? = nil

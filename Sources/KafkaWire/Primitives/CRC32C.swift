@@ -40,13 +40,17 @@ public enum CRC32C {
                 let high = UInt64(littleEndian: pointer.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
                 // Four independent partial sums keep the XOR chain short; only the first two
                 // depend on the previous CRC.
-                let a = t[15 * 256 + Int(low & 0xFF)] ^ t[14 * 256 + Int((low >> 8) & 0xFF)]
+                let a =
+                    t[15 * 256 + Int(low & 0xFF)] ^ t[14 * 256 + Int((low >> 8) & 0xFF)]
                     ^ t[13 * 256 + Int((low >> 16) & 0xFF)] ^ t[12 * 256 + Int((low >> 24) & 0xFF)]
-                let b = t[11 * 256 + Int((low >> 32) & 0xFF)] ^ t[10 * 256 + Int((low >> 40) & 0xFF)]
+                let b =
+                    t[11 * 256 + Int((low >> 32) & 0xFF)] ^ t[10 * 256 + Int((low >> 40) & 0xFF)]
                     ^ t[9 * 256 + Int((low >> 48) & 0xFF)] ^ t[8 * 256 + Int(low >> 56)]
-                let c = t[7 * 256 + Int(high & 0xFF)] ^ t[6 * 256 + Int((high >> 8) & 0xFF)]
+                let c =
+                    t[7 * 256 + Int(high & 0xFF)] ^ t[6 * 256 + Int((high >> 8) & 0xFF)]
                     ^ t[5 * 256 + Int((high >> 16) & 0xFF)] ^ t[4 * 256 + Int((high >> 24) & 0xFF)]
-                let d = t[3 * 256 + Int((high >> 32) & 0xFF)] ^ t[2 * 256 + Int((high >> 40) & 0xFF)]
+                let d =
+                    t[3 * 256 + Int((high >> 32) & 0xFF)] ^ t[2 * 256 + Int((high >> 40) & 0xFF)]
                     ^ t[1 * 256 + Int((high >> 48) & 0xFF)] ^ t[Int(high >> 56)]
                 crc = (a ^ b) ^ (c ^ d)
                 pointer += 16

@@ -25,7 +25,8 @@ public struct FrameSplitter: Sendable {
             throw .negativeFrameSize(field: "frame size", offset: sizeOffset, size: size)
         }
         guard Int(size) <= maximumFrameSize else {
-            throw .frameTooLarge(field: "frame size", offset: sizeOffset, size: Int(size), maximum: maximumFrameSize)
+            throw .frameTooLarge(
+                field: "frame size", offset: sizeOffset, size: Int(size), maximum: maximumFrameSize)
         }
         guard reader.readableBytes - 4 >= Int(size) else { return nil }
         try reader.skip(4, field: "frame size")
@@ -59,10 +60,15 @@ public struct FrameBuffer: Sendable {
     /// Returns the next whole frame body, or nil when more bytes are needed (consuming nothing).
     /// Throws when the size prefix is negative or above the maximum frame size.
     public mutating func nextFrame() throws(WireDecodingError) -> [UInt8]? {
-        var reader = WireReader(storage, range: start..<storage.count, context: WireContext(api: "Frame"))
-        guard let range = try splitter.nextFrameRange(from: &reader) else { return nil }
-        let frame = Array(storage[range])
-        start = reader.readerIndex
+        let frame: [UInt8]
+        // The reader shares `storage`; it goes out of scope before `storage` is mutated below, so
+        // the mutation does not copy the buffer.
+        do {
+            var reader = WireReader(storage, range: start..<storage.count, context: WireContext(api: "Frame"))
+            guard let range = try splitter.nextFrameRange(from: &reader) else { return nil }
+            frame = Array(storage[range])
+            start = reader.readerIndex
+        }
         // Compact once the consumed prefix dominates, so memory stays bounded by the unread bytes.
         if start == storage.count {
             storage.removeAll(keepingCapacity: true)

@@ -1,10 +1,10 @@
 /// A Kafka protocol error code with its name and how a producer should react to it.
 ///
 /// Names and codes follow protocol/Errors.java in Apache Kafka. `isRetriable` follows the Java
-/// client's RetriableException classes, `needsMetadataRefresh` the codes after which Java's Sender
-/// refreshes metadata, and `mayHavePersisted` librdkafka's "possibly persisted" status
-/// (rdkafka_request.c): true when the records may have been written despite the error, so a retry
-/// without idempotence may duplicate them. Codes not listed here are treated as possibly persisted.
+/// client's RetriableException classes. `needsMetadataRefresh` lists the codes after which Java's
+/// Sender refreshes metadata. `mayHavePersisted` follows librdkafka's "possibly persisted" status
+/// (rdkafka_request.c): it is true when the records may have been written despite the error, so a
+/// retry without idempotence may duplicate them. Codes not listed are treated as possibly persisted.
 public struct KafkaErrorCode: Hashable, Sendable, CustomStringConvertible {
     public let rawValue: Int16
 
@@ -70,8 +70,9 @@ public struct KafkaErrorCode: Hashable, Sendable, CustomStringConvertible {
     private static let metadataRefresh: Set<Int16> = [3, 5, 6, 74, 75, 100, 103]
 
     /// Errors raised before the leader appends: validation, authorization, routing, sequencing.
+    /// DUPLICATE_SEQUENCE_NUMBER (46) is absent because it means an earlier attempt was written.
     private static let notPersisted: Set<Int16> = [
-        2, 3, 5, 6, 10, 17, 18, 19, 21, 29, 31, 32, 35, 42, 43, 45, 46, 47, 53, 59, 74, 75, 76, 87,
+        2, 3, 5, 6, 10, 17, 18, 19, 21, 29, 31, 32, 35, 42, 43, 45, 47, 53, 59, 74, 75, 76, 87,
         89, 90, 100, 103,
     ]
 

@@ -10,7 +10,8 @@ public enum Murmur2 {
             let blocks = length / 4
             for block in 0..<blocks {
                 let i = block * 4
-                var k = UInt32(buffer[i]) | UInt32(buffer[i + 1]) << 8 | UInt32(buffer[i + 2]) << 16
+                var k =
+                    UInt32(buffer[i]) | UInt32(buffer[i + 1]) << 8 | UInt32(buffer[i + 2]) << 16
                     | UInt32(buffer[i + 3]) << 24
                 k &*= m
                 k ^= k >> 24

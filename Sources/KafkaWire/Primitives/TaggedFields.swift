@@ -25,7 +25,8 @@ extension WireReader {
         // Each tagged field takes at least two bytes (tag and size).
         guard Int(count) <= readableBytes / 2 else {
             throw .countTooLarge(
-                context, field: "\(field) count", offset: readerIndex, count: Int64(count), remaining: readableBytes)
+                context, field: "\(field) count", offset: readerIndex, count: Int64(count),
+                remaining: readableBytes)
         }
         var unknown: [TaggedField] = []
         var previousTag: UInt32? = nil

@@ -113,7 +113,9 @@ public struct WireDecodingError: Error, Hashable, CustomStringConvertible, Senda
 }
 
 extension WireDecodingError {
-    static func truncated(_ context: WireContext, field: String, offset: Int, needed: Int, remaining: Int)
+    static func truncated(
+        _ context: WireContext, field: String, offset: Int, needed: Int, remaining: Int
+    )
         -> Self
     {
         Self(.truncated(needed: needed, remaining: remaining), context, field, offset)
@@ -123,21 +125,27 @@ extension WireDecodingError {
         Self(.invalidLength(length), context, field, offset)
     }
 
-    static func countTooLarge(_ context: WireContext, field: String, offset: Int, count: Int64, remaining: Int)
+    static func countTooLarge(
+        _ context: WireContext, field: String, offset: Int, count: Int64, remaining: Int
+    )
         -> Self
     {
         Self(.countTooLarge(count: count, remaining: remaining), context, field, offset)
     }
 
     static func frameTooLarge(field: String, offset: Int, size: Int, maximum: Int) -> Self {
-        Self(.frameTooLarge(size: size, maximum: maximum), api: "Frame", version: nil, field: field, offset: offset)
+        Self(
+            .frameTooLarge(size: size, maximum: maximum), api: "Frame", version: nil, field: field,
+            offset: offset)
     }
 
     static func negativeFrameSize(field: String, offset: Int, size: Int32) -> Self {
         Self(.invalidLength(Int64(size)), api: "Frame", version: nil, field: field, offset: offset)
     }
 
-    static func crcMismatch(_ context: WireContext, field: String, offset: Int, expected: UInt32, actual: UInt32)
+    static func crcMismatch(
+        _ context: WireContext, field: String, offset: Int, expected: UInt32, actual: UInt32
+    )
         -> Self
     {
         Self(.crcMismatch(expected: expected, actual: actual), context, field, offset)

@@ -1,4 +1,9 @@
 extension WireReader {
+    /// The maximum number of elements reserved up front for a wire count. A count is checked against
+    /// the bytes remaining, but a decoded element can be many times larger than its wire form, so
+    /// larger arrays grow as elements arrive instead.
+    static let maximumReservedElements = 1024
+
     /// Reads an array whose count is checked against the bytes remaining before any element is read.
     public mutating func readArray<Element>(
         _ field: String, compact: Bool, minimumElementSize: Int = 1,
@@ -6,7 +11,7 @@ extension WireReader {
     ) throws(WireDecodingError) -> [Element] {
         let count = try readArrayCount(field, compact: compact, minimumElementSize: minimumElementSize)
         var elements: [Element] = []
-        elements.reserveCapacity(count)
+        elements.reserveCapacity(Swift.min(count, Self.maximumReservedElements))
         for _ in 0..<count {
             elements.append(try element(&self))
         }
@@ -18,10 +23,12 @@ extension WireReader {
         _ field: String, compact: Bool, minimumElementSize: Int = 1,
         _ element: (inout WireReader) throws(WireDecodingError) -> Element
     ) throws(WireDecodingError) -> [Element]? {
-        guard let count = try readNullableArrayCount(field, compact: compact, minimumElementSize: minimumElementSize)
+        guard
+            let count = try readNullableArrayCount(
+                field, compact: compact, minimumElementSize: minimumElementSize)
         else { return nil }
         var elements: [Element] = []
-        elements.reserveCapacity(count)
+        elements.reserveCapacity(Swift.min(count, Self.maximumReservedElements))
         for _ in 0..<count {
             elements.append(try element(&self))
         }
@@ -29,7 +36,9 @@ extension WireReader {
     }
 
     /// Reads a tagged-field section when `flexible`, else returns no fields and reads nothing.
-    public mutating func readTaggedFieldsIfFlexible(_ flexible: Bool, _ field: String) throws(WireDecodingError)
+    public mutating func readTaggedFieldsIfFlexible(
+        _ flexible: Bool, _ field: String
+    ) throws(WireDecodingError)
         -> [TaggedField]
     {
         flexible ? try readTaggedFields(field) : []

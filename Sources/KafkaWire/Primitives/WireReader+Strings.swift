@@ -68,7 +68,9 @@ extension WireReader {
 
     /// Reads an ARRAY count (int32, -1 = null) and checks that `count * minimumElementSize` bytes
     /// remain, so a caller may reserve `count` elements.
-    public mutating func readNullableArrayCount(_ field: String, minimumElementSize: Int = 1)
+    public mutating func readNullableArrayCount(
+        _ field: String, minimumElementSize: Int = 1
+    )
         throws(WireDecodingError) -> Int?
     {
         let start = readerIndex
@@ -78,7 +80,9 @@ extension WireReader {
     }
 
     /// Reads a non-null ARRAY count; null throws `invalidLength`.
-    public mutating func readArrayCount(_ field: String, minimumElementSize: Int = 1) throws(WireDecodingError)
+    public mutating func readArrayCount(
+        _ field: String, minimumElementSize: Int = 1
+    ) throws(WireDecodingError)
         -> Int
     {
         let start = readerIndex
@@ -120,7 +124,9 @@ extension WireReader {
     }
 
     /// Reads COMPACT_NULLABLE_BYTES and returns where they sit in `bytes`, copying nothing.
-    public mutating func readCompactNullableByteRange(_ field: String) throws(WireDecodingError) -> Range<Int>? {
+    public mutating func readCompactNullableByteRange(
+        _ field: String
+    ) throws(WireDecodingError) -> Range<Int>? {
         let start = readerIndex
         guard let length = try readCompactLength(field) else { return nil }
         do {
@@ -143,21 +149,27 @@ extension WireReader {
 
     /// Reads a COMPACT_ARRAY count (unsigned varint count + 1, 0 = null), checked like
     /// `readNullableArrayCount`.
-    public mutating func readCompactNullableArrayCount(_ field: String, minimumElementSize: Int = 1)
+    public mutating func readCompactNullableArrayCount(
+        _ field: String, minimumElementSize: Int = 1
+    )
         throws(WireDecodingError) -> Int?
     {
         let start = readerIndex
         let raw = try readUnsignedVarint(field)
         if raw == 0 { return nil }
-        return try checkedCount(Int(raw) - 1, field: field, start: start, minimumElementSize: minimumElementSize)
+        return try checkedCount(
+            Int(raw) - 1, field: field, start: start, minimumElementSize: minimumElementSize)
     }
 
     /// Reads a non-null COMPACT_ARRAY count; null throws `invalidLength`.
-    public mutating func readCompactArrayCount(_ field: String, minimumElementSize: Int = 1)
+    public mutating func readCompactArrayCount(
+        _ field: String, minimumElementSize: Int = 1
+    )
         throws(WireDecodingError) -> Int
     {
         let start = readerIndex
-        guard let count = try readCompactNullableArrayCount(field, minimumElementSize: minimumElementSize) else {
+        guard let count = try readCompactNullableArrayCount(field, minimumElementSize: minimumElementSize)
+        else {
             readerIndex = start
             throw .invalidLength(context, field: field, offset: start, length: -1)
         }
@@ -171,17 +183,23 @@ extension WireReader {
         compact ? try readCompactString(field) : try readString(field)
     }
 
-    public mutating func readNullableString(_ field: String, compact: Bool) throws(WireDecodingError) -> String? {
+    public mutating func readNullableString(
+        _ field: String, compact: Bool
+    ) throws(WireDecodingError) -> String? {
         compact ? try readCompactNullableString(field) : try readNullableString(field)
     }
 
-    public mutating func readNullableByteRange(_ field: String, compact: Bool) throws(WireDecodingError)
+    public mutating func readNullableByteRange(
+        _ field: String, compact: Bool
+    ) throws(WireDecodingError)
         -> Range<Int>?
     {
         compact ? try readCompactNullableByteRange(field) : try readNullableByteRange(field)
     }
 
-    public mutating func readArrayCount(_ field: String, compact: Bool, minimumElementSize: Int = 1)
+    public mutating func readArrayCount(
+        _ field: String, compact: Bool, minimumElementSize: Int = 1
+    )
         throws(WireDecodingError) -> Int
     {
         compact
@@ -189,7 +207,9 @@ extension WireReader {
             : try readArrayCount(field, minimumElementSize: minimumElementSize)
     }
 
-    public mutating func readNullableArrayCount(_ field: String, compact: Bool, minimumElementSize: Int = 1)
+    public mutating func readNullableArrayCount(
+        _ field: String, compact: Bool, minimumElementSize: Int = 1
+    )
         throws(WireDecodingError) -> Int?
     {
         compact
@@ -201,7 +221,7 @@ extension WireReader {
     public mutating func readInt32Array(_ field: String, compact: Bool) throws(WireDecodingError) -> [Int32] {
         let count = try readArrayCount(field, compact: compact, minimumElementSize: 4)
         var values: [Int32] = []
-        values.reserveCapacity(count)
+        values.reserveCapacity(Swift.min(count, Self.maximumReservedElements))
         for _ in 0..<count {
             values.append(try readInt32(field))
         }
@@ -224,7 +244,9 @@ extension WireReader {
         return length
     }
 
-    private mutating func checkedCount(_ count: Int, field: String, start: Int, minimumElementSize: Int)
+    private mutating func checkedCount(
+        _ count: Int, field: String, start: Int, minimumElementSize: Int
+    )
         throws(WireDecodingError) -> Int
     {
         guard count >= 0 else {
@@ -234,7 +256,8 @@ extension WireReader {
         let remaining = readableBytes
         if count > remaining / max(1, minimumElementSize) {
             readerIndex = start
-            throw .countTooLarge(context, field: field, offset: start, count: Int64(count), remaining: remaining)
+            throw .countTooLarge(
+                context, field: field, offset: start, count: Int64(count), remaining: remaining)
         }
         return count
     }

@@ -31,7 +31,8 @@ extension WireReader {
 
     /// Reads an unsigned LEB128 value; consumes nothing when it throws.
     @inline(__always)
-    private mutating func readUnsignedLEB128(maxBytes: Int, field: String) throws(WireDecodingError) -> UInt64 {
+    private mutating func readUnsignedLEB128(maxBytes: Int, field: String) throws(WireDecodingError) -> UInt64
+    {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         var index = readerIndex

@@ -1,8 +1,8 @@
 /// A cursor over bytes received from Kafka.
 ///
 /// `read*` methods consume bytes and advance `readerIndex`; `peek*` and `get*(at:)` read without
-/// consuming. Every read checks the bytes remaining first and throws `WireDecodingError` naming
-/// the API and version in `context`, the field and the byte offset; a failed read consumes nothing.
+/// consuming. Every read checks the bytes remaining first. On failure it throws `WireDecodingError`
+/// naming the API and version in `context`, the field and the byte offset, and consumes nothing.
 /// All integers are big-endian (network order) unless the method name says varint.
 public struct WireReader: Sendable {
     public let bytes: [UInt8]
@@ -37,7 +37,8 @@ public struct WireReader: Sendable {
     @inline(__always)
     func require(_ count: Int, _ field: String) throws(WireDecodingError) {
         if count > endIndex - readerIndex {
-            throw .truncated(context, field: field, offset: readerIndex, needed: count, remaining: readableBytes)
+            throw .truncated(
+                context, field: field, offset: readerIndex, needed: count, remaining: readableBytes)
         }
     }
 
@@ -64,7 +65,9 @@ public struct WireReader: Sendable {
 
     /// Returns the big-endian integer of type `T` at `index` without consuming.
     @inline(__always)
-    public func getInteger<T: FixedWidthInteger>(at index: Int, as: T.Type = T.self, field: String = "integer")
+    public func getInteger<T: FixedWidthInteger>(
+        at index: Int, as: T.Type = T.self, field: String = "integer"
+    )
         throws(WireDecodingError) -> T
     {
         let size = MemoryLayout<T>.size
@@ -80,7 +83,9 @@ public struct WireReader: Sendable {
     }
 
     @inline(__always)
-    public mutating func readInteger<T: FixedWidthInteger>(as: T.Type = T.self, field: String)
+    public mutating func readInteger<T: FixedWidthInteger>(
+        as: T.Type = T.self, field: String
+    )
         throws(WireDecodingError) -> T
     {
         let value: T = try getInteger(at: readerIndex, field: field)

@@ -47,7 +47,8 @@ extension WireWriter {
     // MARK: Compact encodings
 
     /// Appends a COMPACT_NULLABLE_STRING (0 for nil, else length + 1).
-    public mutating func writeCompactNullableString(_ value: String?, field: String) throws(WireEncodingError) {
+    public mutating func writeCompactNullableString(_ value: String?, field: String) throws(WireEncodingError)
+    {
         guard let value else {
             writeUInt8(0)
             return
@@ -61,7 +62,9 @@ extension WireWriter {
     }
 
     /// Appends COMPACT_NULLABLE_BYTES (0 for nil, else length + 1).
-    public mutating func writeCompactNullableByteArray(_ value: [UInt8]?, field: String) throws(WireEncodingError) {
+    public mutating func writeCompactNullableByteArray(
+        _ value: [UInt8]?, field: String
+    ) throws(WireEncodingError) {
         guard let value else {
             writeUInt8(0)
             return
@@ -83,7 +86,8 @@ extension WireWriter {
 
     // MARK: Chosen by version
 
-    public mutating func writeString(_ value: String, field: String, compact: Bool) throws(WireEncodingError) {
+    public mutating func writeString(_ value: String, field: String, compact: Bool) throws(WireEncodingError)
+    {
         if compact {
             try writeCompactNullableString(value, field: field)
         } else {
@@ -91,7 +95,9 @@ extension WireWriter {
         }
     }
 
-    public mutating func writeNullableString(_ value: String?, field: String, compact: Bool)
+    public mutating func writeNullableString(
+        _ value: String?, field: String, compact: Bool
+    )
         throws(WireEncodingError)
     {
         if compact {
@@ -101,7 +107,9 @@ extension WireWriter {
         }
     }
 
-    public mutating func writeNullableByteArray(_ value: [UInt8]?, field: String, compact: Bool)
+    public mutating func writeNullableByteArray(
+        _ value: [UInt8]?, field: String, compact: Bool
+    )
         throws(WireEncodingError)
     {
         if compact {
@@ -111,7 +119,8 @@ extension WireWriter {
         }
     }
 
-    public mutating func writeArrayCount(_ count: Int, field: String, compact: Bool) throws(WireEncodingError) {
+    public mutating func writeArrayCount(_ count: Int, field: String, compact: Bool) throws(WireEncodingError)
+    {
         if compact {
             try writeCompactArrayCount(count, field: field)
         } else {
@@ -120,7 +129,9 @@ extension WireWriter {
     }
 
     /// Appends a nullable array count: -1 (classic) or 0 (compact) for nil.
-    public mutating func writeNullableArrayCount(_ count: Int?, field: String, compact: Bool)
+    public mutating func writeNullableArrayCount(
+        _ count: Int?, field: String, compact: Bool
+    )
         throws(WireEncodingError)
     {
         guard let count else {
@@ -130,7 +141,9 @@ extension WireWriter {
         try writeArrayCount(count, field: field, compact: compact)
     }
 
-    public mutating func writeInt32Array(_ values: [Int32], field: String, compact: Bool)
+    public mutating func writeInt32Array(
+        _ values: [Int32], field: String, compact: Bool
+    )
         throws(WireEncodingError)
     {
         try writeArrayCount(values.count, field: field, compact: compact)

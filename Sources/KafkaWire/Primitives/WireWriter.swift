@@ -86,7 +86,7 @@ public enum VarintSize {
         UInt64(bitPattern: (value << 1) ^ (value >> 63))
     }
 
-    /// The number of bytes an unsigned LEB128 encoding of `value` takes (1 to 10).
+    /// Returns the number of bytes an unsigned LEB128 encoding of `value` takes (1 to 10).
     @inline(__always)
     public static func unsigned(_ value: UInt64) -> Int {
         let bits = 64 - (value | 1).leadingZeroBitCount

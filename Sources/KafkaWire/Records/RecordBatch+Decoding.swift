@@ -43,7 +43,8 @@ extension RecordBatch {
             CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[batchReader.readerIndex..<end]))
         }
         guard storedCRC == computedCRC else {
-            throw .crcMismatch(reader.context, field: "CRC", offset: crcOffset, expected: storedCRC, actual: computedCRC)
+            throw .crcMismatch(
+                reader.context, field: "CRC", offset: crcOffset, expected: storedCRC, actual: computedCRC)
         }
 
         let attributes = RecordBatchAttributes(rawValue: try batchReader.readInt16("Attributes"))
@@ -56,7 +57,8 @@ extension RecordBatch {
         let countOffset = batchReader.readerIndex
         let recordCount = try batchReader.readInt32("RecordsCount")
         guard recordCount >= 0 else {
-            throw .invalidLength(reader.context, field: "RecordsCount", offset: countOffset, length: Int64(recordCount))
+            throw .invalidLength(
+                reader.context, field: "RecordsCount", offset: countOffset, length: Int64(recordCount))
         }
 
         var batch = RecordBatch(
@@ -69,14 +71,15 @@ extension RecordBatch {
 
         if attributes.compression != CompressionCodec.none {
             // NOTE: compressed record sections are returned raw; no codec is built in.
-            batch.compressedRecords = try batchReader.readBytes(count: batchReader.readableBytes, field: "Records")
+            batch.compressedRecords = try batchReader.readBytes(
+                count: batchReader.readableBytes, field: "Records")
         } else {
             guard Int(recordCount) <= batchReader.readableBytes / minimumRecordSize else {
                 throw .countTooLarge(
                     reader.context, field: "RecordsCount", offset: countOffset, count: Int64(recordCount),
                     remaining: batchReader.readableBytes)
             }
-            batch.records.reserveCapacity(Int(recordCount))
+            batch.records.reserveCapacity(min(Int(recordCount), WireReader.maximumReservedElements))
             for _ in 0..<recordCount {
                 batch.records.append(try decodeRecord(from: &batchReader))
             }
@@ -90,7 +93,8 @@ extension RecordBatch {
         let lengthOffset = reader.readerIndex
         let length = Int(try reader.readVarint("Record length"))
         guard length >= minimumRecordSize - 1 else {
-            throw .invalidLength(reader.context, field: "Record length", offset: lengthOffset, length: Int64(length))
+            throw .invalidLength(
+                reader.context, field: "Record length", offset: lengthOffset, length: Int64(length))
         }
         try reader.require(length, "Record length")
         let end = reader.readerIndex + length
@@ -113,12 +117,13 @@ extension RecordBatch {
                 remaining: recordReader.readableBytes)
         }
         var headers: [RecordHeader] = []
-        headers.reserveCapacity(headerCount)
+        headers.reserveCapacity(min(headerCount, WireReader.maximumReservedElements))
         for _ in 0..<headerCount {
             let keyOffset = recordReader.readerIndex
             let keyLength = Int(try recordReader.readVarint("Header key length"))
             guard keyLength >= 0 else {
-                throw .invalidLength(reader.context, field: "Header key", offset: keyOffset, length: Int64(keyLength))
+                throw .invalidLength(
+                    reader.context, field: "Header key", offset: keyOffset, length: Int64(keyLength))
             }
             let headerKey = try recordReader.readUTF8(count: keyLength, field: "Header key", at: keyOffset)
             let headerValue = try readRecordBytes(&recordReader, field: "Header value")
@@ -127,12 +132,15 @@ extension RecordBatch {
         try recordReader.requireAtEnd()
         reader.moveReaderIndex(to: end)
         return Record(
-            attributes: attributes, timestampDelta: timestampDelta, offsetDelta: offsetDelta, key: key, value: value,
+            attributes: attributes, timestampDelta: timestampDelta, offsetDelta: offsetDelta, key: key,
+            value: value,
             headers: headers)
     }
 
     /// Reads a varint length (-1 = null) and that many bytes.
-    private static func readRecordBytes(_ reader: inout WireReader, field: String) throws(WireDecodingError)
+    private static func readRecordBytes(
+        _ reader: inout WireReader, field: String
+    ) throws(WireDecodingError)
         -> [UInt8]?
     {
         let offset = reader.readerIndex

@@ -14,7 +14,8 @@ extension RecordBatch {
                 keyCount: record.key?.count, valueCount: record.value?.count, headers: record.headers,
                 timestampDelta: record.timestampDelta, offsetDelta: record.offsetDelta)
             guard body <= Int(Int32.max) - 5 else {
-                throw .valueTooLong(api: "RecordBatch", field: "Record length", length: body, maximum: Int(Int32.max))
+                throw .valueTooLong(
+                    api: "RecordBatch", field: "Record length", length: body, maximum: Int(Int32.max))
             }
             writer.writeVarint(Int32(body))
             writer.writeInt8(record.attributes)
@@ -30,7 +31,8 @@ extension RecordBatch {
         }
         var bytes = writer.bytes
         RecordBatchHeaderWriter.sealHeader(
-            of: &bytes, baseOffset: baseOffset, partitionLeaderEpoch: partitionLeaderEpoch, attributes: attributes,
+            of: &bytes, baseOffset: baseOffset, partitionLeaderEpoch: partitionLeaderEpoch,
+            attributes: attributes,
             lastOffsetDelta: lastOffsetDelta, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
             producerId: producerId, producerEpoch: producerEpoch, baseSequence: baseSequence,
             recordCount: Int32(truncatingIfNeeded: records.count))
@@ -66,7 +68,8 @@ extension RecordBatch {
 enum RecordBatchHeaderWriter {
     /// Fills the 61-byte header placeholder at the start of `batch`, then the CRC.
     static func sealHeader(
-        of batch: inout [UInt8], baseOffset: Int64 = 0, partitionLeaderEpoch: Int32, attributes: RecordBatchAttributes,
+        of batch: inout [UInt8], baseOffset: Int64 = 0, partitionLeaderEpoch: Int32,
+        attributes: RecordBatchAttributes,
         lastOffsetDelta: Int32, baseTimestamp: Int64, maxTimestamp: Int64, producerId: Int64,
         producerEpoch: Int16, baseSequence: Int32, recordCount: Int32
     ) {

@@ -1,6 +1,6 @@
 /// A RecordBatch in message format v2 (magic 2), the only format Produce v3 and later accepts.
 ///
-/// Layout (DefaultRecordBatch.java in Apache Kafka), offsets from the batch start:
+/// The layout follows DefaultRecordBatch.java in Apache Kafka. Offsets from the batch start:
 /// BaseOffset int64 @0, Length int32 @8 (batch size - 12), PartitionLeaderEpoch int32 @12,
 /// Magic int8 @16, CRC uint32 @17 (CRC-32C of bytes 21 to the end), Attributes int16 @21,
 /// LastOffsetDelta int32 @23, BaseTimestamp int64 @27, MaxTimestamp int64 @35, ProducerId int64 @43,
@@ -57,10 +57,10 @@ public struct RecordBatch: Hashable, Sendable {
         self.crc = 0
     }
 
-    /// The absolute offset of `record` (meaningful in batches a broker returned).
+    /// Returns the absolute offset of `record`, meaningful in batches a broker returned.
     public func offset(of record: Record) -> Int64 { baseOffset &+ Int64(record.offsetDelta) }
 
-    /// The absolute timestamp of `record` in milliseconds.
+    /// Returns the absolute timestamp of `record` in milliseconds.
     public func timestamp(of record: Record) -> Int64 { baseTimestamp &+ record.timestampDelta }
 }
 
@@ -101,7 +101,7 @@ public struct RecordBatchAttributes: Hashable, Sendable {
         set { set(0x10, newValue) }
     }
 
-    /// Bit 5: the batch holds a transaction marker, not user records.
+    /// Bit 5: the batch contains a transaction marker, not user records.
     public var isControl: Bool {
         get { rawValue & 0x20 != 0 }
         set { set(0x20, newValue) }

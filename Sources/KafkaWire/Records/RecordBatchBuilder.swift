@@ -30,7 +30,8 @@ public struct RecordBatchBuilder: Sendable {
         producerEpoch: Int16 = -1,
         baseSequence: Int32 = -1
     ) {
-        precondition(attributes.compression == CompressionCodec.none, "RecordBatchBuilder writes uncompressed batches")
+        precondition(
+            attributes.compression == CompressionCodec.none, "RecordBatchBuilder writes uncompressed batches")
         initialCapacity = max(capacity, RecordBatch.headerSize + 64)
         storage = [UInt8](repeating: 0, count: initialCapacity)
         writtenCount = RecordBatch.headerSize
@@ -58,14 +59,27 @@ public struct RecordBatchBuilder: Sendable {
         return VarintSize.varint(Int32(truncatingIfNeeded: body)) + body
     }
 
+    /// Returns the batch size in bytes after appending this record, so a caller can check a batch
+    /// size limit before `append`. Appends nothing.
+    public func sizeAfterAppending(
+        key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64
+    ) -> Int {
+        let timestampDelta = recordCount == 0 ? 0 : timestamp &- baseTimestamp
+        return writtenCount
+            + Self.encodedSize(
+                key: key, value: value, headers: headers, timestampDelta: timestampDelta,
+                offsetDelta: recordCount)
+    }
+
     /// Appends one record with `timestamp` in milliseconds. Throws when the batch would exceed
     /// Int32.max records or a length does not fit the record format.
     public mutating func append(
         key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64
     ) throws(WireEncodingError) {
         guard recordCount < Int32.max else {
-            throw .valueTooLong(api: "RecordBatch", field: "RecordsCount", length: Int(recordCount) + 1,
-                                maximum: Int(Int32.max))
+            throw .valueTooLong(
+                api: "RecordBatch", field: "RecordsCount", length: Int(recordCount) + 1,
+                maximum: Int(Int32.max))
         }
         if recordCount == 0 {
             baseTimestamp = timestamp
@@ -79,7 +93,8 @@ public struct RecordBatchBuilder: Sendable {
             keyCount: key?.count, valueCount: value?.count, headers: headers, timestampDelta: timestampDelta,
             offsetDelta: offsetDelta)
         guard body <= Int(Int32.max) - 5 else {
-            throw .valueTooLong(api: "RecordBatch", field: "Record length", length: body, maximum: Int(Int32.max))
+            throw .valueTooLong(
+                api: "RecordBatch", field: "Record length", length: body, maximum: Int(Int32.max))
         }
         let total = VarintSize.varint(Int32(body)) + body
         ensureSpace(total)
