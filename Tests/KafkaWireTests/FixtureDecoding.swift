@@ -16,6 +16,19 @@ enum FixtureDecoding {
         return Int16(int(sidecar["api_version"]) ?? int(sidecar["api_version_requested"]) ?? 3)
     }
 
+    /// Fixtures whose peer writes one byte after the last field: librdkafka 2.16.0's mock cluster
+    /// ends its Metadata v12 response with a 00 byte after the top-level tagged-field section.
+    static let oneTrailingByte: Set<String> = ["librdkafka-mock/metadata-v12-missing-topic-response"]
+
+    /// Returns whether the fixture is an ApiVersions response with error 35, which is decoded
+    /// leniently so a client can always retry (see `ApiVersionsResponse.decodeWithFallback`).
+    static func isApiVersionsRefusal(_ name: String) -> Bool {
+        let bytes = KafkaFixtures.bytes(name)
+        let isResponse = string(KafkaFixtures.sidecar(name)["direction"]) == "response"
+        let errorCode = bytes.count >= 10 ? Int(bytes[8]) << 8 | Int(bytes[9]) : nil
+        return isResponse && apiKey(name) == .apiVersions && errorCode == 35
+    }
+
     /// Returns the decoded header and body. Bodies of versions this module does not implement are
     /// returned as raw bytes.
     static func decode(name: String, frame: [UInt8]) throws -> [AnyHashable] {
@@ -52,6 +65,18 @@ enum FixtureDecoding {
         }
         let body: AnyHashable
         switch key {
+        case .metadata where oneTrailingByte.contains(name):
+            var bodyReader = reader
+            bodyReader.context = WireContext(api: "Metadata response", version: version)
+            body = try MetadataResponse.decode(from: &bodyReader, version: version)
+            // Exactly the one extra byte must follow; anything else is malformed as usual.
+            if bodyReader.readableBytes == 0 {
+                throw WireDecodingError.truncated(
+                    bodyReader.context, field: "trailing byte", offset: bodyReader.readerIndex, needed: 1,
+                    remaining: 0)
+            }
+            try bodyReader.skip(1, field: "trailing byte")
+            try bodyReader.requireAtEnd()
         case .metadata:
             body = try KafkaFrame.decodeResponse(MetadataResponse.self, frame: frame, version: version)
                 .response

@@ -11,7 +11,7 @@ enum KafkaFixtures {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/kafka")
 
-    static let recordedFolders = ["kafka-python", "librdkafka", "tansu"]
+    static let recordedFolders = ["kafka-python", "librdkafka", "librdkafka-mock", "tansu"]
 
     /// Relative names ("tansu/produce-v3-request") of recorded frames with the given direction.
     static func names(direction: String) -> [String] {
