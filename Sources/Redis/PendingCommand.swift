@@ -2,13 +2,19 @@ import RedisWire
 
 /// One caller's request: a single command or an explicit pipeline, with its continuation and
 /// deadline. Its encoded bytes sit in the connection's outbound buffer.
-struct PendingCommand {
+///
+/// A class, so moving it between the queue, the in-flight list and the completed list costs a
+/// reference count rather than a copy of every field. Only the I/O thread mutates it after
+/// it was queued.
+final class PendingCommand {
     enum Completion {
         case single(CheckedContinuation<Result<RESPValue, RedisError>, Never>)
         case batch(CheckedContinuation<[Result<RESPValue, RedisError>], Never>)
     }
 
     let completion: Completion
+    /// Whether ``completion`` is `.single`, stored so the hot path does not copy the enum.
+    private let isSingle: Bool
     /// Command name for messages, such as `PUBLISH`.
     let name: String
     /// Replies expected: 1 for a single command, the command count for a pipeline.
@@ -20,24 +26,53 @@ struct PendingCommand {
     /// Error code used when the deadline passes before the command was written:
     /// ``RedisError/Code/notConnected`` when it was queued while the server was unreachable.
     let unsentFailure: RedisError.Code
-    /// Replies received so far.
-    var replies: [Result<RESPValue, RedisError>] = []
+    /// The reply of a single command.
+    private var singleResult: Result<RESPValue, RedisError>?
+    /// Replies received so far for a pipeline.
+    private var batchResults: [Result<RESPValue, RedisError>] = []
+
+    init(
+        completion: Completion, name: String, replyCount: Int, byteCount: Int, timeout: Duration,
+        deadline: ContinuousClock.Instant, unsentFailure: RedisError.Code
+    ) {
+        self.completion = completion
+        if case .single = completion { isSingle = true } else { isSingle = false }
+        self.name = name
+        self.replyCount = replyCount
+        self.byteCount = byteCount
+        self.timeout = timeout
+        self.deadline = deadline
+        self.unsentFailure = unsentFailure
+        if !isSingle {
+            batchResults.reserveCapacity(replyCount)
+        }
+    }
+
+    /// Replies recorded so far.
+    var receivedCount: Int {
+        if isSingle { return singleResult == nil ? 0 : 1 }
+        return batchResults.count
+    }
 
     /// Records one reply; returns true when every reply arrived and ``complete()`` is due.
-    mutating func record(_ reply: RESPValue) -> Bool {
+    func record(_ reply: RESPValue) -> Bool {
         let result: Result<RESPValue, RedisError> =
             if case .error(let text) = reply { .failure(.server(text, command: name)) } else { .success(reply) }
-        replies.append(result)
-        return replies.count == replyCount
+        if isSingle {
+            singleResult = result
+            return true
+        }
+        batchResults.append(result)
+        return batchResults.count == replyCount
     }
 
     /// Resumes the caller with the recorded replies.
     func complete() {
         switch completion {
         case .single(let continuation):
-            continuation.resume(returning: replies[0])
+            continuation.resume(returning: singleResult ?? .failure(RedisError(.unexpectedReply, "no reply recorded")))
         case .batch(let continuation):
-            continuation.resume(returning: replies)
+            continuation.resume(returning: batchResults)
         }
     }
 
@@ -47,8 +82,8 @@ struct PendingCommand {
         case .single(let continuation):
             continuation.resume(returning: .failure(error))
         case .batch(let continuation):
-            let missing = replyCount - replies.count
-            continuation.resume(returning: replies + Array(repeating: .failure(error), count: missing))
+            let missing = replyCount - batchResults.count
+            continuation.resume(returning: batchResults + Array(repeating: .failure(error), count: missing))
         }
     }
 }

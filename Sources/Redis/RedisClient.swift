@@ -27,6 +27,14 @@ public final class RedisClient: Sendable {
 
     public var configuration: RedisConfiguration { core.configuration }
 
+    /// An executor that runs tasks on this client's I/O thread.
+    ///
+    /// A task that prefers it with `withTaskExecutorPreference(client.executor) { ... }` sends
+    /// its commands and is resumed with their replies on the I/O thread, which saves two thread
+    /// switches per round trip. Such a task must not block the thread (no blocking system calls,
+    /// no long computation), because the connection does no I/O while it runs.
+    public var executor: any TaskExecutor { core.executor }
+
     /// Replies that queued and in-flight commands still wait for.
     public var pendingCommandCount: Int { core.shared.withLock { $0.pendingReplies } }
 
@@ -73,7 +81,7 @@ public final class RedisClient: Sendable {
     /// The commands are queued together or not at all.
     public func pipeline(_ commands: [[[UInt8]]]) async -> [Result<RESPValue, RedisError>] {
         if commands.isEmpty { return [] }
-        if let empty = commands.firstIndex(where: \.isEmpty) {
+        if let empty = commands.firstIndex(where: { $0.isEmpty }) {
             let error = RedisError(.invalidArgument, "pipeline command \(empty) has no arguments")
             return Array(repeating: .failure(error), count: commands.count)
         }

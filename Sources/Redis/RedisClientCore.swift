@@ -26,6 +26,7 @@ final class RedisClientCore: Sendable {
     let logger: Logger
     let shared = Mutex(RedisClientShared())
     let poller: Poller?
+    let executor: IOThreadExecutor
     private let pollerError: RedisError?
 
     init(configuration: RedisConfiguration, logger: Logger) {
@@ -38,6 +39,7 @@ final class RedisClientCore: Sendable {
             poller = nil
             pollerError = RedisError(.notConnected, "creating the epoll instance failed: \(error)", underlying: error)
         }
+        executor = IOThreadExecutor(poller: poller)
     }
 
     func startIOThread() {

@@ -1,3 +1,4 @@
+import Glibc
 import DualStreamLogging
 import RedisWire
 import SocketTransport
@@ -9,6 +10,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
     private let poller: Poller
     private let configuration: RedisConfiguration
     private let logger: Logger
+    /// Limits warnings for failures that repeat every loop turn, such as a failing epoll_wait.
+    private let warningLimiter = LogRateLimiter()
     private var lifecycle: ConnectionLifecycle
     private var io: RedisSocketIO?
     private var token: UInt64 = 0
@@ -38,7 +41,10 @@ final class RedisClientIOLoop: @unchecked Sendable {
     }
 
     func run() {
+        let executor = core.executor
+        executor.bindToCurrentThread()
         while true {
+            executor.runJobs()
             if core.shared.withLock({ $0.isClosing }) {
                 shutDown()
                 return
@@ -49,14 +55,15 @@ final class RedisClientIOLoop: @unchecked Sendable {
             if lifecycle.state == .ready {
                 takeQueued()
             }
-            expireDeadlines(now: .now)
+            let now = ContinuousClock.now
+            expireDeadlines(now: now)
             if let io, io.hasPendingWrites {
                 flush(io)
             }
-            let timeout = nextWakeup(now: .now)
+            let timeout = nextWakeup(now: now)
             let isReady = lifecycle.state == .ready
             let shouldWait = core.shared.withLock { state in
-                if state.isClosing || (isReady && !state.queued.isEmpty) {
+                if state.isClosing || (isReady && !state.queued.isEmpty) || executor.hasJobs {
                     return false
                 }
                 state.ioThreadWaiting = true
@@ -67,7 +74,13 @@ final class RedisClientIOLoop: @unchecked Sendable {
             do {
                 events = try poller.wait(timeout: timeout)
             } catch {
-                logger.warning("redis epoll wait failed", metadata: ["error": "\(error)"])
+                if let suppressed = warningLimiter.admit() {
+                    logger.warning("redis epoll wait failed", metadata: [
+                        "error": "\(error)", "log.suppressed": "\(suppressed)",
+                    ])
+                }
+                // Avoid spinning while epoll keeps failing.
+                usleep(10_000)
                 events = []
             }
             core.shared.withLock { state in
@@ -145,7 +158,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
         var failedReplies = 0
         for index in inFlightHead..<inFlight.count {
             let command = inFlight[index]
-            failedReplies += command.replyCount - command.replies.count
+            failedReplies += command.replyCount - command.receivedCount
             if index == timedOutIndex {
                 command.fail(RedisError.timedOut(after: command.timeout, endpoint: configuration.endpoint))
             } else {
@@ -221,12 +234,15 @@ final class RedisClientIOLoop: @unchecked Sendable {
         guard let io else { return }
         do {
             // Bounded, so a flood of replies cannot starve writes and deadline checks.
+            // A short read means the socket is drained: stop there instead of paying for a read
+            // that returns EAGAIN; level-triggered epoll reports anything that arrives later.
             for _ in 0..<16 {
-                guard case .readBytes = try io.readOnce() else { break }
-                while let reply = try io.nextReply() {
+                guard case .readBytes(let filledChunk) = try io.readOnce() else { break }
+                try io.forEachReply { (reply) throws(RedisError) in
                     try handle(reply)
                 }
                 resumeCompleted()
+                if !filledChunk { break }
             }
         } catch {
             resumeCompleted()
@@ -246,8 +262,10 @@ final class RedisClientIOLoop: @unchecked Sendable {
 
     /// Matches one reply to the handshake or the oldest command.
     private func handle(_ reply: RESPValue) throws(RedisError) {
-        if case .handshaking = lifecycle.state {
-            let name = handshakeNames.isEmpty ? "handshake" : handshakeNames.removeFirst()
+        // Handshake replies come first; the names list is non-empty exactly while the lifecycle
+        // is handshaking, and checking it avoids copying the lifecycle per reply.
+        if !handshakeNames.isEmpty {
+            let name = handshakeNames.removeFirst()
             switch lifecycle.handshakeReplied(reply, command: name, now: .now) {
             case .wait:
                 break
@@ -379,6 +397,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
         for command in queued {
             command.fail(closed)
         }
+        core.executor.end()
         logger.debug("redis client closed", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
         for waiter in waiters {
             waiter.resume()

@@ -5,8 +5,9 @@ import SocketTransport
 /// that owns the connection.
 final class RedisSocketIO {
     enum ReadStatus {
-        /// Bytes were read; call ``nextReply()`` until it returns nil.
-        case readBytes
+        /// Bytes were read; call ``nextReply()`` until it returns nil. `filledChunk` is true
+        /// when the read filled the whole chunk, so more bytes may be waiting.
+        case readBytes(filledChunk: Bool)
         /// Nothing more to read now.
         case wouldBlock
     }
@@ -68,7 +69,7 @@ final class RedisSocketIO {
         switch result {
         case .bytes(let count):
             cursor.append(contentsOf: UnsafeRawBufferPointer(rebasing: readChunk[0..<count]))
-            return .readBytes
+            return .readBytes(filledChunk: count == readChunk.count)
         case .wouldBlock:
             return .wouldBlock
         case .closed:
@@ -88,6 +89,31 @@ final class RedisSocketIO {
             return nil
         } catch {
             throw RedisError.protocolError(error, endpoint: endpoint)
+        }
+    }
+
+    /// Calls `body` with every complete reply read so far, in order.
+    ///
+    /// The cursor and parser are moved into locals for the loop, so the loop pays for one
+    /// exclusive access to them per call instead of one per reply.
+    func forEachReply(_ body: (RESPValue) throws(RedisError) -> Void) throws(RedisError) {
+        var localCursor = ByteCursor()
+        swap(&localCursor, &cursor)
+        var localParser = parser
+        defer {
+            localCursor.discardReadBytes()
+            swap(&localCursor, &cursor)
+            parser = localParser
+        }
+        while true {
+            let reply: RESPValue?
+            do {
+                reply = try localParser.parse(&localCursor)
+            } catch {
+                throw RedisError.protocolError(error, endpoint: endpoint)
+            }
+            guard let reply else { return }
+            try body(reply)
         }
     }
 }

@@ -7,10 +7,10 @@ extension RedisSubscriberIOLoop {
         do {
             // Bounded, so a flood of messages cannot starve writes and health checks.
             for _ in 0..<16 {
-                guard case .readBytes = try io.readOnce() else { break }
+                guard case .readBytes(let filledChunk) = try io.readOnce() else { break }
                 lastReceived = .now
                 try parseReplies()
-                if stalled != nil || self.io == nil { break }
+                if stalled != nil || self.io == nil || !filledChunk { break }
             }
         } catch {
             connectionFailed(error)
@@ -116,7 +116,11 @@ extension RedisSubscriberIOLoop {
                 }
                 completions.removeValue(forKey: id)?.resume(returning: .failure(error))
                 if let batch = resubscribeNames.removeValue(forKey: id) {
-                    logger.warning("redis resubscribe rejected", metadata: ["error": "\(error.message)"])
+                    if let suppressed = warningLimiter.admit() {
+                        logger.warning("redis resubscribe rejected; those subscriptions end", metadata: [
+                            "error": "\(error.message)", "log.suppressed": "\(suppressed)",
+                        ])
+                    }
                     endSubscriptions(batch.names.map { SubscriptionKey(kind: batch.kind, name: $0) }, error: error)
                 }
             case .resubscribeFinished:

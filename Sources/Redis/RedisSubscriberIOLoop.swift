@@ -1,3 +1,4 @@
+import Glibc
 import DualStreamLogging
 import RedisWire
 import SocketTransport
@@ -10,6 +11,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
     let poller: Poller
     let configuration: RedisConfiguration
     let logger: Logger
+    /// Limits warnings for failures that cannot be thrown and may repeat.
+    let warningLimiter = LogRateLimiter()
     var lifecycle: ConnectionLifecycle
     var io: RedisSocketIO?
     var token: UInt64 = 0
@@ -83,7 +86,13 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             do {
                 events = try poller.wait(timeout: timeout)
             } catch {
-                logger.warning("redis epoll wait failed", metadata: ["error": "\(error)"])
+                if let suppressed = warningLimiter.admit() {
+                    logger.warning("redis epoll wait failed", metadata: [
+                        "error": "\(error)", "log.suppressed": "\(suppressed)",
+                    ])
+                }
+                // Avoid spinning while epoll keeps failing.
+                usleep(10_000)
                 events = []
             }
             core.shared.withLock { state in

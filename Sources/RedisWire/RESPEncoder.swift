@@ -6,18 +6,97 @@
 public enum RESPEncoder {
     /// Appends `*<n>\r\n` followed by each argument as `$<len>\r\n<bytes>\r\n`.
     public static func encodeCommand(_ arguments: [[UInt8]], into buffer: inout [UInt8]) {
-        appendHeader(UInt8(ascii: "*"), arguments.count, into: &buffer)
+        var size = headerSize(arguments.count)
         for argument in arguments {
-            appendBulkString(argument, into: &buffer)
+            size += headerSize(argument.count) + argument.count + 2
+        }
+        writeInPlace(size: size, into: &buffer) { output in
+            writeHeader(UInt8(ascii: "*"), arguments.count, to: &output)
+            for argument in arguments {
+                writeBulkString(argument, to: &output)
+            }
         }
     }
 
     /// Appends `PUBLISH channel message` without building an argument array.
     public static func encodePublish(channel: [UInt8], message: [UInt8], into buffer: inout [UInt8]) {
-        // "*3\r\n$7\r\nPUBLISH\r\n"
-        buffer.append(contentsOf: publishPrefix)
-        appendBulkString(channel, into: &buffer)
-        appendBulkString(message, into: &buffer)
+        let size = publishPrefix.count + headerSize(channel.count) + channel.count + 2
+            + headerSize(message.count) + message.count + 2
+        writeInPlace(size: size, into: &buffer) { output in
+            // "*3\r\n$7\r\nPUBLISH\r\n"
+            write(publishPrefix, to: &output)
+            writeBulkString(channel, to: &output)
+            writeBulkString(message, to: &output)
+        }
+    }
+
+    /// Grows `buffer` by `size` bytes (geometrically, so repeated calls stay amortized O(1))
+    /// and lets `body` fill them through a pointer, which avoids a capacity and uniqueness
+    /// check per byte. `body` must write exactly `size` bytes.
+    private static func writeInPlace(
+        size: Int, into buffer: inout [UInt8], _ body: (inout UnsafeMutablePointer<UInt8>) -> Void
+    ) {
+        let start = buffer.count
+        if buffer.capacity < start + size {
+            buffer.reserveCapacity(max(start + size, buffer.capacity * 2))
+        }
+        // Appending from a contiguous block is a memcpy; a repeated element is filled bytewise.
+        var remaining = size
+        while remaining > 0 {
+            let chunk = min(remaining, zeroBlock.count)
+            buffer.append(contentsOf: zeroBlock[0..<chunk])
+            remaining -= chunk
+        }
+        buffer.withUnsafeMutableBufferPointer { all in
+            var output = all.baseAddress! + start
+            body(&output)
+            assert(output == all.baseAddress! + start + size, "encoded size differs from the computed size")
+        }
+    }
+
+    /// Bytes of `$<count>\r\n` or `*<count>\r\n`.
+    private static func headerSize(_ count: Int) -> Int {
+        1 + decimalDigitCount(count) + 2
+    }
+
+    private static func decimalDigitCount(_ value: Int) -> Int {
+        var digits = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        return digits
+    }
+
+    private static func writeHeader(_ type: UInt8, _ count: Int, to output: inout UnsafeMutablePointer<UInt8>) {
+        output[0] = type
+        let digits = decimalDigitCount(count)
+        var rest = count
+        for index in stride(from: digits, through: 1, by: -1) {
+            output[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
+        output[digits + 1] = UInt8(ascii: "\r")
+        output[digits + 2] = UInt8(ascii: "\n")
+        output += digits + 3
+    }
+
+    private static func writeBulkString(_ bytes: [UInt8], to output: inout UnsafeMutablePointer<UInt8>) {
+        writeHeader(UInt8(ascii: "$"), bytes.count, to: &output)
+        write(bytes, to: &output)
+        output[0] = UInt8(ascii: "\r")
+        output[1] = UInt8(ascii: "\n")
+        output += 2
+    }
+
+    private static func write(_ bytes: [UInt8], to output: inout UnsafeMutablePointer<UInt8>) {
+        bytes.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress {
+                output.update(from: base, count: source.count)
+            }
+        }
+        output += bytes.count
     }
 
     /// Appends one bulk string argument: `$<len>\r\n<bytes>\r\n`.
@@ -57,6 +136,7 @@ public enum RESPEncoder {
         }
     }
 
+    private static let zeroBlock = [UInt8](repeating: 0, count: 4_096)
     private static let publishPrefix: [UInt8] = Array("*3\r\n$7\r\nPUBLISH\r\n".utf8)
     private static let crlf: [UInt8] = [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
     private static let nullBulkString: [UInt8] = Array("$-1\r\n".utf8)
@@ -71,6 +151,18 @@ public enum RESPEncoder {
 
     /// Appends the decimal digits of `number`, most significant first, without a String.
     static func appendDecimal(_ number: Int64, into buffer: inout [UInt8]) {
+        // Lengths and counts of commands are mostly below 1000.
+        if number >= 0 && number < 1_000 {
+            let small = Int(number)
+            if small >= 100 {
+                buffer.append(UInt8(ascii: "0") + UInt8(small / 100))
+            }
+            if small >= 10 {
+                buffer.append(UInt8(ascii: "0") + UInt8(small / 10 % 10))
+            }
+            buffer.append(UInt8(ascii: "0") + UInt8(small % 10))
+            return
+        }
         if number < 0 {
             buffer.append(UInt8(ascii: "-"))
         }

@@ -1,3 +1,4 @@
+import Glibc
 import Redis
 import RedisWire
 import SocketTransport
@@ -202,6 +203,45 @@ struct RedisClientTests {
             #expect(!error.description.contains("wrong"))
         }
         await rejected.close()
+    }
+
+    @Test("tasks on client executor run on its I/O thread")
+    func clientExecutor() async throws {
+        let server = try startRedis()
+        defer { server.stop() }
+        let client = RedisClient(configuration: testConfiguration(server))
+        let threads = try await withTaskExecutorPreference(client.executor) {
+            var threads = Set<UInt>()
+            for index in 0..<200 {
+                let token = bytes("pinned-\(index)")
+                let reply = try await client.send([bytes("ECHO"), token])
+                #expect(reply == .bulkString(token))
+                threads.insert(pthread_self())
+            }
+            return threads
+        }
+        #expect(threads.count == 1)
+        let concurrent = try await withThrowingTaskGroup(of: Int.self) { group in
+            for task in 0..<16 {
+                group.addTask(executorPreference: client.executor) {
+                    try await client.publish(channel: bytes("pinned-\(task)"), message: bytes("x"))
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(concurrent == 0)
+        // Closing from a task on the executor must not wait for itself.
+        await withTaskExecutorPreference(client.executor) {
+            await client.close()
+        }
+        let afterClose = await withTaskExecutorPreference(client.executor) {
+            await capture { () async throws(RedisError) in try await client.ping() }
+        }
+        if case .failure(let error) = afterClose {
+            #expect(error.code == .clientClosed)
+        } else {
+            Issue.record("ping after close succeeded")
+        }
     }
 
     @Test("calls after close fail")

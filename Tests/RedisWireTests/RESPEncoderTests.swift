@@ -42,3 +42,17 @@ struct RESPEncoderTests {
         #expect(Array(buffer.prefix(22)) == [UInt8](ascii: ":-9223372036854775808\r"))
     }
 }
+
+@Suite("RESP encoder lengths")
+struct RESPEncoderLengthTests {
+    @Test("length headers for every digit count")
+    func lengthHeaders() {
+        for length in [0, 1, 9, 10, 99, 100, 255, 256, 999, 1_000, 12_345, 1_048_576] {
+            var buffer: [UInt8] = []
+            RESPEncoder.appendBulkString([UInt8](repeating: 0x61, count: length), into: &buffer)
+            let header = [UInt8](ascii: "$\(length)\r\n")
+            #expect(Array(buffer.prefix(header.count)) == header, "length \(length)")
+            #expect(buffer.count == header.count + length + 2, "length \(length)")
+        }
+    }
+}

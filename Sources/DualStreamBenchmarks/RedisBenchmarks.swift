@@ -1,0 +1,419 @@
+import Glibc
+import Redis
+import RedisWire
+import SocketTransport
+
+/// `dualstream-bench redis`: our RedisClient against `redis-benchmark` on one redis-server,
+/// side by side in one run.
+///
+/// Two scenarios, each PUBLISH of a 100-byte notification to a channel with no subscribers:
+/// - pipelined on one connection: batches of 64 through `RedisClient.pipeline` against
+///   `redis-benchmark -P 64 -c 1`, plus 64 concurrent publishers coalesced by the client's
+///   automatic pipelining;
+/// - sequential round trips: one PUBLISH awaited at a time against `redis-benchmark -P 1 -c 1`.
+/// Each scenario runs `--rounds` times, alternating ours and theirs, and the median is reported.
+enum RedisBenchmarks {
+    struct Options {
+        var pipelinedCount = 1_000_000
+        var sequentialCount = 50_000
+        var rounds = 3
+        var redisServer = "redis-server"
+        var redisBenchmark = "redis-benchmark"
+        /// Runs only our pipelined scenario on the client executor, for profiling.
+        var profilePipelined = false
+    }
+
+    static let channel = "events:push:12345"
+    /// A 100-byte JSON notification shaped like the ones DualPublisher sends.
+    static let notification: String = {
+        var text = #"{"event_id":"1234567890","source_type":"push","source_id":"12345","offset":42,"pad":""#
+        while text.utf8.count < 98 { text += "x" }
+        return text + #""}"#
+    }()
+
+    static func run(arguments: [String]) async throws {
+        let options = try parse(arguments)
+        precondition(notification.utf8.count == 100)
+        let port = try freePort()
+        let server = try BenchmarkProcess.spawn(options.redisServer, [
+            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--daemonize", "no",
+        ])
+        defer { server.terminate() }
+        try waitForServer(port: port)
+
+        print("redis-server \(port) on 127.0.0.1, CPU: \(cpuModel()), \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores")
+        print("payload: \(notification.utf8.count) bytes on channel \(channel)")
+        var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
+        configuration.maxPendingCommands = 100_000
+        configuration.commandTimeout = .seconds(30)
+        let client = RedisClient(configuration: configuration)
+        _ = try await client.ping()
+
+        let executor = client.executor
+        if options.profilePipelined {
+            let rate = try await withTaskExecutorPreference(executor) {
+                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+            }
+            print("pipelined on client executor: \(format(rate)) requests/s")
+            await client.close()
+            return
+        }
+        var results: [String: [Double]] = [:]
+        var pipelinedPeer: [(rate: Double, peakKilobytes: Int)] = []
+        var sequentialPeer: [(rate: Double, peakKilobytes: Int)] = []
+        for round in 1...options.rounds {
+            results["pipelined", default: []].append(try await withTaskExecutorPreference(executor) {
+                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+            })
+            pipelinedPeer.append(try runRedisBenchmark(options, port: port, pipeline: 64, count: options.pipelinedCount))
+            results["pipelined-default", default: []].append(
+                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+            )
+            results["concurrent", default: []].append(
+                try await publishConcurrently(client, count: options.pipelinedCount, tasks: 64, executor: executor)
+            )
+            results["sequential", default: []].append(try await withTaskExecutorPreference(executor) {
+                try await publishSequentially(client, count: options.sequentialCount)
+            })
+            sequentialPeer.append(try runRedisBenchmark(options, port: port, pipeline: 1, count: options.sequentialCount))
+            results["sequential-default", default: []].append(
+                try await publishSequentially(client, count: options.sequentialCount)
+            )
+            let line = results.keys.sorted().map { "\($0) \(format(results[$0]!.last!))" }.joined(separator: ", ")
+            print("round \(round): \(line); redis-benchmark -P 64 \(format(pipelinedPeer.last!.rate)), "
+                + "-P 1 \(format(sequentialPeer.last!.rate))")
+        }
+        await client.close()
+        let ourPeak = peakResidentKilobytes()
+
+        let peerPipelined = median(pipelinedPeer.map(\.rate))
+        let peerSequential = median(sequentialPeer.map(\.rate))
+        let peerPipelinedPeak = "\(pipelinedPeer.map(\.peakKilobytes).max() ?? 0) kB"
+        let peerSequentialPeak = "\(sequentialPeer.map(\.peakKilobytes).max() ?? 0) kB"
+        let rows: [(String, String, Double, String)] = [
+            ("pipeline(), 64 per batch, task on client executor (n=\(options.pipelinedCount))", "pipelined",
+             peerPipelined, peerPipelinedPeak),
+            ("pipeline(), 64 per batch, default executor", "pipelined-default", peerPipelined, peerPipelinedPeak),
+            ("publish() from 64 concurrent tasks on client executor, automatic pipelining", "concurrent",
+             peerPipelined, peerPipelinedPeak),
+            ("publish() awaited one at a time, task on client executor (n=\(options.sequentialCount))", "sequential",
+             peerSequential, peerSequentialPeak),
+            ("publish() awaited one at a time, default executor", "sequential-default", peerSequential,
+             peerSequentialPeak),
+        ]
+        print("")
+        print("| ours | ours (req/s) | redis-benchmark (req/s) | ratio | our peak RSS | redis-benchmark peak RSS |")
+        print("|---|---|---|---|---|---|")
+        for (title, key, peer, peerPeak) in rows {
+            let ours = median(results[key] ?? [0])
+            print("| \(title) | \(format(ours)) | \(format(peer)) | \(ratio(ours, peer)) | \(ourPeak) kB | \(peerPeak) |")
+        }
+        // Other load on the machine moves both sides; ratios within one round share that load.
+        func roundRatios(_ key: String, _ peer: [(rate: Double, peakKilobytes: Int)]) -> String {
+            let ratios = zip(results[key] ?? [], peer).map { $0 / $1.rate }
+            return "median \(ratio(median(ratios), 1)), rounds " + ratios.map { ratio($0, 1) }.joined(separator: " ")
+        }
+        print("")
+        print("per-round ratios, pipelined on client executor: \(roundRatios("pipelined", pipelinedPeer))")
+        print("per-round ratios, sequential on client executor: \(roundRatios("sequential", sequentialPeer))")
+        print("redis-benchmark rows: -P 64 -c 1 for the first three, -P 1 -c 1 for the last two; medians of "
+            + "\(options.rounds) rounds. Our peak RSS is getrusage(RUSAGE_SELF).ru_maxrss for the whole run, "
+            + "redis-benchmark's the largest maximum resident set size of its runs.")
+    }
+
+    // MARK: our client
+
+    static func publishPipelined(_ client: RedisClient, count: Int, depth: Int) async throws -> Double {
+        let channelBytes = Array(channel.utf8)
+        let payload = Array(notification.utf8)
+        let batch = Array(repeating: [Array("PUBLISH".utf8), channelBytes, payload], count: depth)
+        let started = ContinuousClock.now
+        var sent = 0
+        while sent < count {
+            let size = min(depth, count - sent)
+            let results = await client.pipeline(size == depth ? batch : Array(batch.prefix(size)))
+            for result in results {
+                _ = try result.get()
+            }
+            sent += size
+        }
+        return rate(count, since: started)
+    }
+
+    static func publishConcurrently(
+        _ client: RedisClient, count: Int, tasks: Int, executor: any TaskExecutor
+    ) async throws -> Double {
+        let channelBytes = Array(channel.utf8)
+        let payload = Array(notification.utf8)
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                let share = count / tasks + (task < count % tasks ? 1 : 0)
+                group.addTask(executorPreference: executor) {
+                    for _ in 0..<share {
+                        _ = try await client.publish(channel: channelBytes, message: payload)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return rate(count, since: started)
+    }
+
+    static func publishSequentially(_ client: RedisClient, count: Int) async throws -> Double {
+        let channelBytes = Array(channel.utf8)
+        let payload = Array(notification.utf8)
+        let started = ContinuousClock.now
+        for _ in 0..<count {
+            _ = try await client.publish(channel: channelBytes, message: payload)
+        }
+        return rate(count, since: started)
+    }
+
+    // MARK: redis-benchmark
+
+    /// Runs `redis-benchmark -P <pipeline> -c 1 -n <count> -q PUBLISH channel payload` under
+    /// `/usr/bin/time -v` when available, otherwise samples VmHWM from /proc while it runs.
+    static func runRedisBenchmark(
+        _ options: Options, port: Int, pipeline: Int, count: Int
+    ) throws -> (rate: Double, peakKilobytes: Int) {
+        let benchmarkArguments = [
+            "-h", "127.0.0.1", "-p", String(port), "-P", String(pipeline), "-c", "1", "-n", String(count), "-q",
+            "PUBLISH", channel, notification,
+        ]
+        let useTime = access("/usr/bin/time", X_OK) == 0
+        let process = useTime
+            ? try BenchmarkProcess.spawn("/usr/bin/time", ["-v", options.redisBenchmark] + benchmarkArguments)
+            : try BenchmarkProcess.spawn(options.redisBenchmark, benchmarkArguments)
+        var sampledPeak = 0
+        while process.isRunning {
+            if !useTime {
+                sampledPeak = max(sampledPeak, statusKilobytes(pid: process.pid, field: "VmHWM:"))
+            }
+            usleep(2_000)
+        }
+        let output = process.output()
+        process.removeOutput()
+        guard let rate = parseRequestsPerSecond(output) else {
+            throw BenchmarkError("redis-benchmark printed no requests per second: \(output.suffix(500))")
+        }
+        let peak = useTime ? parseMaximumResident(output) ?? 0 : sampledPeak
+        return (rate, peak)
+    }
+
+    /// Takes the number before the last "requests per second" in `redis-benchmark -q` output.
+    static func parseRequestsPerSecond(_ output: String) -> Double? {
+        // -q prints progress lines ending in \r, then the final "...: 123.45 requests per second".
+        let lines = output.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        for line in lines.reversed() {
+            let words = line.split(separator: " ")
+            guard let index = words.firstIndex(of: "requests"), index > 0,
+                  index + 2 < words.count, words[index + 1] == "per", words[index + 2].hasPrefix("second")
+            else { continue }
+            return Double(words[index - 1])
+        }
+        return nil
+    }
+
+    static func parseMaximumResident(_ output: String) -> Int? {
+        for line in output.split(separator: "\n") where line.contains("Maximum resident set size (kbytes):") {
+            return line.split(separator: ":").last.flatMap { Int(trimmed($0)) }
+        }
+        return nil
+    }
+
+    // MARK: helpers
+
+    static func parse(_ arguments: [String]) throws -> Options {
+        var options = Options()
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            func value() throws -> String {
+                guard let next = iterator.next() else { throw BenchmarkError("\(argument) needs a value") }
+                return next
+            }
+            func count() throws -> Int {
+                let text = try value()
+                guard let number = Int(text), number > 0 else {
+                    throw BenchmarkError("\(argument) needs a positive integer, got \(text)")
+                }
+                return number
+            }
+            switch argument {
+            case "--pipelined-count": options.pipelinedCount = try count()
+            case "--sequential-count": options.sequentialCount = try count()
+            case "--rounds": options.rounds = try count()
+            case "--redis-server": options.redisServer = try value()
+            case "--redis-benchmark": options.redisBenchmark = try value()
+            case "--profile-pipelined": options.profilePipelined = true
+            default:
+                throw BenchmarkError("unknown option \(argument); options: --pipelined-count N (default 1000000), "
+                    + "--sequential-count N (default 50000), --rounds N (default 3), --redis-server PATH, "
+                    + "--redis-benchmark PATH, --profile-pipelined (ours only, for a profiler)")
+            }
+        }
+        return options
+    }
+
+    static func freePort() throws -> Int {
+        let listener = try ListeningSocket.listen(on: .tcp(host: "127.0.0.1", port: 0))
+        defer { listener.close() }
+        return listener.port
+    }
+
+    static func waitForServer(port: Int) throws {
+        for _ in 0..<500 {
+            if let socket = try? StreamSocket.connect(to: .tcp(host: "127.0.0.1", port: port), timeout: .seconds(1)) {
+                socket.close()
+                return
+            }
+            usleep(10_000)
+        }
+        throw BenchmarkError("redis-server did not accept connections on 127.0.0.1:\(port) within 5 s")
+    }
+
+    static func rate(_ count: Int, since started: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Double(count) / seconds
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted[sorted.count / 2]
+    }
+
+    static func format(_ value: Double) -> String {
+        String(Int(value.rounded()))
+    }
+
+    static func ratio(_ ours: Double, _ theirs: Double) -> String {
+        let hundredths = Int((ours / theirs * 100).rounded())
+        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)x"
+    }
+
+    static func peakResidentKilobytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss
+    }
+
+    static func statusKilobytes(pid: pid_t, field: String) -> Int {
+        guard let text = readFile("/proc/\(pid)/status") else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix(field) {
+            let digits = line.dropFirst(field.count).filter(\.isNumber)
+            return Int(digits) ?? 0
+        }
+        return 0
+    }
+
+    static func cpuModel() -> String {
+        guard let text = readFile("/proc/cpuinfo") else { return "unknown" }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            return line.split(separator: ":", maxSplits: 1).last.map(trimmed) ?? "unknown"
+        }
+        return "unknown"
+    }
+
+    static func trimmed(_ text: Substring) -> String {
+        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+
+    static func readFile(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A child process for the benchmark (posix_spawnp), with stdout and stderr in a temporary file.
+final class BenchmarkProcess {
+    let pid: pid_t
+    private let outputPath: String
+    private var exited = false
+
+    private init(pid: pid_t, outputPath: String) {
+        self.pid = pid
+        self.outputPath = outputPath
+    }
+
+    static func spawn(_ executable: String, _ arguments: [String]) throws -> BenchmarkProcess {
+        var template = Array("/tmp/dualstream-bench-XXXXXX".utf8CString)
+        let descriptor = mkstemp(&template)
+        guard descriptor >= 0 else { throw BenchmarkError("mkstemp failed: errno \(errno)") }
+        Glibc.close(descriptor)
+        let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Swift's worker threads block signals and a spawned child inherits that mask, so reset
+        // it; otherwise redis-server would ignore the SIGTERM that stops it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] {
+            sigaddset(&defaultSignals, signal)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let result = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            unlink(outputPath)
+            throw BenchmarkError("starting \(executable) failed: \(String(cString: strerror(result))); "
+                + "install redis-server and redis-benchmark (Debian package redis-server)")
+        }
+        return BenchmarkProcess(pid: pid, outputPath: outputPath)
+    }
+
+    var isRunning: Bool {
+        guard !exited else { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exited = true
+        }
+        return !exited
+    }
+
+    func output() -> String {
+        RedisBenchmarks.readFile(outputPath) ?? ""
+    }
+
+    func removeOutput() {
+        unlink(outputPath)
+    }
+
+    func terminate() {
+        if isRunning {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            exited = true
+        }
+        unlink(outputPath)
+    }
+}
