@@ -22,10 +22,15 @@ final class BatchCompletion: Sendable {
         self.partition = partition
     }
 
-    var isPending: Bool {
-        state.withLock { state in
-            if case .pending = state { return true }
-            return false
+    /// Returns whether the record at `index` has its result, following a split to the part with it.
+    func isResolved(index: Int32) -> Bool {
+        let snapshot = state.withLock { $0 }
+        switch snapshot {
+        case .pending: return false
+        case .succeeded, .failed: return true
+        case .forwarded(let parts):
+            guard let part = parts.last(where: { $0.firstIndex <= index }) else { return true }
+            return part.completion.isResolved(index: index - part.firstIndex)
         }
     }
 
@@ -49,7 +54,7 @@ final class BatchCompletion: Sendable {
         complete(.failed(error))
     }
 
-    /// The outcome of the record at `index`, waiting until the batch (or its part) completes.
+    /// Waits until the batch (or the part with the record) completes and returns the record's outcome.
     func result(index: Int32, timestamp: Int64) async -> Result<RecordMetadata, KafkaProducerError> {
         var completion = self
         var index = index
@@ -98,6 +103,6 @@ public struct DeliveryHandle: Sendable {
 
     /// Whether the result is available without waiting.
     public var isComplete: Bool {
-        !completion.isPending
+        completion.isResolved(index: index)
     }
 }

@@ -14,6 +14,8 @@ public final class KafkaProducer: Sendable {
     private let thread: SenderThread
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
+    /// Largest encoded record accepted and the setting that limits it.
+    private let recordLimit: (bytes: Int, setting: String)
 
     public init(configuration: KafkaProducerConfiguration, logger: Logger = .silent) throws(KafkaProducerError) {
         try configuration.validate()
@@ -33,7 +35,9 @@ public final class KafkaProducer: Sendable {
         }
         self.configuration = configuration
         self.logger = logger
-        let shared = ProducerShared(state: ProducerState(configuration: configuration), poller: poller)
+        let state = ProducerState(configuration: configuration)
+        recordLimit = state.accumulator.recordLimit
+        let shared = ProducerShared(state: state, poller: poller)
         self.shared = shared
         let sender = ProducerSender(shared: shared, configuration: configuration, bootstrap: endpoints, logger: logger)
         guard let thread = SenderThread.start({ sender.run() }) else {
@@ -65,7 +69,7 @@ public final class KafkaProducer: Sendable {
         let timestamp = record.timestamp ?? currentTimeMilliseconds()
         let size = ProducerBatch.recordSize(key: record.key, value: record.value, headers: record.headers,
                                             timestampDelta: 0, offsetDelta: 0)
-        let limit = shared.state.withLock { $0.accumulator.recordLimit }
+        let limit = recordLimit
         if size > limit.bytes {
             let settingValue = limit.setting == "batchSize" ? configuration.batchSize : configuration.maxRequestSize
             throw .recordTooLarge(size: size + ProducerBatch.headerSize, limit: settingValue, setting: limit.setting)
@@ -184,7 +188,7 @@ public final class KafkaProducer: Sendable {
     // MARK: Flush and close
 
     /// Sends every record enqueued so far without waiting for linger, and waits until each has a
-    /// result or `timeout` passes (then throws a timeout error; the records stay queued).
+    /// result. After `timeout` it throws a timeout error, and the records stay queued.
     public func flush(timeout: Duration) async throws(KafkaProducerError) {
         let result = await withUnsafeContinuation { (continuation: ProducerState.WaitContinuation) in
             enum Decision { case done, closed, wait(wake: Bool) }

@@ -2,12 +2,42 @@ import KafkaWire
 
 /// A failed `enqueue`, `send`, `flush` or delivery.
 ///
-/// ``mayHavePersisted`` says whether the broker may have written the record: `true` after a
+/// ``mayHavePersisted`` tells whether the broker may have written the record: `true` after a
 /// transport error, a request timeout or NOT_ENOUGH_REPLICAS_AFTER_APPEND once the record was sent,
 /// `false` when it was never sent or the broker rejected it (unknown topic, NOT_ENOUGH_REPLICAS,
 /// authorization, too large).
 public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equatable {
-    enum Code: Sendable, Equatable {
+    /// The kind of failure. Compare with the static members, for example `error.code == .timedOut`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Kind: String, Hashable, Sendable {
+            case timedOut, bufferFull, recordTooLarge, brokerError, closed, notConnected
+            case invalidConfiguration, invalidPartition, unknownTopic, transportFailed, protocolError
+            case unsupportedVersion
+        }
+
+        fileprivate let kind: Kind
+
+        /// Delivery, flush or close did not finish in time; the message names the timeout.
+        public static var timedOut: Code { Code(kind: .timedOut) }
+        /// `bufferMemory` stayed full for `maxBlock`; ``KafkaProducerError/bufferLimit`` is the limit.
+        public static var bufferFull: Code { Code(kind: .bufferFull) }
+        /// A record exceeds `batchSize` or `maxRequestSize`; it was never sent.
+        public static var recordTooLarge: Code { Code(kind: .recordTooLarge) }
+        /// The broker rejected the batch; ``KafkaProducerError/brokerErrorCode`` has its error code.
+        public static var brokerError: Code { Code(kind: .brokerError) }
+        public static var closed: Code { Code(kind: .closed) }
+        public static var notConnected: Code { Code(kind: .notConnected) }
+        public static var invalidConfiguration: Code { Code(kind: .invalidConfiguration) }
+        public static var invalidPartition: Code { Code(kind: .invalidPartition) }
+        public static var unknownTopic: Code { Code(kind: .unknownTopic) }
+        public static var transportFailed: Code { Code(kind: .transportFailed) }
+        public static var protocolError: Code { Code(kind: .protocolError) }
+        public static var unsupportedVersion: Code { Code(kind: .unsupportedVersion) }
+
+        public var description: String { kind.rawValue }
+    }
+
+    enum Reason: Sendable, Equatable {
         case timedOut
         case bufferFull(limit: Int)
         case recordTooLarge(size: Int, limit: Int)
@@ -22,14 +52,31 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         case unsupportedVersion
     }
 
-    let code: Code
+    let reason: Reason
     public let message: String
     public let mayHavePersisted: Bool
 
-    init(_ code: Code, _ message: String, mayHavePersisted: Bool) {
-        self.code = code
+    init(_ reason: Reason, _ message: String, mayHavePersisted: Bool) {
+        self.reason = reason
         self.message = message
         self.mayHavePersisted = mayHavePersisted
+    }
+
+    public var code: Code {
+        switch reason {
+        case .timedOut: .timedOut
+        case .bufferFull: .bufferFull
+        case .recordTooLarge: .recordTooLarge
+        case .brokerError: .brokerError
+        case .closed: .closed
+        case .notConnected: .notConnected
+        case .invalidConfiguration: .invalidConfiguration
+        case .invalidPartition: .invalidPartition
+        case .unknownTopic: .unknownTopic
+        case .transportFailed: .transportFailed
+        case .protocolError: .protocolError
+        case .unsupportedVersion: .unsupportedVersion
+        }
     }
 
     public var description: String {
@@ -38,26 +85,37 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
 
     /// The broker's error code, when the broker rejected the record.
     public var brokerErrorCode: KafkaErrorCode? {
-        if case .brokerError(let code) = code { return code }
+        if case .brokerError(let code) = reason { return code }
         return nil
     }
 
-    /// Buffer limit in bytes when the error is ``bufferFull``.
+    /// Buffer limit in bytes for ``Code/bufferFull``, or the exceeded setting for ``Code/recordTooLarge``.
+    public var limit: Int? {
+        switch reason {
+        case .bufferFull(let limit), .recordTooLarge(_, let limit): limit
+        default: nil
+        }
+    }
+
+    /// Encoded size in bytes (with the batch header) of a record rejected as too large.
+    public var recordSize: Int? {
+        if case .recordTooLarge(let size, _) = reason { return size }
+        return nil
+    }
+
+    /// Buffer limit in bytes when the error is ``Code/bufferFull``.
     public var bufferLimit: Int? {
-        if case .bufferFull(let limit) = code { return limit }
+        if case .bufferFull(let limit) = reason { return limit }
         return nil
     }
 
     public var isTimedOut: Bool { code == .timedOut }
-    public var isBufferFull: Bool { bufferLimit != nil }
-    public var isRecordTooLarge: Bool {
-        if case .recordTooLarge = code { return true }
-        return false
-    }
+    public var isBufferFull: Bool { code == .bufferFull }
+    public var isRecordTooLarge: Bool { code == .recordTooLarge }
     public var isClosed: Bool { code == .closed }
 
     public static func == (lhs: KafkaProducerError, rhs: KafkaProducerError) -> Bool {
-        lhs.code == rhs.code && lhs.mayHavePersisted == rhs.mayHavePersisted
+        lhs.reason == rhs.reason && lhs.mayHavePersisted == rhs.mayHavePersisted
     }
 }
 
@@ -101,7 +159,8 @@ extension KafkaProducerError {
     ) -> KafkaProducerError {
         var text = "broker rejected the batch for \(topic)-\(partition): \(code)"
         if let message, !message.isEmpty { text += ": " + message }
-        return KafkaProducerError(.brokerError(code), text, mayHavePersisted: earlierAttemptUncertain || code.mayHavePersisted)
+        let mayHavePersisted = earlierAttemptUncertain || code.mayHavePersisted
+        return KafkaProducerError(.brokerError(code), text, mayHavePersisted: mayHavePersisted)
     }
 
     static func transport(_ message: String, mayHavePersisted: Bool) -> KafkaProducerError {
@@ -114,6 +173,14 @@ extension KafkaProducerError {
 
     static func unsupportedVersion(_ message: String) -> KafkaProducerError {
         KafkaProducerError(.unsupportedVersion, message, mayHavePersisted: false)
+    }
+
+    static func notConnected(waited: Duration, lastError: String?) -> KafkaProducerError {
+        KafkaProducerError(
+            .notConnected,
+            "no broker responded to Metadata within maxBlock \(waited): check bootstrapServers and that the "
+                + "brokers run; last error: \(lastError ?? "none")",
+            mayHavePersisted: false)
     }
 
     static func unknownTopic(_ topic: String, waited: Duration) -> KafkaProducerError {

@@ -32,6 +32,8 @@ struct ProducerState {
     /// it is running and will look again before it sleeps.
     var plannedWake: ContinuousClock.Instant?
     var senderExited = false
+    /// The last connect or connection failure, reported when no broker was ever reachable.
+    var lastConnectionError: String?
 
     init(configuration: KafkaProducerConfiguration) {
         accumulator = RecordAccumulator(batchSize: configuration.batchSize,
@@ -39,7 +41,8 @@ struct ProducerState {
                                         linger: configuration.linger)
         buffer = BufferAccounting(limit: configuration.bufferMemory, maxBlock: configuration.maxBlock)
         metadata = MetadataCache(maxAge: configuration.metadataMaxAge, retryBackoff: configuration.retryBackoff)
-        idempotence = IdempotenceState(enabled: configuration.enableIdempotence)
+        // As in the Java producer, idempotence needs acks=all; with other acks it is off.
+        idempotence = IdempotenceState(enabled: configuration.enableIdempotence && configuration.acks == .all)
     }
 
     var isClosing: Bool { closeDeadline != nil || abandoned }
@@ -125,16 +128,19 @@ extension ProducerState {
         }
         if let deadline = buffer.nextDeadline { consider(deadline) }
         for topic in Array(metadataWaiters.keys) {
-            var kept = [MetadataWaiter]()
+            var pending = [MetadataWaiter]()
             for waiter in metadataWaiters[topic]! {
                 if waiter.deadline <= now {
-                    deferred.resumeFailure.append((waiter.continuation, .unknownTopic(topic, waited: buffer.maxBlock)))
+                    let error: KafkaProducerError = metadata.lastUpdate == nil
+                        ? .notConnected(waited: buffer.maxBlock, lastError: lastConnectionError)
+                        : .unknownTopic(topic, waited: buffer.maxBlock)
+                    deferred.resumeFailure.append((waiter.continuation, error))
                 } else {
-                    kept.append(waiter)
+                    pending.append(waiter)
                     consider(waiter.deadline)
                 }
             }
-            metadataWaiters[topic] = kept.isEmpty ? nil : kept
+            metadataWaiters[topic] = pending.isEmpty ? nil : pending
         }
         for (id, waiter) in flushWaiters {
             if waiter.deadline <= now {

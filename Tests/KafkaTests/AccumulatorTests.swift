@@ -81,7 +81,8 @@ import Testing
         let now = ContinuousClock.now
         let cache = metadata(partitions: 1)
         _ = append(&accumulator, partition: 0, bytes: 100, now: now)
-        let first = accumulator.drain(now: now, metadata: cache, flushing: false, idempotence: idempotence) { _ in true }
+        let first = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                      idempotence: idempotence) { _ in true }
         let sent = first.requests[1]![0]
         sent.attempts = 1
         let originalBytes = sent.bytes
@@ -89,13 +90,15 @@ import Testing
         _ = append(&accumulator, partition: 0, bytes: 100, now: now)
         _ = append(&accumulator, partition: 0, bytes: 100, now: now)
         accumulator.requeue(sent, retryAt: now)
-        let second = accumulator.drain(now: now, metadata: cache, flushing: false, idempotence: idempotence) { _ in true }
+        let second = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                       idempotence: idempotence) { _ in true }
         let resent = second.requests[1]![0]
         #expect(resent === sent)
         #expect(resent.bytes == originalBytes, "a retry is re-sent byte for byte")
         resent.attempts = 2
         _ = accumulator.complete(resent, wasInFlight: true)
-        let third = accumulator.drain(now: now, metadata: cache, flushing: false, idempotence: idempotence) { _ in true }
+        let third = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                      idempotence: idempotence) { _ in true }
         #expect(third.requests[1]![0].baseSequence == 1)
     }
 

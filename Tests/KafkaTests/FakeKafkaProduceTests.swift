@@ -339,6 +339,51 @@ struct FakeKafkaProduceTests {
         #expect(try reader.int32() == 2)
     }
 
+    @Test("Concurrent producers get distinct offsets")
+    func concurrentProducers() async throws {
+        let cluster = try FakeKafkaCluster()
+        defer { cluster.shutdown() }
+        try cluster.createTopic("shared", partitions: 1)
+        let port = try cluster.port(ofBroker: 1)
+        // 4 connections x 50 requests x 3 records, each on its own task.
+        let offsets = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    let connection = try FakeKafkaTestConnection(port: port)
+                    var baseOffsets: [Int64] = []
+                    for request in 0..<50 {
+                        let records = (0..<3).map { index in
+                            FakeKafkaTestRecord(key: [UInt8(writer)], value: [UInt8(request), UInt8(index)])
+                        }
+                        var reader = try connection.roundTrip(
+                            FakeKafkaRequests.produce(
+                                version: 9, correlationID: Int32(request),
+                                batches: [
+                                    .init(
+                                        topic: "shared", partition: 0,
+                                        records: FakeKafkaRequests.recordBatch(records))
+                                ]))
+                        let response = try reader.produceResponse(version: 9)
+                        #expect(response.correlationID == Int32(request))
+                        baseOffsets.append(response.partitions[0].baseOffset)
+                    }
+                    return baseOffsets
+                }
+            }
+            var all: [Int64] = []
+            for try await baseOffsets in group { all += baseOffsets }
+            return all
+        }
+        #expect(offsets.sorted() == (0..<200).map { Int64($0) * 3 })
+        let records = try cluster.records(topic: "shared", partition: 0)
+        #expect(records.map(\.offset) == (0..<600).map { Int64($0) })
+        for writer in 0..<4 {
+            let values = records.filter { $0.key == [UInt8(writer)] }.compactMap(\.value)
+            #expect(values.count == 150)
+            #expect(values == values.sorted { ($0[0], $0[1]) < ($1[0], $1[1]) })
+        }
+    }
+
     @Test("Garbage bytes never crash the broker", arguments: 0..<20)
     func garbageBytes(seed: Int) throws {
         let cluster = try FakeKafkaCluster()

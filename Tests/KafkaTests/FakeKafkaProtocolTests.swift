@@ -186,6 +186,89 @@ struct FakeKafkaProtocolTests {
         #expect(throws: FakeKafkaError.self) { try cluster.moveLeader(topic: "moves", partition: 1, to: 1) }
     }
 
+    @Test("Metadata by topic id")
+    func metadataByTopicID() throws {
+        let cluster = try FakeKafkaCluster()
+        defer { cluster.shutdown() }
+        try cluster.createTopic("by-id", partitions: 1)
+        let connection = try FakeKafkaTestConnection(cluster)
+        // Learn the topic id by name first (v12), then ask by id with a null name.
+        var byName = try connection.roundTrip(
+            FakeKafkaRequests.metadata(version: 12, correlationID: 1, topics: ["by-id"]))
+        let topicID = try Self.skipToFirstTopic(&byName, version: 12).topicID
+        #expect(topicID != [UInt8](repeating: 0, count: 16))
+
+        for (correlation, requestedID, expectedError) in [
+            (Int32(2), topicID, Int16(0)),
+            (3, [UInt8](repeating: 7, count: 16), FakeKafkaErrorCode.unknownTopicId),
+        ] {
+            var body = FakeKafkaBytes()
+            body.arrayCount(1, flexible: true)
+            body.bytes += requestedID
+            body.string(nil, flexible: true)
+            body.emptyTags()
+            body.int8(0)
+            body.int8(0)
+            body.emptyTags()
+            var reader = try connection.roundTrip(
+                FakeKafkaRequests.frame(apiKey: 3, version: 12, correlationID: correlation, body: body.bytes))
+            let topic = try Self.skipToFirstTopic(&reader, version: 12)
+            #expect(topic.errorCode == expectedError)
+            #expect(topic.name == (expectedError == 0 ? "by-id" : nil))
+            #expect(topic.topicID == requestedID)
+        }
+    }
+
+    @Test("Metadata partition without leader")
+    func metadataWithoutLeader() throws {
+        let cluster = try FakeKafkaCluster()
+        defer { cluster.shutdown() }
+        try cluster.createTopic("leaderless", partitions: 2, leaders: [1, -1])
+        let connection = try FakeKafkaTestConnection(cluster)
+        var reader = try connection.roundTrip(
+            FakeKafkaRequests.metadata(version: 9, correlationID: 1, topics: ["leaderless"]))
+        _ = try Self.skipToFirstTopic(&reader, version: 9)
+        var partitions: [(error: Int16, leader: Int32)] = []
+        for _ in 0..<(try reader.arrayCount(flexible: true)) {
+            let error = try reader.int16()
+            _ = try reader.int32()
+            let leader = try reader.int32()
+            _ = try reader.int32()
+            for _ in 0..<3 { for _ in 0..<(try reader.arrayCount(flexible: true)) { _ = try reader.int32() } }
+            _ = try reader.taggedFields()
+            partitions.append((error, leader))
+        }
+        #expect(partitions.map(\.error) == [0, FakeKafkaErrorCode.leaderNotAvailable])
+        #expect(partitions.map(\.leader) == [1, -1])
+    }
+
+    /// Reads a flexible Metadata response (v9+) up to the first topic's partition array and returns
+    /// that topic's error code, name and id.
+    static func skipToFirstTopic(
+        _ reader: inout FakeKafkaResponseReader, version: Int16
+    ) throws -> (
+        errorCode: Int16, name: String?, topicID: [UInt8]
+    ) {
+        _ = try reader.int32()
+        _ = try reader.taggedFields()
+        _ = try reader.int32()
+        for _ in 0..<(try reader.arrayCount(flexible: true)) {
+            _ = try reader.int32()
+            _ = try reader.string(flexible: true)
+            _ = try reader.int32()
+            _ = try reader.string(flexible: true)
+            _ = try reader.taggedFields()
+        }
+        _ = try reader.string(flexible: true)
+        _ = try reader.int32()
+        #expect(try reader.arrayCount(flexible: true) >= 1)
+        let errorCode = try reader.int16()
+        let name = try reader.string(flexible: true)
+        let topicID = version >= 10 ? try reader.bytes(16) : []
+        _ = try reader.int8()
+        return (errorCode, name, topicID)
+    }
+
     @Test("InitProducerId issues new ids", arguments: [Int16(0), 2, 4, 5])
     func initProducerId(version: Int16) throws {
         let cluster = try FakeKafkaCluster()

@@ -45,6 +45,14 @@ struct FakeKafkaShutdownTests {
                 _ = try connection.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 1))
                 connections.append(connection)
             }
+            // Connections that end are reaped while the cluster runs: their threads are joined.
+            let threadsBeforeTransient = threadCount()
+            for _ in 0..<10 {
+                let transient = try FakeKafkaTestConnection(cluster, broker: 2)
+                _ = try transient.roundTrip(FakeKafkaRequests.apiVersions(version: 3, correlationID: 2))
+            }
+            let reaped = try waitUntil(timeout: .seconds(2)) { threadCount() == threadsBeforeTransient }
+            guard reaped else { return 18 }
             // One connection left mid-request: the fake is waiting for the rest of a frame.
             try connections[0].send([0, 0, 0, 100, 0, 18])
             // 3 listeners, 3 accepted sockets and 3 client sockets.
@@ -90,6 +98,20 @@ struct FakeKafkaShutdownTests {
         #expect(first.receive(timeout: .seconds(1)) == .closed)
         #expect(second.receive(timeout: .seconds(1)) == .closed)
         cluster.shutdown()
+    }
+
+    @Test("Shutdown interrupts a delayed response")
+    func shutdownDuringDelay() throws {
+        let cluster = try FakeKafkaCluster()
+        cluster.inject(FakeKafkaFault(.delay(.seconds(30)), apiKey: .apiVersions))
+        let connection = try FakeKafkaTestConnection(cluster)
+        try connection.send(FakeKafkaRequests.apiVersions(version: 3, correlationID: 1))
+        #expect(cluster.waitForRequestsBlocking(count: 1, timeout: .seconds(2)))
+        let clock = ContinuousClock()
+        let start = clock.now
+        cluster.shutdown()
+        #expect(clock.now - start < .seconds(1))
+        #expect(connection.receive(timeout: .seconds(1)) == .closed)
     }
 
     @Test("Deinit shuts the cluster down")

@@ -82,7 +82,8 @@ print("read", count)
         for index in 0..<total {
             let key = String(format: "key-%04d", index % 1_000)
             let sequence = index / 1_000
-            let value = Array("\(key)#\(sequence)#".utf8) + (0..<(index % 50)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let padding = (0..<(index % 50)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let value = Array("\(key)#\(sequence)#".utf8) + padding
             let timestamp = baseTimestamp + Int64(index)
             let headers = [
                 KafkaHeader(key: "sequence", value: Array(String(sequence).utf8)),
@@ -139,7 +140,9 @@ print("read", count)
             if timestamp != expected.timestamp { mismatches.append("timestamp \(timestamp) for \(key)#\(sequence)") }
             let expectedHeaders = "sequence=\(Self.hex(Array(String(sequence).utf8)));empty=-"
             if fields[5] != expectedHeaders { mismatches.append("headers \(fields[5]) for \(key)#\(sequence)") }
-            if partition != javaPartition { mismatches.append("\(key) in partition \(partition), Java picks \(javaPartition)") }
+            if partition != javaPartition {
+                mismatches.append("\(key) in partition \(partition), Java picks \(javaPartition)")
+            }
             if let known = partitionByKey[key], known != partition { mismatches.append("\(key) in two partitions") }
             partitionByKey[key] = partition
             if let last = lastOffsetByKey[key], last.sequence < sequence, last.offset > offset {

@@ -1,6 +1,7 @@
 /// A first-in first-out queue over an array with a moving head, compacted when half is consumed.
+/// Popped slots are cleared at once, so a queue never keeps a removed element alive.
 struct FIFOQueue<Element> {
-    private var storage: [Element] = []
+    private var storage: [Element?] = []
     private var head = 0
 
     var isEmpty: Bool { head == storage.count }
@@ -29,6 +30,7 @@ struct FIFOQueue<Element> {
     mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]
+        storage[head] = nil
         head += 1
         if head == storage.count {
             storage.removeAll(keepingCapacity: true)
@@ -43,8 +45,8 @@ struct FIFOQueue<Element> {
     /// Removes and returns the elements matching `predicate`, keeping the order of the rest.
     mutating func removeAll(where predicate: (Element) -> Bool) -> [Element] {
         var removed = [Element]()
-        var kept = [Element]()
-        for element in storage[head...] {
+        var kept = [Element?]()
+        for case let element? in storage[head...] {
             if predicate(element) { removed.append(element) } else { kept.append(element) }
         }
         storage = kept
@@ -52,5 +54,5 @@ struct FIFOQueue<Element> {
         return removed
     }
 
-    var elements: ArraySlice<Element> { storage[head...] }
+    var elements: some Sequence<Element> { storage[head...].lazy.compactMap { $0 } }
 }

@@ -31,7 +31,7 @@ final class ProducerBatch {
     var attempts = 0
     /// Earliest time a retry may be sent.
     var retryAt: ContinuousClock.Instant?
-    /// True once an attempt ended without a clear answer (transport error, timeout,
+    /// True once an attempt ended without a clear response (transport error, timeout,
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND): the broker may have written the records.
     var mayHavePersisted = false
 
@@ -121,6 +121,14 @@ final class ProducerBatch {
         bytes.append(contentsOf: field)
     }
 
+    /// Gives a split part its share of the original batch's sequence range, so the broker receives
+    /// the sequences it expects. The header is written when the part is drained.
+    func assignSequence(producerID: Int64, producerEpoch: Int16, baseSequence: Int32) {
+        self.producerID = producerID
+        self.producerEpoch = producerEpoch
+        self.baseSequence = baseSequence
+    }
+
     /// Stops appends without writing the header, for a batch that is full but not yet drained.
     func close() {
         isSealed = true
@@ -173,6 +181,12 @@ final class ProducerBatch {
                 batch.appendRaw(timestamp: record.timestamp, fields: bytes[record.fields])
             }
             batch.close()
+            batch.attempts = attempts
+            if baseSequence >= 0 {
+                let offset = result.reduce(Int32(0)) { $0 + $1.recordCount }
+                batch.assignSequence(producerID: producerID, producerEpoch: producerEpoch,
+                                     baseSequence: SequenceNumber.adding(offset, to: baseSequence))
+            }
             result.append(batch)
         }
         return result

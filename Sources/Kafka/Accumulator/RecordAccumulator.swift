@@ -150,7 +150,7 @@ struct RecordAccumulator {
     }
 
     /// Takes the ready batches whose leader can take a request now, assigning sequences with
-    /// idempotence. `canSend` tells whether a node's connection has room for another request.
+    /// idempotence. `canSend` returns whether a node's connection has room for another request.
     mutating func drain(
         now: ContinuousClock.Instant, metadata: MetadataCache, flushing: Bool,
         idempotence: IdempotenceState, canSend: (Int32) -> Bool
@@ -173,8 +173,8 @@ struct RecordAccumulator {
                     result.nextReadyTime = Self.earlier(result.nextReadyTime, retryAt)
                     continue
                 }
-                // Keeps per-partition order: a retried batch waits until the earlier ones are
-                // answered, and with idempotence at most 5 batches of a partition are in flight.
+                // Per-partition order: a retried batch waits until the earlier ones have responses,
+                // and with idempotence at most 5 batches of a partition are in flight.
                 if batch.attempts > 0 && queue.inFlight > 0 { continue }
                 if idempotence.isEnabled && queue.inFlight >= 5 { continue }
                 let lingerDeadline = batch.createdAt + linger
@@ -197,6 +197,11 @@ struct RecordAccumulator {
                 prepareForSend(batch, queue: &topicQueues.partitions[index], idempotence: idempotence)
                 if topicQueues.stickyPartition == partition { topicQueues.stickyPartition = nil }
                 result.requests[leader, default: []].append(batch)
+                // A request carries one batch per partition, so a further batch of this partition
+                // goes in the next request: ask the sender to look again at once.
+                if !topicQueues.partitions[index].batches.isEmpty {
+                    result.nextReadyTime = now
+                }
             }
         }
         return result
@@ -209,6 +214,10 @@ struct RecordAccumulator {
         }
         let producerID = idempotence.producerID
         if batch.attempts > 0 && batch.producerID == producerID && batch.baseSequence >= 0 {
+            // A retry or a split part keeps the sequence range it was first given.
+            if !batch.headerWritten {
+                batch.seal(producerID: producerID, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence)
+            }
             return
         }
         if queue.sequenceGeneration != idempotence.generation {
@@ -297,9 +306,9 @@ struct RecordAccumulator {
         for topic in Array(topics.keys) {
             guard var topicQueues = topics.removeValue(forKey: topic) else { continue }
             for index in topicQueues.partitions.indices {
-                let taken = topicQueues.partitions[index].batches.removeAll(where: shouldRemove)
-                for batch in taken { incomplete.removeValue(forKey: batch.id) }
-                removed.append(contentsOf: taken)
+                let matching = topicQueues.partitions[index].batches.removeAll(where: shouldRemove)
+                for batch in matching { incomplete.removeValue(forKey: batch.id) }
+                removed.append(contentsOf: matching)
             }
             topics[topic] = topicQueues
         }

@@ -71,7 +71,8 @@ extension KafkaProducerConfiguration {
             throw invalid("maxRequestSize \(maxRequestSize) is below the minimum of 256 bytes")
         }
         if maxInFlightRequestsPerConnection < 1 {
-            throw invalid("maxInFlightRequestsPerConnection must be at least 1, got \(maxInFlightRequestsPerConnection)")
+            throw invalid(
+                "maxInFlightRequestsPerConnection must be at least 1, got \(maxInFlightRequestsPerConnection)")
         }
         if enableIdempotence && maxInFlightRequestsPerConnection > 5 {
             throw invalid(

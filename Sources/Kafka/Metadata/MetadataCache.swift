@@ -2,8 +2,9 @@ import KafkaWire
 
 /// Brokers, partition counts and leaders last returned by Metadata, and when to ask again.
 ///
-/// Refreshed at least every `maxAge`; after an error that means a leader moved, within the retry
-/// backoff (``requestRefresh(now:)``), never sooner than `retryBackoff` after the previous request.
+/// Refreshed at least every `maxAge`. After an error that means a leader moved, the refresh is due
+/// within the retry backoff (``requestRefresh()``), but never sooner than `retryBackoff` after the
+/// previous request.
 struct MetadataCache {
     struct Broker: Hashable {
         var host: String
@@ -22,7 +23,7 @@ struct MetadataCache {
     let retryBackoff: Duration
     private(set) var brokers: [Int32: Broker] = [:]
     private(set) var topics: [String: Topic] = [:]
-    /// Topics the producer has records or waiters for; each Metadata request asks for them all.
+    /// Topics the producer has records or waiters for; each Metadata request names them all.
     private(set) var topicsInUse: Set<String> = []
     private(set) var lastUpdate: ContinuousClock.Instant?
     private(set) var lastRequest: ContinuousClock.Instant?
@@ -45,7 +46,7 @@ struct MetadataCache {
         refreshRequested = true
     }
 
-    /// The time the next Metadata request is due, or `nil` while one is in flight.
+    /// Returns when the next Metadata request is due, or `nil` while one is in flight.
     func nextRefresh(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         guard !requestInFlight else { return nil }
         let earliest = lastRequest.map { $0 + retryBackoff } ?? now

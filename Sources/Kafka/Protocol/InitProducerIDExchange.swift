@@ -3,16 +3,9 @@ import KafkaWire
 /// InitProducerId (key 22) without a transactional id: obtains the producer id for idempotence.
 enum InitProducerIDExchange {
     static func request(version: Int16, correlationID: Int32, clientID: String) throws(WireEncodingError) -> [UInt8] {
-        var frame = RequestFrame(api: .initProducerID, version: version, correlationID: correlationID,
-                                 clientID: clientID)
-        try frame.writeNullableString(nil, field: "TransactionalId")
-        frame.writer.writeInt32(Int32.max)
-        if version >= 3 {
-            frame.writer.writeInt64(-1)
-            frame.writer.writeInt16(-1)
-        }
-        frame.writeEmptyTaggedFields()
-        return frame.finish()
+        // Kafka's InitProducerIdRequest.NO_TRANSACTION_TIMEOUT_MS: Int32.max without a transactional id.
+        let request = InitProducerIdRequest(transactionalId: nil, transactionTimeoutMs: Int32.max)
+        return try KafkaFrame.encodeRequest(request, version: version, correlationId: correlationID, clientId: clientID)
     }
 
     struct Response: Equatable {
@@ -21,12 +14,10 @@ enum InitProducerIDExchange {
         var producerEpoch: Int16
     }
 
-    static func decode(_ body: inout WireReader, version: Int16) throws(WireDecodingError) -> Response {
-        _ = try body.readInt32("ThrottleTimeMs")
-        let errorCode = KafkaErrorCode(try body.readInt16("ErrorCode"))
-        let producerID = try body.readInt64("ProducerId")
-        let epoch = try body.readInt16("ProducerEpoch")
-        if version >= APIKey.initProducerID.firstFlexibleVersion { _ = try body.readTaggedFields("tagged fields") }
-        return Response(errorCode: errorCode, producerID: producerID, producerEpoch: epoch)
+    static func decode(frame: [UInt8], version: Int16) throws(WireDecodingError) -> (Int32, Response) {
+        let (header, message) = try KafkaFrame.decodeResponse(InitProducerIdResponse.self, frame: frame,
+                                                              version: version)
+        return (header.correlationId, Response(errorCode: message.errorCode, producerID: message.producerId,
+                                               producerEpoch: message.producerEpoch))
     }
 }

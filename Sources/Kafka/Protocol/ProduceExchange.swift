@@ -2,25 +2,29 @@ import KafkaWire
 
 /// Produce (key 0), versions 3 to 12: one record batch per partition.
 enum ProduceExchange {
-    /// Encodes the batches (grouped by topic, in the given order) into one request.
+    /// Encodes the batches (grouped by topic, in the given order) into one request, returned as
+    /// chunks to write in order. Batches of `inlineLimit` bytes or more are their own chunk, so
+    /// the request does not copy them.
     static func request(
         version: Int16, correlationID: Int32, clientID: String, acks: Int16, timeoutMs: Int32,
-        batches: [ProducerBatch]
-    ) throws(WireEncodingError) -> [UInt8] {
-        var capacity = 128
+        batches: [ProducerBatch], inlineLimit: Int = 16_384
+    ) throws(WireEncodingError) -> [[UInt8]] {
         var topicOrder = [String]()
         var byTopic = [String: [ProducerBatch]]()
         for batch in batches {
-            capacity += batch.byteCount + 16 + batch.topic.utf8.count
             if byTopic[batch.topic] == nil { topicOrder.append(batch.topic) }
             byTopic[batch.topic, default: []].append(batch)
         }
+
         var frame = RequestFrame(api: .produce, version: version, correlationID: correlationID,
-                                 clientID: clientID, capacity: capacity)
+                                 clientID: clientID, capacity: 256)
         try frame.writeNullableString(nil, field: "TransactionalId")
         frame.writer.writeInt16(acks)
         frame.writer.writeInt32(timeoutMs)
         try frame.writeArrayCount(topicOrder.count, field: "TopicData")
+
+        var chunks = [[UInt8]]()
+        var total = 0
         for topic in topicOrder {
             let partitions = byTopic[topic]!
             try frame.writeString(topic, field: "TopicData.Name")
@@ -32,13 +36,24 @@ enum ProduceExchange {
                 } else {
                     frame.writer.writeInt32(Int32(batch.byteCount))
                 }
-                frame.writer.bytes.append(contentsOf: batch.bytes)
+                if batch.byteCount < inlineLimit {
+                    frame.writer.writeRawBytes(batch.bytes)
+                } else {
+                    total += frame.writer.bytes.count + batch.byteCount
+                    chunks.append(frame.writer.bytes)
+                    chunks.append(batch.bytes)
+                    frame.writer.bytes = []
+                    frame.writer.bytes.reserveCapacity(256)
+                }
                 frame.writeEmptyTaggedFields()
             }
             frame.writeEmptyTaggedFields()
         }
         frame.writeEmptyTaggedFields()
-        return frame.finish()
+        total += frame.writer.bytes.count
+        chunks.append(frame.writer.bytes)
+        chunks[0].storeBigEndian(Int32(total - 4), at: 0)
+        return chunks
     }
 
     struct PartitionResult {
@@ -58,59 +73,22 @@ enum ProduceExchange {
         var nodeEndpoints: [Int32: MetadataCache.Broker] = [:]
     }
 
-    static func decode(_ body: inout WireReader, version: Int16) throws(WireDecodingError) -> Response {
-        let compact = version >= APIKey.produce.firstFlexibleVersion
+    static func decode(frame: [UInt8], version: Int16) throws(WireDecodingError) -> (Int32, Response) {
+        let (header, message) = try KafkaFrame.decodeResponse(ProduceResponse.self, frame: frame, version: version)
         var response = Response()
-        let topicCount = try body.readArrayCount("Responses", compact: compact, minimumElementSize: 6)
-        for _ in 0..<topicCount {
-            let topic = try body.readString("Responses.Name", compact: compact)
-            let count = try body.readArrayCount("PartitionResponses", compact: compact, minimumElementSize: 14)
-            for _ in 0..<count {
-                var result = PartitionResult(
-                    topic: topic, partition: try body.readInt32("Index"),
-                    errorCode: KafkaErrorCode(try body.readInt16("ErrorCode")),
-                    baseOffset: try body.readInt64("BaseOffset"), logAppendTime: -1)
-                if version >= 2 { result.logAppendTime = try body.readInt64("LogAppendTimeMs") }
-                if version >= 5 { _ = try body.readInt64("LogStartOffset") }
-                if version >= 8 {
-                    let errorCount = try body.readArrayCount("RecordErrors", compact: compact, minimumElementSize: 5)
-                    for _ in 0..<errorCount {
-                        _ = try body.readInt32("RecordErrors.BatchIndex")
-                        _ = try body.readNullableString("RecordErrors.BatchIndexErrorMessage", compact: compact)
-                        if compact { _ = try body.readTaggedFields("RecordErrors tagged fields") }
-                    }
-                    result.errorMessage = try body.readNullableString("ErrorMessage", compact: compact)
-                }
-                if compact {
-                    _ = try body.readTaggedFields("PartitionResponses tagged fields") { tag, field throws(WireDecodingError) in
-                        guard tag == 0, version >= 10 else { return false }
-                        let leader = try field.readInt32("CurrentLeader.LeaderId")
-                        let epoch = try field.readInt32("CurrentLeader.LeaderEpoch")
-                        _ = try field.readTaggedFields("CurrentLeader tagged fields")
-                        result.currentLeader = (leader, epoch)
-                        return true
-                    }
-                }
-                response.partitions.append(result)
-            }
-            if compact { _ = try body.readTaggedFields("Responses tagged fields") }
-        }
-        if version >= 1 { _ = try body.readInt32("ThrottleTimeMs") }
-        if compact {
-            _ = try body.readTaggedFields("tagged fields") { tag, field throws(WireDecodingError) in
-                guard tag == 0, version >= 10 else { return false }
-                let count = try field.readArrayCount("NodeEndpoints", compact: true, minimumElementSize: 10)
-                for _ in 0..<count {
-                    let node = try field.readInt32("NodeEndpoints.NodeId")
-                    let host = try field.readString("NodeEndpoints.Host", compact: true)
-                    let port = try field.readInt32("NodeEndpoints.Port")
-                    _ = try field.readNullableString("NodeEndpoints.Rack", compact: true)
-                    _ = try field.readTaggedFields("NodeEndpoints tagged fields")
-                    response.nodeEndpoints[node] = MetadataCache.Broker(host: host, port: Int(port))
-                }
-                return true
+        for topic in message.responses {
+            for partition in topic.partitionResponses {
+                response.partitions.append(PartitionResult(
+                    topic: topic.name, partition: partition.index, errorCode: partition.errorCode,
+                    baseOffset: partition.baseOffset, logAppendTime: partition.logAppendTimeMs,
+                    errorMessage: partition.errorMessage,
+                    currentLeader: partition.currentLeader.map { ($0.leaderId, $0.leaderEpoch) }))
             }
         }
-        return response
+        for endpoint in message.nodeEndpoints {
+            let broker = MetadataCache.Broker(host: endpoint.host, port: Int(endpoint.port))
+            response.nodeEndpoints[endpoint.nodeId] = broker
+        }
+        return (header.correlationId, response)
     }
 }

@@ -81,16 +81,3 @@ struct RequestFrame {
         if flexible { writer.writeUInt8(0) }
     }
 }
-
-/// Reads the response header of `api` at `version` and returns a reader positioned at the body.
-/// ApiVersions responses always use header v0 (no tagged fields).
-func responseBodyReader(
-    frame: [UInt8], api: APIKey, version: Int16
-) throws(WireDecodingError) -> (correlationID: Int32, reader: WireReader) {
-    var reader = WireReader(frame, context: WireContext(api: "\(api.name) response", version: version))
-    let correlationID = try reader.readInt32("correlation_id")
-    if api != .apiVersions && version >= api.firstFlexibleVersion {
-        _ = try reader.readTaggedFields("response header tagged fields")
-    }
-    return (correlationID, reader)
-}

@@ -6,7 +6,7 @@ import SocketTransport
 final class BrokerConnection {
     enum Phase: Equatable {
         case disconnected
-        /// ApiVersions sent at this version; nothing else goes out until it is answered.
+        /// ApiVersions sent at this version. Nothing else is sent until its response arrives.
         case negotiating(version: Int16)
         case ready
     }
@@ -37,8 +37,11 @@ final class BrokerConnection {
     private(set) var inFlight = FIFOQueue<InFlightRequest>()
     /// Produce requests sent with acks=0, completed once their last byte is written.
     private(set) var unacknowledgedWrites = FIFOQueue<(endOffset: Int, batches: [ProducerBatch])>()
-    private var writeBuffer: [UInt8] = []
+    /// Byte arrays waiting to be written, in order; large record batches are queued by reference.
+    private var writeQueue = FIFOQueue<[UInt8]>()
+    /// Bytes of the first queued array already written.
     private var writeOffset = 0
+    private(set) var pendingWriteBytes = 0
     /// Bytes written since the connection opened; positions in `unacknowledgedWrites` use it.
     private var totalWritten = 0
     private var totalQueued = 0
@@ -56,12 +59,12 @@ final class BrokerConnection {
     }
 
     var isReady: Bool { phase == .ready }
-    var pendingWriteBytes: Int { writeBuffer.count - writeOffset }
 
     func attach(_ socket: StreamSocket) {
         self.socket = socket
-        writeBuffer.removeAll()
+        writeQueue = FIFOQueue()
         writeOffset = 0
+        pendingWriteBytes = 0
         totalWritten = 0
         totalQueued = 0
         frames = FrameBuffer()
@@ -76,19 +79,12 @@ final class BrokerConnection {
     }
 
     /// Queues request bytes; `expectsResponse` false for Produce with acks=0.
-    func enqueue(_ bytes: [UInt8], request: InFlightRequest, expectsResponse: Bool) {
-        if writeOffset == writeBuffer.count {
-            writeBuffer.removeAll(keepingCapacity: writeBuffer.capacity <= 1 << 20)
-            writeOffset = 0
-            if writeBuffer.isEmpty && writeBuffer.capacity == 0 {
-                writeBuffer = bytes
-            } else {
-                writeBuffer.append(contentsOf: bytes)
-            }
-        } else {
-            writeBuffer.append(contentsOf: bytes)
+    func enqueue(_ chunks: [[UInt8]], request: InFlightRequest, expectsResponse: Bool) {
+        for chunk in chunks where !chunk.isEmpty {
+            writeQueue.append(chunk)
+            totalQueued += chunk.count
+            pendingWriteBytes += chunk.count
         }
-        totalQueued += bytes.count
         if expectsResponse {
             inFlight.append(request)
         } else if case .produce(_, let batches) = request.kind {
@@ -99,9 +95,9 @@ final class BrokerConnection {
     /// Writes as much as the socket takes; returns acks=0 batches whose bytes are now all written.
     func flushWrites() throws(TransportError) -> [ProducerBatch] {
         guard let socket else { return [] }
-        while writeOffset < writeBuffer.count {
+        while let chunk = writeQueue.first {
             let offset = writeOffset
-            let result: Result<Int, TransportError> = writeBuffer.withUnsafeBytes { buffer in
+            let result: Result<Int, TransportError> = chunk.withUnsafeBytes { buffer in
                 do throws(TransportError) {
                     return .success(try socket.write(UnsafeRawBufferPointer(rebasing: buffer[offset...])))
                 } catch {
@@ -112,10 +108,11 @@ final class BrokerConnection {
             if written == 0 { break }
             writeOffset += written
             totalWritten += written
-        }
-        if writeOffset == writeBuffer.count {
-            writeBuffer.removeAll(keepingCapacity: writeBuffer.capacity <= 1 << 20)
-            writeOffset = 0
+            pendingWriteBytes -= written
+            if writeOffset == chunk.count {
+                _ = writeQueue.popFirst()
+                writeOffset = 0
+            }
         }
         var done = [ProducerBatch]()
         while let first = unacknowledgedWrites.first, first.endOffset <= totalWritten {
@@ -137,7 +134,7 @@ final class BrokerConnection {
     /// Puts back a request taken by ``popInFlight()`` whose response could not be used.
     func requeueFront(_ request: InFlightRequest) { inFlight.prepend(request) }
 
-    /// Closes the socket and returns the requests that will never be answered.
+    /// Closes the socket and returns the requests that will never get a response.
     func disconnect() -> (inFlight: [InFlightRequest], unwritten: [ProducerBatch]) {
         socket?.close()
         socket = nil
@@ -146,8 +143,9 @@ final class BrokerConnection {
         while let request = inFlight.popFirst() { requests.append(request) }
         var unwritten = [ProducerBatch]()
         while let entry = unacknowledgedWrites.popFirst() { unwritten.append(contentsOf: entry.batches) }
-        writeBuffer = []
+        writeQueue = FIFOQueue()
         writeOffset = 0
+        pendingWriteBytes = 0
         produceVersion = nil
         metadataVersion = nil
         initProducerIDVersion = nil
@@ -155,12 +153,12 @@ final class BrokerConnection {
         return (requests, unwritten)
     }
 
-    /// Whether another request may be sent now.
+    /// Returns whether another request may be sent now.
     func canSend(maxInFlight: Int, maxPendingBytes: Int) -> Bool {
         isReady && inFlight.count < maxInFlight && pendingWriteBytes < maxPendingBytes
     }
 
     var oldestDeadline: ContinuousClock.Instant? { inFlight.first?.deadline }
     var hasInFlight: Bool { !inFlight.isEmpty }
-    var inFlightRequests: ArraySlice<InFlightRequest> { inFlight.elements }
+    var inFlightRequests: some Sequence<InFlightRequest> { inFlight.elements }
 }

@@ -33,19 +33,24 @@ extension ProducerSender {
             connection.attach(socket)
             try shared.poller.register(fileDescriptor: socket.fileDescriptor, token: connection.token,
                                        interest: .readable)
-            logger.debug("kafka connection opened", metadata: ["kafka.node": "\(nodeID)", "kafka.endpoint": "\(endpoint)"])
+            logger.debug("kafka connection opened",
+                         metadata: ["kafka.node": "\(nodeID)", "kafka.endpoint": "\(endpoint)"])
             sendApiVersions(on: connection, version: APIKey.apiVersions.supportedVersions.upperBound, now: now,
                             deferred: &deferred)
             return connection
         } catch {
             connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
             logger.debug("kafka connect failed", metadata: ["kafka.node": "\(nodeID)", "error": "\(error)"])
-            shared.state.withLock { $0.metadata.requestRefresh() }
+            shared.state.withLock { state in
+                state.metadata.requestRefresh()
+                state.lastConnectionError = "\(error)"
+            }
             return nil
         }
     }
 
-    /// A ready connection for Metadata or InitProducerId: any broker, else a bootstrap server.
+    /// Returns a ready connection for Metadata or InitProducerId, or starts connecting to a broker
+    /// (a bootstrap server when no broker is known) and returns `nil`.
     func anyReadyConnection(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) -> BrokerConnection? {
         let ready = connections.values.filter { $0.isReady && $0.inFlight.count < maxInFlight }
         if let best = ready.min(by: { $0.inFlight.count < $1.inFlight.count }) { return best }
@@ -68,12 +73,12 @@ extension ProducerSender {
     // MARK: Sending
 
     func send(
-        _ bytes: [UInt8], kind: BrokerConnection.RequestKind, correlationID: Int32, on connection: BrokerConnection,
+        _ chunks: [[UInt8]], kind: BrokerConnection.RequestKind, correlationID: Int32, on connection: BrokerConnection,
         expectsResponse: Bool = true, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
     ) {
         let request = BrokerConnection.InFlightRequest(
             correlationID: correlationID, kind: kind, deadline: now + configuration.requestTimeout)
-        connection.enqueue(bytes, request: request, expectsResponse: expectsResponse)
+        connection.enqueue(chunks, request: request, expectsResponse: expectsResponse)
         writePending(on: connection, now: now, deferred: &deferred)
     }
 
@@ -86,7 +91,7 @@ extension ProducerSender {
             let bytes = try ApiVersionsExchange.request(version: version, correlationID: id,
                                                         clientID: configuration.clientID)
             connection.phase = .negotiating(version: version)
-            send(bytes, kind: .apiVersions(version: version), correlationID: id, on: connection, now: now,
+            send([bytes], kind: .apiVersions(version: version), correlationID: id, on: connection, now: now,
                  deferred: &deferred)
         } catch {
             fail(connection, reason: "encoding ApiVersions failed: \(error)", ambiguous: false, now: now,
@@ -104,7 +109,7 @@ extension ProducerSender {
                                                      clientID: configuration.clientID, topics: topics)
             shared.state.withLock { $0.metadata.markRequestSent(now: now) }
             logger.trace("kafka metadata request", metadata: ["kafka.node": "\(connection.nodeID)"])
-            send(bytes, kind: .metadata(version: version), correlationID: id, on: connection, now: now,
+            send([bytes], kind: .metadata(version: version), correlationID: id, on: connection, now: now,
                  deferred: &deferred)
         } catch {
             logger.warning("kafka metadata request could not be encoded", metadata: ["error": "\(error)"])
@@ -115,7 +120,8 @@ extension ProducerSender {
         guard let connection = anyReadyConnection(now: now, deferred: &deferred) else { return }
         guard let version = connection.initProducerIDVersion else {
             shared.state.withLock { $0.idempotence.disable() }
-            logger.debug("kafka broker lacks InitProducerId: idempotence off", metadata: ["kafka.node": "\(connection.nodeID)"])
+            logger.debug("kafka broker lacks InitProducerId: idempotence off",
+                         metadata: ["kafka.node": "\(connection.nodeID)"])
             return
         }
         let id = connection.makeCorrelationID()
@@ -123,7 +129,7 @@ extension ProducerSender {
             let bytes = try InitProducerIDExchange.request(version: version, correlationID: id,
                                                            clientID: configuration.clientID)
             shared.state.withLock { $0.idempotence.markRequesting() }
-            send(bytes, kind: .initProducerID(version: version), correlationID: id, on: connection, now: now,
+            send([bytes], kind: .initProducerID(version: version), correlationID: id, on: connection, now: now,
                  deferred: &deferred)
         } catch {
             logger.warning("kafka InitProducerId could not be encoded", metadata: ["error": "\(error)"])
@@ -145,13 +151,13 @@ extension ProducerSender {
         let timeout = Int32(clamping: configuration.requestTimeout.components.seconds * 1000
             + configuration.requestTimeout.components.attoseconds / 1_000_000_000_000_000)
         do {
-            let bytes = try ProduceExchange.request(
+            let chunks = try ProduceExchange.request(
                 version: version, correlationID: id, clientID: configuration.clientID,
                 acks: configuration.acks.wireValue, timeoutMs: timeout, batches: batches)
             logger.trace("kafka produce request", metadata: [
-                "kafka.node": "\(nodeID)", "kafka.batches": "\(batches.count)", "kafka.bytes": "\(bytes.count)",
+                "kafka.node": "\(nodeID)", "kafka.batches": "\(batches.count)",
             ])
-            send(bytes, kind: .produce(version: version, batches: batches), correlationID: id, on: connection,
+            send(chunks, kind: .produce(version: version, batches: batches), correlationID: id, on: connection,
                  expectsResponse: configuration.acks != .none, now: now, deferred: &deferred)
         } catch {
             shared.state.withLock { state in
@@ -164,7 +170,9 @@ extension ProducerSender {
     }
 
     /// Writes queued bytes; completes acks=0 batches once written; updates the poll interest.
-    func writePending(on connection: BrokerConnection, now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
+    func writePending(
+        on connection: BrokerConnection, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
+    ) {
         guard let socket = connection.socket else { return }
         do {
             let written = try connection.flushWrites()
@@ -248,7 +256,7 @@ extension ProducerSender {
     }
 
     /// Closes connections whose oldest request passed requestTimeout, or that carry a batch whose
-    /// delivery timeout passed (its answer can no longer be used).
+    /// delivery timeout passed, because a late response can no longer be used.
     func checkInFlightTimeouts(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
         for connection in Array(connections.values) where connection.hasInFlight {
             if let deadline = connection.oldestDeadline, deadline <= now {

@@ -65,26 +65,28 @@ extension ProducerSender {
         case .produce(let version, _): (.produce, version)
         }
         do {
-            var (correlationID, body) = try responseBodyReader(frame: frame, api: api, version: version)
+            // Responses come in request order on a connection, so the correlation id is checked
+            // against the oldest request before the body is used.
+            let correlationID = try ResponseHeader.peekCorrelationId(frame: frame)
             guard correlationID == request.correlationID else {
                 // Put the request back so `fail` retries its batches.
                 connection.requeueFront(request)
-                fail(connection, reason: "broker \(connection.nodeID) answered correlation id \(correlationID), "
+                fail(connection, reason: "broker \(connection.nodeID) sent correlation id \(correlationID), "
                      + "expected \(request.correlationID)", ambiguous: true, now: now, deferred: &deferred)
                 return
             }
             switch request.kind {
             case .apiVersions(let version):
-                let outcome = try ApiVersionsExchange.decode(&body, version: version)
+                let (_, outcome) = try ApiVersionsExchange.decode(frame: frame, version: version)
                 handleApiVersions(outcome, on: connection, now: now, deferred: &deferred)
             case .metadata(let version):
-                let response = try MetadataExchange.decode(&body, version: version)
+                let (_, response) = try MetadataExchange.decode(frame: frame, version: version)
                 handleMetadata(response, from: connection, now: now, deferred: &deferred)
             case .initProducerID(let version):
-                let response = try InitProducerIDExchange.decode(&body, version: version)
+                let (_, response) = try InitProducerIDExchange.decode(frame: frame, version: version)
                 handleInitProducerID(response, now: now)
             case .produce(let version, let batches):
-                let response = try ProduceExchange.decode(&body, version: version)
+                let (_, response) = try ProduceExchange.decode(frame: frame, version: version)
                 handleProduce(response, batches: batches, node: connection.nodeID, now: now, deferred: &deferred)
             }
         } catch {
@@ -136,7 +138,7 @@ extension ProducerSender {
     }
 
     /// Gives a bootstrap connection the node id of the broker at the same address, so each broker
-    /// has one connection; closes idle bootstrap connections that match no broker.
+    /// has one connection. Idle bootstrap connections that match no broker are closed.
     private func adoptBootstrapConnections(brokers: [Int32: MetadataCache.Broker]) {
         for (nodeID, connection) in connections where nodeID < 0 {
             let match = brokers.first { _, broker in

@@ -110,7 +110,7 @@ final class ProducerSender: @unchecked Sendable {
                 consider(state.idempotence.retryAt)
             }
 
-            var wantedNodes = Set<Int32>()
+            var nodesToConnect = Set<Int32>()
             if state.idempotence.canProduce {
                 let maxInFlight = self.maxInFlight
                 let maxPending = configuration.maxRequestSize * 2
@@ -119,10 +119,10 @@ final class ProducerSender: @unchecked Sendable {
                     idempotence: state.idempotence
                 ) { node in
                     guard let connection = self.connections[node] else {
-                        wantedNodes.insert(node)
+                        nodesToConnect.insert(node)
                         return false
                     }
-                    if connection.socket == nil { wantedNodes.insert(node) }
+                    if connection.socket == nil { nodesToConnect.insert(node) }
                     return connection.canSend(maxInFlight: maxInFlight, maxPendingBytes: maxPending)
                 }
                 plan.produce = drained.requests
@@ -131,7 +131,7 @@ final class ProducerSender: @unchecked Sendable {
             } else if state.accumulator.hasQueuedBatches {
                 consider(now + configuration.retryBackoff)
             }
-            for node in wantedNodes {
+            for node in nodesToConnect {
                 if let broker = state.metadata.brokers[node] {
                     plan.connect.append((node, .tcp(host: broker.host, port: broker.port)))
                 }
@@ -170,7 +170,7 @@ final class ProducerSender: @unchecked Sendable {
         for batch in state.accumulator.removeQueued(where: { _ in true }) {
             var failure = error
             if batch.mayHavePersisted {
-                failure = KafkaProducerError(error.code, error.message, mayHavePersisted: true)
+                failure = KafkaProducerError(error.reason, error.message, mayHavePersisted: true)
             }
             state.finish(batch, outcome: .failed(failure), wasInFlight: false, into: &deferred)
         }
@@ -255,7 +255,7 @@ final class ProducerSender: @unchecked Sendable {
             let (requests, unwritten) = connection.disconnect()
             shared.state.withLock { state in
                 for batch in unwritten + requests.flatMap(\.produceBatches) {
-                    let failure = KafkaProducerError(error.code, error.message, mayHavePersisted: true)
+                    let failure = KafkaProducerError(error.reason, error.message, mayHavePersisted: true)
                     state.finish(batch, outcome: .failed(failure), wasInFlight: true, into: &deferred)
                 }
             }

@@ -15,8 +15,14 @@ final class SenderThread: Sendable {
         self.handle = Mutex(handle)
     }
 
+    /// Name given to the thread (at most 15 bytes on Linux), shown in /proc/PID/task/TID/comm.
+    static let threadName = "kafka-sender"
+
     static func start(_ run: @escaping () -> Void) -> SenderThread? {
-        let body = Unmanaged.passRetained(Body(run)).toOpaque()
+        let body = Unmanaged.passRetained(Body({
+            nameCurrentThread(SenderThread.threadName)
+            run()
+        })).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { argument in
             let body = Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue()
@@ -46,6 +52,16 @@ final class SenderThread: Sendable {
         }) else { return }
         pthread_detach(thread)
     }
+}
+
+/// Names the calling thread by writing /proc/thread-self/comm, because Glibc's Swift module
+/// does not export pthread_setname_np. Failures are ignored: the name only helps debugging.
+private func nameCurrentThread(_ name: String) {
+    let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return }
+    defer { close(descriptor) }
+    var bytes = Array(name.utf8.prefix(15))
+    _ = write(descriptor, &bytes, bytes.count)
 }
 
 /// Wall-clock time in milliseconds since the Unix epoch, the unit of record timestamps.
