@@ -82,7 +82,13 @@ extension Event {
                 field: field, value: value,
                 reason: "it has \(value.utf8.count) bytes, more than the maximum of \(maxBytes)")
         }
-        if let scalar = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+        let control: Unicode.Scalar?
+        if value.utf8.allSatisfy({ $0 < 0x80 }) {
+            control = value.utf8.first(where: { $0 < 0x20 || $0 == 0x7F }).map(Unicode.Scalar.init)
+        } else {
+            control = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control })
+        }
+        if let scalar = control {
             throw .invalidEvent(
                 field: field, value: value,
                 reason: "it contains the control character U+\(EventChannel.hex(scalar.value))")

@@ -68,14 +68,25 @@ public enum EventChannel {
                 field: field, value: value,
                 reason: "it has \(value.utf8.count) bytes, more than the maximum of \(maxBytes)")
         }
-        for scalar in value.unicodeScalars {
-            let properties = scalar.properties
-            if properties.isWhitespace || properties.generalCategory == .control {
-                throw .invalidEvent(
-                    field: field, value: value,
-                    reason: "it contains U+\(hex(scalar.value)), and whitespace and control characters "
-                        + "are not allowed in channel names")
-            }
+        if let scalar = firstWhitespaceOrControl(in: value) {
+            throw .invalidEvent(
+                field: field, value: value,
+                reason: "it contains U+\(hex(scalar.value)), and whitespace and control characters "
+                    + "are not allowed in channel names")
+        }
+    }
+
+    /// The first scalar with the Unicode White_Space property or general category Cc. ASCII
+    /// bytes are checked directly, because looking up Unicode properties costs more per scalar
+    /// and ids are nearly always ASCII.
+    static func firstWhitespaceOrControl(in value: String) -> Unicode.Scalar? {
+        if value.utf8.allSatisfy({ $0 < 0x80 }) {
+            // In ASCII, White_Space is 0x09-0x0D and 0x20, and Cc is 0x00-0x1F and 0x7F.
+            guard let byte = value.utf8.first(where: { $0 <= 0x20 || $0 == 0x7F }) else { return nil }
+            return Unicode.Scalar(byte)
+        }
+        return value.unicodeScalars.first { scalar in
+            scalar.properties.isWhitespace || scalar.properties.generalCategory == .control
         }
     }
 

@@ -94,7 +94,7 @@ enum DualBenchmarks {
         }
     }
 
-    /// The sample mapped to events once, then repeated; copies share their payload storage.
+    /// Maps the sample to events once, then repeats them. Copies share their payload storage.
     static func loadEvents(_ options: Options) throws -> [Event] {
         let data = try Data(contentsOf: URL(fileURLWithPath: options.input))
         var base: [Event] = []

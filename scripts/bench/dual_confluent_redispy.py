@@ -6,7 +6,7 @@ its source, with its id and type in headers; each acknowledged event's notificat
 compact JSON as DualStream's, is published to Redis on events:repo:{source} in pipelines of up to
 1,000. Producer settings match DualStream's: acks=all, idempotence on, linger 5 ms.
 
-The events are the JSON lines of --input repeated --copies times; copy k gets the id suffix -k so
+The events are the JSON lines of --input repeated --copies times. Copy k gets the id suffix -k so
 ids stay unique, and 2014 events without an id get one from the FNV-1a 64 hash of the line. The
 mapping is done before the clock starts. Prints one JSON object with the events/s.
 """

@@ -1,9 +1,9 @@
 import DualStream
 
-/// How a JSON line becomes an ``Event``: JSON paths (dot-separated keys and array indexes) for
+/// Rules that turn a JSON line into an ``Event``: JSON paths (dot-separated keys and array indexes) for
 /// the id, type and source, or fixed values. The whole line, unchanged, is the payload.
 struct EventMapping: Sendable {
-    /// Where a field comes from: a path, or a fixed value for every line.
+    /// The source of a field: a path, or a fixed value for every line.
     enum Field: Sendable {
         case path([String])
         case fixed(String)
@@ -81,7 +81,7 @@ struct EventMapping: Sendable {
         }
     }
 
-    /// The id of an event that has none: `fnv1a64-` and the 16 lower-case hex digits of the
+    /// Derives the id of an event that has none: `fnv1a64-` and the 16 lower-case hex digits of the
     /// 64-bit FNV-1a hash of the line's bytes. Identical lines get identical ids, which is what
     /// de-duplication by id wants.
     static func lineHashID(_ line: [UInt8]) -> String {
@@ -95,7 +95,7 @@ struct EventMapping: Sendable {
     }
 }
 
-/// Why a line could not be mapped to an event.
+/// The reason a line could not be mapped to an event.
 struct LineError: Error, CustomStringConvertible, Sendable {
     let reason: String
 

@@ -3,7 +3,7 @@ import DualStreamLogging
 import Kafka
 import Redis
 
-/// What to do with a line that is not valid JSON or lacks a mapped field.
+/// The action for a line that is not valid JSON or lacks a mapped field.
 enum InvalidLinePolicy: String {
     case skip
     case stop

@@ -2,7 +2,7 @@ import Glibc
 
 /// Reads a file descriptor line by line with `read(2)`, keeping each line's bytes exactly.
 ///
-/// A line ends at `\n`, which is not part of it; a `\r` before the `\n` is removed too, so files
+/// A line ends at `\n`, which is not part of it. A `\r` before the `\n` is removed too, so files
 /// with CRLF line ends publish the same values as LF files. The last line needs no `\n`.
 final class LineReader {
     /// Lines longer than this are reported as ``Line/tooLong`` and skipped to the next `\n`.

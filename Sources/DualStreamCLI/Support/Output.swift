@@ -1,7 +1,7 @@
 import Glibc
 
 /// Unbuffered writes to standard output and standard error with `write(2)`, so every line
-/// reaches a pipe at once and nothing is lost when the process is killed.
+/// reaches a pipe at once and no output waits in a buffer of this process when it is killed.
 enum Output {
     static func line(_ text: String) {
         write(STDOUT_FILENO, text + "\n")
