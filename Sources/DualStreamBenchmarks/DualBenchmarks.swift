@@ -15,6 +15,8 @@ import Redis
 /// - `dual`: `DualPublisher.publishBatch` with the same batches and concurrency, timed until
 ///   Kafka acknowledged every event and Redis replied to every notification;
 /// - `python`: `scripts/bench/dual_confluent_redispy.py`.
+/// `run --job publisher` times `DualPublisher` without Redis, which separates the publisher's own
+/// cost from the Redis side.
 /// The input is the GH Archive sample repeated `--copies` times (copy k gets the id suffix -k).
 /// Events are mapped before the clock starts, and every job uses acks=all, idempotence and a
 /// 5 ms linger. The best round of each job is reported, with the ratios.
@@ -162,9 +164,11 @@ enum DualBenchmarks {
         case "kafka":
             return try await measureKafkaOnly(events, kafka, work, options)
         case "dual":
-            return try await measureDual(events, kafka, work, options)
+            return try await measureDual(events, kafka, work, options, redis: true)
+        case "publisher":
+            return try await measureDual(events, kafka, work, options, redis: false)
         default:
-            throw BenchmarkError("unknown --job \(options.job): expected kafka or dual")
+            throw BenchmarkError("unknown --job \(options.job): expected kafka, dual or publisher")
         }
     }
 
@@ -214,14 +218,16 @@ enum DualBenchmarks {
     }
 
     static func measureDual(
-        _ events: [Event], _ kafka: KafkaProducerConfiguration, _ work: [[Range<Int>]], _ options: Options
+        _ events: [Event], _ kafka: KafkaProducerConfiguration, _ work: [[Range<Int>]], _ options: Options,
+        redis: Bool
     ) async throws -> [String: Any] {
         var configuration = DualPublisherConfiguration(topic: options.topic)
         configuration.notificationQueueCapacity = events.count + 1
         let publisher = try DualPublisher(
-            kafka: kafka, redis: try RedisConfiguration(url: options.redisURL), configuration: configuration)
+            kafka: kafka, redis: redis ? try RedisConfiguration(url: options.redisURL) : nil,
+            configuration: configuration)
         _ = try await publisher.publish(events[0])
-        while publisher.statistics.redisSent + publisher.statistics.redisFailed < 1 {
+        while redis && publisher.statistics.redisSent + publisher.statistics.redisFailed < 1 {
             try await Task.sleep(for: .milliseconds(1))
         }
         let before = publisher.statistics
@@ -236,8 +242,9 @@ enum DualBenchmarks {
             }
         }
         var statistics = publisher.statistics
-        while statistics.redisSent + statistics.redisFailed + statistics.redisDropped
-            < statistics.kafkaAcknowledged
+        while redis
+            && statistics.redisSent + statistics.redisFailed + statistics.redisDropped
+                < statistics.kafkaAcknowledged
         {
             try await Task.sleep(for: .milliseconds(1))
             statistics = publisher.statistics
@@ -246,7 +253,7 @@ enum DualBenchmarks {
         await publisher.close()
         let acknowledged = statistics.kafkaAcknowledged - before.kafkaAcknowledged
         return [
-            "job": "dual", "events": events.count, "acknowledged": acknowledged,
+            "job": redis ? "dual" : "publisher", "events": events.count, "acknowledged": acknowledged,
             "notifications_sent": statistics.redisSent - before.redisSent,
             "notifications_failed": statistics.redisFailed, "notifications_dropped": statistics.redisDropped,
             "seconds": elapsed, "events_per_second": Double(acknowledged) / elapsed,
