@@ -6,11 +6,13 @@ import SocketTransport
 /// `dualstream-bench redis`: our RedisClient against `redis-benchmark` on one redis-server,
 /// side by side in one run.
 ///
-/// Two scenarios, each PUBLISH of a 100-byte notification to a channel with no subscribers:
-/// - pipelined on one connection: batches of 64 through `RedisClient.pipeline` against
-///   `redis-benchmark -P 64 -c 1`, plus 64 concurrent publishers coalesced by the client's
-///   automatic pipelining;
-/// - sequential round trips: one PUBLISH awaited at a time against `redis-benchmark -P 1 -c 1`.
+/// Every request is PUBLISH of a 100-byte notification to a channel with no subscribers.
+/// - Pipelined on one connection: batches of 64 through `RedisClient.pipeline`, from a task on
+///   the client's executor and from one on the default executor, against
+///   `redis-benchmark -P 64 -c 1`. Also 64 concurrent publishers coalesced by the client's
+///   automatic pipelining.
+/// - Sequential round trips: one PUBLISH awaited at a time, on both executors, against
+///   `redis-benchmark -P 1 -c 1`.
 /// Each scenario runs `--rounds` times, alternating ours and theirs, and the median is reported.
 enum RedisBenchmarks {
     struct Options {
@@ -35,14 +37,19 @@ enum RedisBenchmarks {
         let options = try parse(arguments)
         precondition(notification.utf8.count == 100)
         let port = try freePort()
-        let server = try BenchmarkProcess.spawn(options.redisServer, [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--daemonize", "no",
-        ])
+        let server = try BenchmarkProcess.spawn(
+            options.redisServer,
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no",
+            ])
         defer { server.terminate() }
         try waitForServer(port: port)
 
-        print("redis-server \(port) on 127.0.0.1, CPU: \(cpuModel()), \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores")
+        print(
+            "redis-server \(port) on 127.0.0.1, CPU: \(cpuModel()), "
+                + "\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores"
+        )
         print("payload: \(notification.utf8.count) bytes on channel \(channel)")
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
         configuration.maxPendingCommands = 100_000
@@ -63,26 +70,33 @@ enum RedisBenchmarks {
         var pipelinedPeer: [(rate: Double, peakKilobytes: Int)] = []
         var sequentialPeer: [(rate: Double, peakKilobytes: Int)] = []
         for round in 1...options.rounds {
-            results["pipelined", default: []].append(try await withTaskExecutorPreference(executor) {
-                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
-            })
-            pipelinedPeer.append(try runRedisBenchmark(options, port: port, pipeline: 64, count: options.pipelinedCount))
+            results["pipelined", default: []].append(
+                try await withTaskExecutorPreference(executor) {
+                    try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+                })
+            pipelinedPeer.append(
+                try runRedisBenchmark(options, port: port, pipeline: 64, count: options.pipelinedCount))
             results["pipelined-default", default: []].append(
                 try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
             )
             results["concurrent", default: []].append(
-                try await publishConcurrently(client, count: options.pipelinedCount, tasks: 64, executor: executor)
+                try await publishConcurrently(
+                    client, count: options.pipelinedCount, tasks: 64, executor: executor)
             )
-            results["sequential", default: []].append(try await withTaskExecutorPreference(executor) {
-                try await publishSequentially(client, count: options.sequentialCount)
-            })
-            sequentialPeer.append(try runRedisBenchmark(options, port: port, pipeline: 1, count: options.sequentialCount))
+            results["sequential", default: []].append(
+                try await withTaskExecutorPreference(executor) {
+                    try await publishSequentially(client, count: options.sequentialCount)
+                })
+            sequentialPeer.append(
+                try runRedisBenchmark(options, port: port, pipeline: 1, count: options.sequentialCount))
             results["sequential-default", default: []].append(
                 try await publishSequentially(client, count: options.sequentialCount)
             )
-            let line = results.keys.sorted().map { "\($0) \(format(results[$0]!.last!))" }.joined(separator: ", ")
-            print("round \(round): \(line); redis-benchmark -P 64 \(format(pipelinedPeer.last!.rate)), "
-                + "-P 1 \(format(sequentialPeer.last!.rate))")
+            let line = results.keys.sorted().map { "\($0) \(format(results[$0]!.last!))" }.joined(
+                separator: ", ")
+            print(
+                "round \(round): \(line); redis-benchmark -P 64 \(format(pipelinedPeer.last!.rate)), "
+                    + "-P 1 \(format(sequentialPeer.last!.rate))")
         }
         await client.close()
         let ourPeak = peakResidentKilobytes()
@@ -92,34 +106,57 @@ enum RedisBenchmarks {
         let peerPipelinedPeak = "\(pipelinedPeer.map(\.peakKilobytes).max() ?? 0) kB"
         let peerSequentialPeak = "\(sequentialPeer.map(\.peakKilobytes).max() ?? 0) kB"
         let rows: [(String, String, Double, String)] = [
-            ("pipeline(), 64 per batch, task on client executor (n=\(options.pipelinedCount))", "pipelined",
-             peerPipelined, peerPipelinedPeak),
-            ("pipeline(), 64 per batch, default executor", "pipelined-default", peerPipelined, peerPipelinedPeak),
-            ("publish() from 64 concurrent tasks on client executor, automatic pipelining", "concurrent",
-             peerPipelined, peerPipelinedPeak),
-            ("publish() awaited one at a time, task on client executor (n=\(options.sequentialCount))", "sequential",
-             peerSequential, peerSequentialPeak),
-            ("publish() awaited one at a time, default executor", "sequential-default", peerSequential,
-             peerSequentialPeak),
+            (
+                "pipeline(), 64 per batch, task on client executor (n=\(options.pipelinedCount))",
+                "pipelined",
+                peerPipelined, peerPipelinedPeak
+            ),
+            (
+                "pipeline(), 64 per batch, default executor", "pipelined-default", peerPipelined,
+                peerPipelinedPeak
+            ),
+            (
+                "publish() from 64 concurrent tasks on client executor, automatic pipelining", "concurrent",
+                peerPipelined, peerPipelinedPeak
+            ),
+            (
+                "publish() awaited one at a time, task on client executor (n=\(options.sequentialCount))",
+                "sequential",
+                peerSequential, peerSequentialPeak
+            ),
+            (
+                "publish() awaited one at a time, default executor", "sequential-default", peerSequential,
+                peerSequentialPeak
+            ),
         ]
         print("")
-        print("| ours | ours (req/s) | redis-benchmark (req/s) | ratio | our peak RSS | redis-benchmark peak RSS |")
+        print(
+            "| ours | ours (req/s) | redis-benchmark (req/s) | ratio | our peak RSS "
+                + "| redis-benchmark peak RSS |"
+        )
         print("|---|---|---|---|---|---|")
         for (title, key, peer, peerPeak) in rows {
             let ours = median(results[key] ?? [0])
-            print("| \(title) | \(format(ours)) | \(format(peer)) | \(ratio(ours, peer)) | \(ourPeak) kB | \(peerPeak) |")
+            print(
+                "| \(title) | \(format(ours)) | \(format(peer)) | \(ratio(ours, peer)) "
+                    + "| \(ourPeak) kB | \(peerPeak) |"
+            )
         }
-        // Other load on the machine moves both sides; ratios within one round share that load.
+        // Other load on the machine moves both sides, so ratios within one round, which share
+        // that load, are reported too.
         func roundRatios(_ key: String, _ peer: [(rate: Double, peakKilobytes: Int)]) -> String {
             let ratios = zip(results[key] ?? [], peer).map { $0 / $1.rate }
-            return "median \(ratio(median(ratios), 1)), rounds " + ratios.map { ratio($0, 1) }.joined(separator: " ")
+            return "median \(ratio(median(ratios), 1)), rounds "
+                + ratios.map { ratio($0, 1) }.joined(separator: " ")
         }
         print("")
         print("per-round ratios, pipelined on client executor: \(roundRatios("pipelined", pipelinedPeer))")
         print("per-round ratios, sequential on client executor: \(roundRatios("sequential", sequentialPeer))")
-        print("redis-benchmark rows: -P 64 -c 1 for the first three, -P 1 -c 1 for the last two; medians of "
-            + "\(options.rounds) rounds. Our peak RSS is getrusage(RUSAGE_SELF).ru_maxrss for the whole run, "
-            + "redis-benchmark's the largest maximum resident set size of its runs.")
+        print(
+            "redis-benchmark rows: -P 64 -c 1 for the first three, -P 1 -c 1 for the last two; medians of "
+                + "\(options.rounds) rounds. Our peak RSS is getrusage(RUSAGE_SELF).ru_maxrss "
+                + "for the whole run, "
+                + "redis-benchmark's the largest maximum resident set size of its runs.")
     }
 
     // MARK: our client
@@ -179,12 +216,15 @@ enum RedisBenchmarks {
         _ options: Options, port: Int, pipeline: Int, count: Int
     ) throws -> (rate: Double, peakKilobytes: Int) {
         let benchmarkArguments = [
-            "-h", "127.0.0.1", "-p", String(port), "-P", String(pipeline), "-c", "1", "-n", String(count), "-q",
+            "-h", "127.0.0.1", "-p", String(port), "-P", String(pipeline), "-c", "1", "-n", String(count),
+            "-q",
             "PUBLISH", channel, notification,
         ]
         let useTime = access("/usr/bin/time", X_OK) == 0
-        let process = useTime
-            ? try BenchmarkProcess.spawn("/usr/bin/time", ["-v", options.redisBenchmark] + benchmarkArguments)
+        let process =
+            useTime
+            ? try BenchmarkProcess.spawn(
+                "/usr/bin/time", ["-v", options.redisBenchmark] + benchmarkArguments)
             : try BenchmarkProcess.spawn(options.redisBenchmark, benchmarkArguments)
         var sampledPeak = 0
         while process.isRunning {
@@ -209,7 +249,7 @@ enum RedisBenchmarks {
         for line in lines.reversed() {
             let words = line.split(separator: " ")
             guard let index = words.firstIndex(of: "requests"), index > 0,
-                  index + 2 < words.count, words[index + 1] == "per", words[index + 2].hasPrefix("second")
+                index + 2 < words.count, words[index + 1] == "per", words[index + 2].hasPrefix("second")
             else { continue }
             return Double(words[index - 1])
         }
@@ -248,9 +288,11 @@ enum RedisBenchmarks {
             case "--redis-benchmark": options.redisBenchmark = try value()
             case "--profile-pipelined": options.profilePipelined = true
             default:
-                throw BenchmarkError("unknown option \(argument); options: --pipelined-count N (default 1000000), "
-                    + "--sequential-count N (default 50000), --rounds N (default 3), --redis-server PATH, "
-                    + "--redis-benchmark PATH, --profile-pipelined (ours only, for a profiler)")
+                throw BenchmarkError(
+                    "unknown option \(argument); options: --pipelined-count N (default 1000000), "
+                        + "--sequential-count N (default 50000), --rounds N (default 3), "
+                        + "--redis-server PATH, "
+                        + "--redis-benchmark PATH, --profile-pipelined (ours only, for a profiler)")
             }
         }
         return options
@@ -264,7 +306,9 @@ enum RedisBenchmarks {
 
     static func waitForServer(port: Int) throws {
         for _ in 0..<500 {
-            if let socket = try? StreamSocket.connect(to: .tcp(host: "127.0.0.1", port: port), timeout: .seconds(1)) {
+            if let socket = try? StreamSocket.connect(
+                to: .tcp(host: "127.0.0.1", port: port), timeout: .seconds(1))
+            {
                 socket.close()
                 return
             }
@@ -355,7 +399,8 @@ final class BenchmarkProcess {
         let descriptor = mkstemp(&template)
         guard descriptor >= 0 else { throw BenchmarkError("mkstemp failed: errno \(errno)") }
         Glibc.close(descriptor)
-        let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let outputPath = String(
+            decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -363,8 +408,8 @@ final class BenchmarkProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Swift's worker threads block signals and a spawned child inherits that mask, so reset
-        // it; otherwise redis-server would ignore the SIGTERM that stops it.
+        // A spawned child inherits the signal mask of the spawning thread, and Swift's worker
+        // threads block signals. Without this reset redis-server ignores the SIGTERM that stops it.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -384,8 +429,9 @@ final class BenchmarkProcess {
         let result = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
         guard result == 0 else {
             unlink(outputPath)
-            throw BenchmarkError("starting \(executable) failed: \(String(cString: strerror(result))); "
-                + "install redis-server and redis-benchmark (Debian package redis-server)")
+            throw BenchmarkError(
+                "starting \(executable) failed: \(String(cString: strerror(result))); "
+                    + "install redis-server and redis-benchmark (Debian package redis-server)")
         }
         return BenchmarkProcess(pid: pid, outputPath: outputPath)
     }

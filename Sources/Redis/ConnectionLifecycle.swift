@@ -26,7 +26,7 @@ struct ConnectionLifecycle {
     }
 
     private(set) var state: State
-    /// Why the last attempt or connection failed; `nil` once a connection became ready.
+    /// The error of the last failed attempt or lost connection; `nil` once a connection is ready.
     private(set) var lastError: RedisError?
     /// Whether the server is known to be unreachable: an attempt failed since the last ready
     /// connection. Calls then fail at once instead of waiting for a connect timeout.
@@ -38,7 +38,7 @@ struct ConnectionLifecycle {
         self.state = .disconnected(retryAt: now)
     }
 
-    /// Whether a connect attempt is due.
+    /// Returns whether a connect attempt is due.
     func shouldConnect(now: ContinuousClock.Instant) -> Bool {
         if case .disconnected(let retryAt) = state { return now >= retryAt }
         return false
@@ -50,7 +50,7 @@ struct ConnectionLifecycle {
         state = .connecting
     }
 
-    /// The connect succeeded and `handshakeCount` handshake commands were sent.
+    /// Records that the connect succeeded and `handshakeCount` handshake commands were sent.
     /// Returns true when the connection is ready at once (no handshake).
     mutating func connected(handshakeCount: Int) -> Bool {
         guard state != .closed else { return false }
@@ -63,7 +63,9 @@ struct ConnectionLifecycle {
     }
 
     /// Records a handshake reply.
-    mutating func handshakeReplied(_ reply: RESPValue, command: String, now: ContinuousClock.Instant) -> HandshakeAction {
+    mutating func handshakeReplied(
+        _ reply: RESPValue, command: String, now: ContinuousClock.Instant
+    ) -> HandshakeAction {
         guard case .handshaking(let remaining) = state else { return .wait }
         if case .error(let text) = reply {
             let error = RedisError.server(text, command: command)
@@ -78,7 +80,8 @@ struct ConnectionLifecycle {
         return .becameReady
     }
 
-    /// A connect attempt failed or an open connection was lost. Returns when to retry.
+    /// Records that a connect attempt failed or an open connection was lost, and returns when
+    /// to retry.
     ///
     /// The first retry after a ready connection is lost happens at once; later ones back off
     /// exponentially with jitter.

@@ -1,7 +1,8 @@
 import Glibc
 
-/// Starts a detached POSIX thread for a connection's I/O loop. The loop owns its socket, so
-/// blocking calls (connect with a timeout, epoll_wait) never block a Swift concurrency thread.
+/// Starts a detached POSIX thread for a connection's I/O loop. The loop owns its socket, so its
+/// blocking calls (connect with a timeout, epoll_wait) run on that thread rather than on a Swift
+/// concurrency thread.
 enum IOThread {
     private final class Box {
         let body: () -> Void
@@ -12,11 +13,13 @@ enum IOThread {
     static func start(name: String, _ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+        let result = pthread_create(
+            &thread, nil,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
         precondition(result == 0, "pthread_create for \(name) failed with errno \(result)")
         pthread_detach(thread)
     }

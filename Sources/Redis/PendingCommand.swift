@@ -57,7 +57,9 @@ final class PendingCommand {
     /// Records one reply; returns true when every reply arrived and ``complete()`` is due.
     func record(_ reply: RESPValue) -> Bool {
         let result: Result<RESPValue, RedisError> =
-            if case .error(let text) = reply { .failure(.server(text, command: name)) } else { .success(reply) }
+            if case .error(let text) = reply { .failure(.server(text, command: name)) } else {
+                .success(reply)
+            }
         if isSingle {
             singleResult = result
             return true
@@ -70,7 +72,8 @@ final class PendingCommand {
     func complete() {
         switch completion {
         case .single(let continuation):
-            continuation.resume(returning: singleResult ?? .failure(RedisError(.unexpectedReply, "no reply recorded")))
+            continuation.resume(
+                returning: singleResult ?? .failure(RedisError(.unexpectedReply, "no reply recorded")))
         case .batch(let continuation):
             continuation.resume(returning: batchResults)
         }

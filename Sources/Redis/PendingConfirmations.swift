@@ -2,8 +2,8 @@
 ///
 /// In subscribe mode the server answers (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE with one
 /// confirmation per name, PING with `["pong", ""]`, and a failed command (for example NOPERM)
-/// with one error; messages are pushed in between. Commands are answered in order, so the
-/// oldest entry takes each non-message reply. A value type, so it is tested without sockets.
+/// with one error, and messages are pushed in between. The server replies to commands in order,
+/// so the oldest entry takes each reply that is not a message. A value type, so it is tested without sockets.
 struct PendingConfirmations {
     enum Expectation: Equatable {
         case confirmations(SubscriptionKind, isSubscribe: Bool, remaining: Int)
@@ -48,14 +48,18 @@ struct PendingConfirmations {
     /// Records a `subscribe`/`unsubscribe`-style confirmation.
     mutating func receiveConfirmation(kind: SubscriptionKind, isSubscribe: Bool, name: [UInt8]) -> [Outcome] {
         guard let head = entries.first,
-              case .confirmations(let expectedKind, let expectedSubscribe, let remaining) = head.expectation,
-              expectedKind == kind, expectedSubscribe == isSubscribe
+            case .confirmations(let expectedKind, let expectedSubscribe, let remaining) = head.expectation,
+            expectedKind == kind, expectedSubscribe == isSubscribe
         else {
             if !isSubscribe && kind == .shardChannel {
                 return [.serverUnsubscribed(kind, name: name)]
             }
-            let word = String(decoding: (isSubscribe ? kind.subscribeCommand : kind.unsubscribeCommand), as: UTF8.self)
-            return [.unexpected("a \(word.lowercased()) confirmation arrived while \(describeHead()) was expected")]
+            let word = String(
+                decoding: (isSubscribe ? kind.subscribeCommand : kind.unsubscribeCommand), as: UTF8.self)
+            return [
+                .unexpected(
+                    "a \(word.lowercased()) confirmation arrived while \(describeHead()) was expected")
+            ]
         }
         if remaining > 1 {
             entries[0].expectation = .confirmations(kind, isSubscribe: isSubscribe, remaining: remaining - 1)
@@ -112,8 +116,11 @@ struct PendingConfirmations {
         case .pong: "a PING reply"
         case .ok: "+OK"
         case .confirmations(let kind, let isSubscribe, _):
-            "a \(String(decoding: isSubscribe ? kind.subscribeCommand : kind.unsubscribeCommand, as: UTF8.self)) "
-                + "confirmation"
+            "a \(commandName(kind, isSubscribe: isSubscribe)) confirmation"
         }
+    }
+
+    private func commandName(_ kind: SubscriptionKind, isSubscribe: Bool) -> String {
+        String(decoding: isSubscribe ? kind.subscribeCommand : kind.unsubscribeCommand, as: UTF8.self)
     }
 }

@@ -4,11 +4,12 @@ import SocketTransport
 
 /// A Redis connection for commands, with automatic pipelining and reconnects.
 ///
-/// Commands from concurrent callers are appended to one outbound buffer; the connection's I/O
+/// Commands from concurrent callers are appended to one outbound buffer. The connection's I/O
 /// thread writes everything pending in one write and matches the replies in order. A command
 /// that times out closes the connection, because its late reply would otherwise be taken for the
-/// next command's; the other commands in flight fail with ``RedisError/Code/connectionClosed``
-/// and the client reconnects at once, then with exponential backoff and jitter.
+/// next command's. The other commands in flight then fail with
+/// ``RedisError/Code/connectionClosed``, and the client reconnects at once, then with exponential
+/// backoff and jitter.
 ///
 /// While the server is unreachable, calls fail at once with ``RedisError/Code/notConnected``
 /// (or wait up to ``RedisConfiguration/maxWaitWhileDisconnected``), and at most
@@ -67,6 +68,9 @@ public final class RedisClient: Sendable {
             throw RedisError(.invalidArgument, "send needs at least the command name")
         }
         let name = String(decoding: first.prefix(32), as: UTF8.self).uppercased()
+        if Self.isSubscribeModeCommand(first) {
+            throw Self.subscribeModeError(name)
+        }
         return try await core.submitSingle(name: name, timeout: timeout) { buffer in
             RESPEncoder.encodeCommand(arguments, into: &buffer)
         }
@@ -85,11 +89,39 @@ public final class RedisClient: Sendable {
             let error = RedisError(.invalidArgument, "pipeline command \(empty) has no arguments")
             return Array(repeating: .failure(error), count: commands.count)
         }
+        for command in commands where Self.isSubscribeModeCommand(command[0]) {
+            let error = Self.subscribeModeError(String(decoding: command[0], as: UTF8.self).uppercased())
+            return Array(repeating: .failure(error), count: commands.count)
+        }
         return await core.submitBatch(count: commands.count) { buffer in
             for command in commands {
                 RESPEncoder.encodeCommand(command, into: &buffer)
             }
         }
+    }
+
+    /// Commands that switch the connection into a mode whose replies are not matched one to
+    /// one with commands, which would desynchronise the pipeline.
+    private static let subscribeModeCommands: [[UInt8]] = [
+        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR",
+    ]
+    .map { Array($0.utf8) }
+
+    /// Compares ASCII case-insensitively without building a String, because pipeline() checks
+    /// every command.
+    private static func isSubscribeModeCommand(_ name: [UInt8]) -> Bool {
+        guard name.count >= 7 && name.count <= 10 else { return false }
+        return subscribeModeCommands.contains { candidate in
+            candidate.count == name.count && zip(candidate, name).allSatisfy { $0 == $1 & 0xDF }
+        }
+    }
+
+    private static func subscribeModeError(_ name: String) -> RedisError {
+        RedisError(
+            .invalidArgument,
+            "\(name) is not supported on RedisClient, because its replies are pushed without a "
+                + "matching command; use RedisSubscriber for SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE"
+        )
     }
 
     /// Fails every queued and in-flight command with ``RedisError/Code/clientClosed``, closes

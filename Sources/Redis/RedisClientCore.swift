@@ -37,7 +37,8 @@ final class RedisClientCore: Sendable {
             pollerError = nil
         } catch {
             poller = nil
-            pollerError = RedisError(.notConnected, "creating the epoll instance failed: \(error)", underlying: error)
+            pollerError = RedisError(
+                .notConnected, "creating the epoll instance failed: \(error)", underlying: error)
         }
         executor = IOThreadExecutor(poller: poller)
     }
@@ -58,8 +59,11 @@ final class RedisClientCore: Sendable {
     func submitSingle(
         name: String, timeout: Duration?, encode: (inout [UInt8]) -> Void
     ) async throws(RedisError) -> RESPValue {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RESPValue, RedisError>, Never>) in
-            if let error = enqueue(.single(continuation), name: name, replyCount: 1, timeout: timeout, encode: encode) {
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<RESPValue, RedisError>, Never>) in
+            if let error = enqueue(
+                .single(continuation), name: name, replyCount: 1, timeout: timeout, encode: encode)
+            {
                 continuation.resume(returning: .failure(error))
             }
         }
@@ -67,9 +71,12 @@ final class RedisClientCore: Sendable {
     }
 
     func submitBatch(count: Int, encode: (inout [UInt8]) -> Void) async -> [Result<RESPValue, RedisError>] {
-        await withCheckedContinuation { (continuation: CheckedContinuation<[Result<RESPValue, RedisError>], Never>) in
+        await withCheckedContinuation {
+            (continuation: CheckedContinuation<[Result<RESPValue, RedisError>], Never>) in
             let name = "pipeline command"
-            if let error = enqueue(.batch(continuation), name: name, replyCount: count, timeout: nil, encode: encode) {
+            if let error = enqueue(
+                .batch(continuation), name: name, replyCount: count, timeout: nil, encode: encode)
+            {
                 continuation.resume(returning: Array(repeating: .failure(error), count: count))
             }
         }
@@ -94,22 +101,28 @@ final class RedisClientCore: Sendable {
             }
             if state.isKnownUnreachable && maxWait == .zero {
                 let reason = state.lastError.map { ": \($0.message)" } ?? ""
-                return RedisError(.notConnected, "\(name) not sent: \(configuration.endpoint) is unreachable"
-                    + "\(reason); the client keeps reconnecting", underlying: state.lastError)
+                return RedisError(
+                    .notConnected,
+                    "\(name) not sent: \(configuration.endpoint) is unreachable"
+                        + "\(reason); the client keeps reconnecting", underlying: state.lastError)
             }
             guard state.pendingReplies + replyCount <= maxPending else {
-                return RedisError(.queueFull, "\(name) not queued: \(state.pendingReplies) commands are already "
-                    + "pending, the limit is maxPendingCommands = \(maxPending)")
+                return RedisError(
+                    .queueFull,
+                    "\(name) not queued: \(state.pendingReplies) commands are already "
+                        + "pending, the limit is maxPendingCommands = \(maxPending)")
             }
             let before = state.outbound.count
             encode(&state.outbound)
             let waitsForConnection = state.isKnownUnreachable
             let deadline = now + (waitsForConnection ? min(maxWait, commandTimeout) : commandTimeout)
-            state.queued.append(PendingCommand(
-                completion: completion, name: name, replyCount: replyCount, byteCount: state.outbound.count - before,
-                timeout: commandTimeout, deadline: deadline,
-                unsentFailure: waitsForConnection ? .notConnected : .timedOut
-            ))
+            state.queued.append(
+                PendingCommand(
+                    completion: completion, name: name, replyCount: replyCount,
+                    byteCount: state.outbound.count - before,
+                    timeout: commandTimeout, deadline: deadline,
+                    unsentFailure: waitsForConnection ? .notConnected : .timedOut
+                ))
             state.pendingReplies += replyCount
             if state.ioThreadWaiting && !state.wakeRequested {
                 state.wakeRequested = true

@@ -75,9 +75,11 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 events = try poller.wait(timeout: timeout)
             } catch {
                 if let suppressed = warningLimiter.admit() {
-                    logger.warning("redis epoll wait failed", metadata: [
-                        "error": "\(error)", "log.suppressed": "\(suppressed)",
-                    ])
+                    logger.warning(
+                        "redis epoll wait failed",
+                        metadata: [
+                            "error": "\(error)", "log.suppressed": "\(suppressed)",
+                        ])
                 }
                 // Avoid spinning while epoll keeps failing.
                 usleep(10_000)
@@ -103,7 +105,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
         do {
             socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
         } catch {
-            let failure = RedisError(.notConnected, "connect to \(endpoint) failed: \(error)", underlying: error)
+            let failure = RedisError(
+                .notConnected, "connect to \(endpoint) failed: \(error)", underlying: error)
             connectionFailed(failure)
             return
         }
@@ -115,6 +118,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             connectionFailed(RedisError(.notConnected, "registering the socket with epoll failed: \(error)"))
             return
         }
+
         let connection = RedisSocketIO(socket: socket)
         let commands = configuration.handshakeCommands(includeSelect: true)
         for command in commands {
@@ -169,7 +173,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
         inFlightHead = 0
         earliestInFlightDeadline = nil
 
-        if case .disconnected = lifecycle.state {} else {
+        if case .disconnected = lifecycle.state {
+        } else {
             lifecycle.fail(error, now: .now)
         }
         let failFast = lifecycle.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero
@@ -178,18 +183,21 @@ final class RedisClientIOLoop: @unchecked Sendable {
             state.isKnownUnreachable = lifecycle.isKnownUnreachable
             state.lastError = error
             guard failFast else { return [] }
-            let taken = state.queued
+            let unsentCommands = state.queued
             state.queued.removeAll()
             state.outbound.removeAll(keepingCapacity: true)
-            state.pendingReplies -= taken.reduce(0) { $0 + $1.replyCount }
-            return taken
+            state.pendingReplies -= unsentCommands.reduce(0) { $0 + $1.replyCount }
+            return unsentCommands
         }
         for command in unsent {
-            command.fail(RedisError(.notConnected, "\(command.name) not sent: \(error.message)", underlying: error))
+            command.fail(
+                RedisError(.notConnected, "\(command.name) not sent: \(error.message)", underlying: error))
         }
-        logger.debug("redis connection failed", metadata: [
-            "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
-        ])
+        logger.debug(
+            "redis connection failed",
+            metadata: [
+                "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
+            ])
     }
 
     // MARK: writing
@@ -277,8 +285,10 @@ final class RedisClientIOLoop: @unchecked Sendable {
             return
         }
         guard inFlightHead < inFlight.count else {
-            throw RedisError(.protocolError, "\(configuration.endpoint) sent a reply no command is waiting for: "
-                + "\(reply)")
+            throw RedisError(
+                .protocolError,
+                "\(configuration.endpoint) sent a reply no command is waiting for: "
+                    + "\(reply)")
         }
         if inFlight[inFlightHead].record(reply) {
             completed.append(inFlight[inFlightHead])
@@ -298,8 +308,11 @@ final class RedisClientIOLoop: @unchecked Sendable {
     private func expireDeadlines(now: ContinuousClock.Instant) {
         if case .handshaking = lifecycle.state, let handshakeDeadline, now >= handshakeDeadline {
             let name = handshakeNames.first ?? "handshake"
-            connectionFailed(RedisError(.timedOut, "\(name) got no reply from \(configuration.endpoint) within "
-                + "\(configuration.commandTimeout)"))
+            connectionFailed(
+                RedisError(
+                    .timedOut,
+                    "\(name) got no reply from \(configuration.endpoint) within "
+                        + "\(configuration.commandTimeout)"))
         }
         if let earliest = earliestInFlightDeadline, now >= earliest {
             if let index = (inFlightHead..<inFlight.count).first(where: { inFlight[$0].deadline <= now }) {
@@ -321,8 +334,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
         let expired: [PendingCommand] = core.shared.withLock { state in
             guard state.queued.contains(where: { $0.deadline <= now }) else { return [] }
             var expired: [PendingCommand] = []
-            var kept: [PendingCommand] = []
-            var keptBytes: [UInt8] = []
+            var remainingCommands: [PendingCommand] = []
+            var remainingBytes: [UInt8] = []
             var offset = 0
             for command in state.queued {
                 let range = offset..<(offset + command.byteCount)
@@ -331,20 +344,23 @@ final class RedisClientIOLoop: @unchecked Sendable {
                     expired.append(command)
                     state.pendingReplies -= command.replyCount
                 } else {
-                    kept.append(command)
-                    keptBytes.append(contentsOf: state.outbound[range])
+                    remainingCommands.append(command)
+                    remainingBytes.append(contentsOf: state.outbound[range])
                 }
             }
-            state.queued = kept
-            state.outbound = keptBytes
+            state.queued = remainingCommands
+            state.outbound = remainingBytes
             return expired
         }
         let reason = lifecycle.lastError.map { ": \($0.message)" } ?? ""
         for command in expired {
             let code = command.unsentFailure
             let wait = code == .notConnected ? configuration.maxWaitWhileDisconnected : command.timeout
-            command.fail(RedisError(code, "\(command.name) not sent: no connection to \(configuration.endpoint) "
-                + "within \(wait)\(reason)", underlying: lifecycle.lastError))
+            command.fail(
+                RedisError(
+                    code,
+                    "\(command.name) not sent: no connection to \(configuration.endpoint) "
+                        + "within \(wait)\(reason)", underlying: lifecycle.lastError))
         }
     }
 

@@ -10,15 +10,18 @@ extension RedisConfiguration {
         if url.hasPrefix("unix://") {
             let path = String(url.dropFirst("unix://".count))
             guard path.hasPrefix("/"), path.count > 1 else {
-                throw Self.urlError(url, "a unix URL needs an absolute socket path, as in unix:///run/redis.sock")
+                throw Self.urlError(
+                    url, "a unix URL needs an absolute socket path, as in unix:///run/redis.sock")
             }
             self.init(endpoint: .unix(path: try Self.percentDecode(path, url: url)))
             return
         }
         guard url.hasPrefix("redis://") else {
-            throw Self.urlError(url, "the scheme must be redis:// or unix:// (TLS with rediss:// is not supported)")
+            throw Self.urlError(
+                url, "the scheme must be redis:// or unix:// (TLS with rediss:// is not supported)")
         }
         var rest = Substring(url.dropFirst("redis://".count))
+
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
@@ -33,6 +36,7 @@ extension RedisConfiguration {
                 password = try Self.percentDecode(credentials, url: url)
             }
         }
+
         var database: Int?
         if let slash = rest.firstIndex(of: "/") {
             let text = rest[rest.index(after: slash)...]
@@ -44,6 +48,7 @@ extension RedisConfiguration {
                 database = number
             }
         }
+
         guard !rest.isEmpty else {
             throw Self.urlError(url, "the host is missing")
         }
@@ -62,7 +67,7 @@ extension RedisConfiguration {
         self.database = database
     }
 
-    /// The URL with any password replaced, for messages.
+    /// Returns the URL with any password replaced by `***`, for messages.
     private static func redacted(_ url: String) -> String {
         guard url.hasPrefix("redis://"), let at = url.lastIndex(of: "@") else { return url }
         let start = url.index(url.startIndex, offsetBy: "redis://".count)
@@ -77,7 +82,8 @@ extension RedisConfiguration {
         RedisError(.invalidURL, "Redis URL \(redacted(url)) is invalid: \(reason)")
     }
 
-    private static func percentDecode<S: StringProtocol>(_ text: S, url: String) throws(RedisError) -> String {
+    private static func percentDecode<S: StringProtocol>(_ text: S, url: String) throws(RedisError) -> String
+    {
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
@@ -85,7 +91,8 @@ extension RedisConfiguration {
                 bytes.append(byte)
                 continue
             }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue)
+            else {
                 throw urlError(url, "a % in the user, password or path is not followed by two hex digits")
             }
             bytes.append(high << 4 | low)

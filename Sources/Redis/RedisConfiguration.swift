@@ -1,6 +1,6 @@
 import SocketTransport
 
-/// Where and how a ``RedisClient`` or ``RedisSubscriber`` connects, and its limits.
+/// The endpoint, credentials, timeouts and limits of a ``RedisClient`` or ``RedisSubscriber``.
 public struct RedisConfiguration: Sendable {
     public var endpoint: Endpoint
     /// ACL user for `AUTH user password`; with only a password, `AUTH password` is sent.
@@ -28,7 +28,7 @@ public struct RedisConfiguration: Sendable {
 
     /// Subscriber: a PING is sent after this long without any bytes from the server.
     public var healthCheckInterval: Duration = .seconds(3)
-    /// Subscriber: the connection is closed and reopened when that PING is not answered in time.
+    /// Subscriber: the connection is closed and reopened when that PING gets no reply in time.
     public var healthCheckTimeout: Duration = .seconds(5)
     /// Subscriber: events each ``RedisSubscription`` buffers before the subscriber stops reading
     /// from the server (see ``RedisSubscription``).

@@ -3,7 +3,7 @@ import SocketTransport
 
 /// A failed Redis call or connection, with a message naming what failed and what to do.
 public struct RedisError: Error, CustomStringConvertible, Sendable {
-    /// What failed, comparable with the static members (`error.code == .timedOut`).
+    /// The kind of failure, compared with the static members (`error.code == .timedOut`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case serverError = "server error"
@@ -54,7 +54,10 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
     /// The transport or parsing error behind this one.
     public let underlying: (any Error & Sendable)?
 
-    init(_ code: Code, _ message: String, serverMessage: [UInt8]? = nil, underlying: (any Error & Sendable)? = nil) {
+    init(
+        _ code: Code, _ message: String, serverMessage: [UInt8]? = nil,
+        underlying: (any Error & Sendable)? = nil
+    ) {
         self.code = code
         self.message = message
         self.serverMessage = serverMessage
@@ -79,15 +82,20 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
     }
 
     static func timedOut(after timeout: Duration, endpoint: Endpoint) -> RedisError {
-        RedisError(.timedOut, "no reply from \(endpoint) within \(timeout); the connection was closed "
-            + "and will be reopened")
+        RedisError(
+            .timedOut,
+            "no reply from \(endpoint) within \(timeout); the connection was closed "
+                + "and will be reopened")
     }
 
-    static func closed(_ reason: String, endpoint: Endpoint, underlying: (any Error & Sendable)? = nil) -> RedisError {
+    static func closed(
+        _ reason: String, endpoint: Endpoint, underlying: (any Error & Sendable)? = nil
+    ) -> RedisError {
         RedisError(.connectionClosed, "connection to \(endpoint) closed: \(reason)", underlying: underlying)
     }
 
     static func protocolError(_ error: RESPParsingError, endpoint: Endpoint) -> RedisError {
-        RedisError(.protocolError, "reply from \(endpoint) is invalid: \(error.description)", underlying: error)
+        RedisError(
+            .protocolError, "reply from \(endpoint) is invalid: \(error.description)", underlying: error)
     }
 }

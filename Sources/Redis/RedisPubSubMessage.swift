@@ -1,6 +1,6 @@
 /// A message received on a subscription.
 public struct RedisPubSubMessage: Sendable, Hashable {
-    /// Which subscription delivered the message.
+    /// The kind of subscription that delivered the message.
     public enum Kind: Sendable, Hashable {
         /// `message`: a PUBLISH to a channel subscribed with SUBSCRIBE.
         case message
@@ -24,7 +24,7 @@ public struct RedisPubSubMessage: Sendable, Hashable {
     }
 }
 
-/// What a ``RedisSubscription`` yields.
+/// An event of a ``RedisSubscription``.
 public enum RedisSubscriptionEvent: Sendable {
     case message(RedisPubSubMessage)
     /// After a reconnect, the server confirmed every channel, pattern and shard channel again.
@@ -56,7 +56,7 @@ enum SubscriptionKind: Hashable, Sendable, CaseIterable {
         }
     }
 
-    /// The kind whose confirmation carries this first element, and whether it is a subscribe.
+    /// Returns the kind whose confirmation starts with `word`, and whether it confirms a subscribe.
     static func confirmation(_ word: [UInt8]) -> (SubscriptionKind, isSubscribe: Bool)? {
         switch String(decoding: word, as: UTF8.self) {
         case "subscribe": (.channel, true)

@@ -49,7 +49,8 @@ final class RedisSubscriberCore: Sendable {
             pollerError = nil
         } catch {
             poller = nil
-            pollerError = RedisError(.notConnected, "creating the epoll instance failed: \(error)", underlying: error)
+            pollerError = RedisError(
+                .notConnected, "creating the epoll instance failed: \(error)", underlying: error)
         }
     }
 
@@ -86,31 +87,43 @@ final class RedisSubscriberCore: Sendable {
             self?.wakeIOThread()
         }
         var listenerID: UInt64 = 0
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, RedisError>, Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<Void, RedisError>, Never>) in
             let immediate: Result<Void, RedisError>? = shared.withLock { state in
                 if let pollerError { return .failure(pollerError) }
                 if state.isClosing {
-                    return .failure(RedisError(.clientClosed, "\(command) was called after the subscriber was closed"))
+                    return .failure(
+                        RedisError(.clientClosed, "\(command) was called after the subscriber was closed"))
                 }
                 if state.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero {
                     let reason = state.lastError.map { ": \($0.message)" } ?? ""
-                    return .failure(RedisError(.notConnected, "\(command) not sent: \(configuration.endpoint) is "
-                        + "unreachable\(reason); the subscriber keeps reconnecting", underlying: state.lastError))
+                    return .failure(
+                        RedisError(
+                            .notConnected,
+                            "\(command) not sent: \(configuration.endpoint) is "
+                                + "unreachable\(reason); the subscriber keeps reconnecting",
+                            underlying: state.lastError))
                 }
                 listenerID = state.makeID()
                 state.buffers[listenerID] = buffer
                 let newNames = state.registry.add(listener: listenerID, kind: kind, names: names)
                 if newNames.isEmpty {
+                    // NOTE: this also returns when another subscription's SUBSCRIBE of these names
+                    // is still unconfirmed. If that command then fails, this subscription gets
+                    // no messages for them and no error.
                     return .success(())
                 }
                 let waitsForConnection = state.isKnownUnreachable
-                let timeout = waitsForConnection
+                let timeout =
+                    waitsForConnection
                     ? min(configuration.maxWaitWhileDisconnected, configuration.commandTimeout)
                     : configuration.commandTimeout
-                state.queued.append(PubSubCommand(
-                    id: state.makeID(), kind: kind, isSubscribe: true, names: newNames, completion: continuation,
-                    deadline: .now + timeout
-                ))
+                state.queued.append(
+                    PubSubCommand(
+                        id: state.makeID(), kind: kind, isSubscribe: true, names: newNames,
+                        completion: continuation,
+                        deadline: .now + timeout
+                    ))
                 return nil
             }
             if let immediate {
@@ -131,7 +144,7 @@ final class RedisSubscriberCore: Sendable {
         }
     }
 
-    /// Removes a listener, finishes its buffer, and unsubscribes names nobody else listens to.
+    /// Removes a listener, finishes its buffer, and unsubscribes names no other listener uses.
     func removeListener(_ id: UInt64) {
         let buffer: SubscriptionBuffer? = shared.withLock { state in
             guard let buffer = state.buffers.removeValue(forKey: id) else { return nil }
@@ -139,10 +152,11 @@ final class RedisSubscriberCore: Sendable {
             guard !state.isClosing else { return buffer }
             for kind in SubscriptionKind.allCases {
                 guard let names = emptied[kind], !names.isEmpty else { continue }
-                state.queued.append(PubSubCommand(
-                    id: state.makeID(), kind: kind, isSubscribe: false, names: names, completion: nil,
-                    deadline: .now + configuration.commandTimeout
-                ))
+                state.queued.append(
+                    PubSubCommand(
+                        id: state.makeID(), kind: kind, isSubscribe: false, names: names, completion: nil,
+                        deadline: .now + configuration.commandTimeout
+                    ))
             }
             return buffer
         }

@@ -60,9 +60,10 @@ extension RedisSubscriberIOLoop {
                 return
             case Self.patternMessageWord:
                 guard items.count == 4, let pattern = items[1].bytes, let channel = items[2].bytes,
-                      let payload = items[3].bytes
+                    let payload = items[3].bytes
                 else { throw unexpected(reply) }
-                let message = RedisPubSubMessage(kind: .pmessage, channel: channel, pattern: pattern, payload: payload)
+                let message = RedisPubSubMessage(
+                    kind: .pmessage, channel: channel, pattern: pattern, payload: payload)
                 deliver(message, to: SubscriptionKey(kind: .pattern, name: pattern))
                 return
             case Self.shardMessageWord:
@@ -96,7 +97,9 @@ extension RedisSubscriberIOLoop {
         try apply(outcomes, serverError: serverError)
     }
 
-    private func apply(_ outcomes: [PendingConfirmations.Outcome], serverError: RedisError?) throws(RedisError) {
+    private func apply(
+        _ outcomes: [PendingConfirmations.Outcome], serverError: RedisError?
+    ) throws(RedisError) {
         for outcome in outcomes {
             switch outcome {
             case .completed(let id):
@@ -117,20 +120,26 @@ extension RedisSubscriberIOLoop {
                 completions.removeValue(forKey: id)?.resume(returning: .failure(error))
                 if let batch = resubscribeNames.removeValue(forKey: id) {
                     if let suppressed = warningLimiter.admit() {
-                        logger.warning("redis resubscribe rejected; those subscriptions end", metadata: [
-                            "error": "\(error.message)", "log.suppressed": "\(suppressed)",
-                        ])
+                        logger.warning(
+                            "redis resubscribe rejected; those subscriptions end",
+                            metadata: [
+                                "error": "\(error.message)", "log.suppressed": "\(suppressed)",
+                            ])
                     }
-                    endSubscriptions(batch.names.map { SubscriptionKey(kind: batch.kind, name: $0) }, error: error)
+                    endSubscriptions(
+                        batch.names.map { SubscriptionKey(kind: batch.kind, name: $0) }, error: error)
                 }
             case .resubscribeFinished:
                 let buffers = core.shared.withLock { Array($0.buffers.values) }
                 for buffer in buffers {
                     buffer.pushControl(.resubscribed)
                 }
-                logger.debug("redis subscriber resubscribed", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
+                logger.debug(
+                    "redis subscriber resubscribed", metadata: ["redis.endpoint": "\(configuration.endpoint)"]
+                )
             case .serverUnsubscribed(let kind, let name):
-                let error = RedisError.closed("the server ended the subscription", endpoint: configuration.endpoint)
+                let error = RedisError.closed(
+                    "the server ended the subscription", endpoint: configuration.endpoint)
                 endSubscriptions([SubscriptionKey(kind: kind, name: name)], error: error)
             case .unexpected(let text):
                 throw RedisError(.protocolError, "\(text) from \(configuration.endpoint)")
@@ -158,6 +167,8 @@ extension RedisSubscriberIOLoop {
         let event = RedisSubscriptionEvent.message(message)
         let pending = buffers.filter { !$0.offerMessage(event) }
         if !pending.isEmpty {
+            // NOTE: while stalled nothing is read, so a connection the server closes meanwhile is
+            // noticed only after the listener takes an event.
             stalled = (event, pending)
             stalledSince = .now
             logger.debug("redis subscriber stopped reading: a subscription buffer is full")
@@ -194,7 +205,8 @@ extension RedisSubscriberIOLoop {
     }
 
     private func unexpected(_ reply: RESPValue) -> RedisError {
-        RedisError(.protocolError, "\(configuration.endpoint) sent an unexpected reply in subscribe mode: \(reply)")
+        RedisError(
+            .protocolError, "\(configuration.endpoint) sent an unexpected reply in subscribe mode: \(reply)")
     }
 
     static let messageWord = Array("message".utf8)

@@ -87,9 +87,11 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
                 events = try poller.wait(timeout: timeout)
             } catch {
                 if let suppressed = warningLimiter.admit() {
-                    logger.warning("redis epoll wait failed", metadata: [
-                        "error": "\(error)", "log.suppressed": "\(suppressed)",
-                    ])
+                    logger.warning(
+                        "redis epoll wait failed",
+                        metadata: [
+                            "error": "\(error)", "log.suppressed": "\(suppressed)",
+                        ])
                 }
                 // Avoid spinning while epoll keeps failing.
                 usleep(10_000)
@@ -115,7 +117,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         do {
             socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
         } catch {
-            connectionFailed(RedisError(.notConnected, "connect to \(endpoint) failed: \(error)", underlying: error))
+            connectionFailed(
+                RedisError(.notConnected, "connect to \(endpoint) failed: \(error)", underlying: error))
             return
         }
         token &+= 1
@@ -150,19 +153,24 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             let id = core.shared.withLock { $0.makeID() }
             RESPEncoder.encodeCommand([batch.kind.subscribeCommand] + batch.names, into: &io.writeBuffer)
             confirmations.expect(
-                id, .confirmations(batch.kind, isSubscribe: true, remaining: batch.names.count), isResubscribe: true
+                id, .confirmations(batch.kind, isSubscribe: true, remaining: batch.names.count),
+                isResubscribe: true
             )
             commandDeadlines[id] = deadline
             resubscribeNames[id] = batch
         }
         hasBeenReady = true
-        logger.debug("redis subscriber connected", metadata: [
-            "redis.endpoint": "\(configuration.endpoint)", "redis.resubscribe_commands": "\(batches.count)",
-        ])
+        logger.debug(
+            "redis subscriber connected",
+            metadata: [
+                "redis.endpoint": "\(configuration.endpoint)",
+                "redis.resubscribe_commands": "\(batches.count)",
+            ])
     }
 
-    /// Closes the socket, fails commands in flight, tells every subscription, and schedules
-    /// the next attempt. `timedOutID` is the command whose deadline passed, if that is the reason.
+    /// Closes the socket, fails commands in flight, sends `disconnected` to every subscription
+    /// when the connection had been ready, and schedules the next attempt. `timedOutID` is the
+    /// command whose deadline passed, if that is the reason.
     func connectionFailed(_ error: RedisError, timedOutID: UInt64? = nil) {
         if let io {
             if registeredInterest != nil {
@@ -176,9 +184,11 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         handshakeDeadline = nil
         pingID = nil
         pingDeadline = nil
+
         let wasReady = lifecycle.state == .ready
         for id in confirmations.reset() {
-            let failure = id == timedOutID
+            let failure =
+                id == timedOutID
                 ? RedisError.timedOut(after: configuration.commandTimeout, endpoint: configuration.endpoint)
                 : error
             completions.removeValue(forKey: id)?.resume(returning: .failure(failure))
@@ -190,7 +200,9 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             for buffer in buffers { buffer.pushControl(event) }
             stalled = nil
         }
-        if case .disconnected = lifecycle.state {} else {
+
+        if case .disconnected = lifecycle.state {
+        } else {
             lifecycle.fail(error, now: .now)
         }
         let failFast = lifecycle.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero
@@ -204,16 +216,19 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             return (unsent, buffers)
         }
         for command in unsent {
-            command.completion?.resume(returning: .failure(
-                RedisError(.notConnected, "subscribe not sent: \(error.message)", underlying: error)
-            ))
+            command.completion?.resume(
+                returning: .failure(
+                    RedisError(.notConnected, "subscribe not sent: \(error.message)", underlying: error)
+                ))
         }
         for buffer in buffers {
             buffer.pushControl(.disconnected(error))
         }
-        logger.debug("redis subscriber connection failed", metadata: [
-            "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
-        ])
+        logger.debug(
+            "redis subscriber connection failed",
+            metadata: [
+                "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
+            ])
     }
 
     // MARK: writing
@@ -269,8 +284,11 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         guard lifecycle.state == .ready, stalled == nil, let io else { return }
         if let pingDeadline {
             if now >= pingDeadline {
-                connectionFailed(RedisError(.timedOut, "health check PING to \(configuration.endpoint) got no "
-                    + "reply within \(configuration.healthCheckTimeout); reconnecting"))
+                connectionFailed(
+                    RedisError(
+                        .timedOut,
+                        "health check PING to \(configuration.endpoint) got no "
+                            + "reply within \(configuration.healthCheckTimeout); reconnecting"))
             }
             return
         }
@@ -285,8 +303,11 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
     private func expireDeadlines(now: ContinuousClock.Instant) {
         if case .handshaking = lifecycle.state, let handshakeDeadline, now >= handshakeDeadline {
             let name = handshakeNames.first ?? "handshake"
-            connectionFailed(RedisError(.timedOut, "\(name) got no reply from \(configuration.endpoint) within "
-                + "\(configuration.commandTimeout)"))
+            connectionFailed(
+                RedisError(
+                    .timedOut,
+                    "\(name) got no reply from \(configuration.endpoint) within "
+                        + "\(configuration.commandTimeout)"))
             return
         }
         // Confirmations cannot arrive while delivery is stalled, so deadlines wait too.
@@ -304,10 +325,13 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
                 return expired
             }
             for command in expired {
-                command.completion?.resume(returning: .failure(RedisError(
-                    .notConnected, "subscribe not sent: no connection to \(configuration.endpoint) in time",
-                    underlying: lifecycle.lastError
-                )))
+                command.completion?.resume(
+                    returning: .failure(
+                        RedisError(
+                            .notConnected,
+                            "subscribe not sent: no connection to \(configuration.endpoint) in time",
+                            underlying: lifecycle.lastError
+                        )))
             }
         }
     }
@@ -332,7 +356,10 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             break
         }
         if lifecycle.state != .ready {
-            consider(core.shared.withLock { $0.queued.compactMap { $0.completion != nil ? $0.deadline : nil }.min() })
+            consider(
+                core.shared.withLock {
+                    $0.queued.compactMap { $0.completion != nil ? $0.deadline : nil }.min()
+                })
         }
         guard let next else { return nil }
         return max(.zero, next - now)
@@ -356,6 +383,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         }
         completions.removeAll()
         stalled = nil
+
         let (queued, buffers, waiters) = core.shared.withLock { state in
             let result = (state.queued, Array(state.buffers.values), state.closeWaiters)
             state.queued.removeAll()

@@ -5,7 +5,7 @@
 /// When a listener falls that far behind, the subscriber stops reading from the server instead of
 /// dropping messages, which stalls every subscription of that ``RedisSubscriber``. If the listener
 /// stays behind, the server's `client-output-buffer-limit pubsub` closes the connection; the
-/// listener then sees the buffered messages, ``RedisSubscriptionEvent/disconnected(_:)``, and
+/// listener then receives the buffered messages, ``RedisSubscriptionEvent/disconnected(_:)``, and
 /// ``RedisSubscriptionEvent/resubscribed`` once the subscriber has reconnected. Messages
 /// published in between are lost, as with any Redis Pub/Sub disconnect.
 ///

@@ -2,8 +2,8 @@ import Synchronization
 
 /// The bounded event queue between a subscriber's I/O thread and one ``RedisSubscription``.
 ///
-/// Messages are accepted only while fewer than `capacity` events wait; when it is full the I/O
-/// thread stops reading from the server until the listener takes an event (`onSpace` wakes it).
+/// Messages are accepted only while fewer than `capacity` events wait. When it is full, the I/O
+/// thread stops reading from the server until the listener takes an event and `onSpace` wakes it.
 /// Control events (`disconnected`, `resubscribed`) always enter, so they may exceed the capacity,
 /// and consecutive `disconnected` events are merged into the latest.
 final class SubscriptionBuffer: Sendable {
@@ -45,7 +45,8 @@ final class SubscriptionBuffer: Sendable {
 
     /// Offers a message; returns false when the buffer is full (the message was not taken).
     func offerMessage(_ event: RedisSubscriptionEvent) -> Bool {
-        let (accepted, waiter) = state.withLock { state -> (Bool, CheckedContinuation<RedisSubscriptionEvent?, Never>?) in
+        let (accepted, waiter) = state.withLock {
+            state -> (Bool, CheckedContinuation<RedisSubscriptionEvent?, Never>?) in
             if state.isFinished { return (true, nil) }
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -70,7 +71,9 @@ final class SubscriptionBuffer: Sendable {
                 state.waiter = nil
                 return waiter
             }
-            if case .disconnected = event, state.count > 0, case .disconnected = state.events[state.events.count - 1] {
+            if case .disconnected = event, state.count > 0,
+                case .disconnected = state.events[state.events.count - 1]
+            {
                 state.events[state.events.count - 1] = event
             } else {
                 state.events.append(event)
@@ -94,7 +97,8 @@ final class SubscriptionBuffer: Sendable {
     /// calling task is cancelled.
     func next() async -> RedisSubscriptionEvent? {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<RedisSubscriptionEvent?, Never>) in
+            await withCheckedContinuation {
+                (continuation: CheckedContinuation<RedisSubscriptionEvent?, Never>) in
                 let (immediate, wakeProducer) = state.withLock { state -> (RedisSubscriptionEvent??, Bool) in
                     if let event = state.popFirst() {
                         let wake = state.producerWaitsForSpace && state.count < capacity

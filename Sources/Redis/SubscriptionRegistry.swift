@@ -1,6 +1,6 @@
-/// Which local listeners want which channels, patterns and shard channels. Many listeners share
-/// one server subscription: a name is subscribed on the server when its first listener arrives
-/// and unsubscribed when its last one leaves.
+/// The map from channels, patterns and shard channels to local listeners. Many listeners share
+/// one server subscription, so a name is subscribed on the server when its first listener
+/// arrives and unsubscribed when its last one leaves.
 struct SubscriptionRegistry {
     private(set) var listenersByKey: [SubscriptionKey: [UInt64]] = [:]
     private var keysByListener: [UInt64: [SubscriptionKey]] = [:]

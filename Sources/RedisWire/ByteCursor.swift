@@ -27,7 +27,8 @@ public struct ByteCursor: Sendable {
 
     /// Consumes `count` bytes; `count` must not exceed ``readableBytes``.
     public mutating func moveReaderIndex(forwardBy count: Int) {
-        precondition(count >= 0 && count <= readableBytes, "cannot consume \(count) of \(readableBytes) bytes")
+        precondition(
+            count >= 0 && count <= readableBytes, "cannot consume \(count) of \(readableBytes) bytes")
         readerIndex += count
     }
 

@@ -20,7 +20,8 @@ public enum RESPEncoder {
 
     /// Appends `PUBLISH channel message` without building an argument array.
     public static func encodePublish(channel: [UInt8], message: [UInt8], into buffer: inout [UInt8]) {
-        let size = publishPrefix.count + headerSize(channel.count) + channel.count + 2
+        let size =
+            publishPrefix.count + headerSize(channel.count) + channel.count + 2
             + headerSize(message.count) + message.count + 2
         writeInPlace(size: size, into: &buffer) { output in
             // "*3\r\n$7\r\nPUBLISH\r\n"
@@ -69,7 +70,8 @@ public enum RESPEncoder {
         return digits
     }
 
-    private static func writeHeader(_ type: UInt8, _ count: Int, to output: inout UnsafeMutablePointer<UInt8>) {
+    private static func writeHeader(_ type: UInt8, _ count: Int, to output: inout UnsafeMutablePointer<UInt8>)
+    {
         output[0] = type
         let digits = decimalDigitCount(count)
         var rest = count

@@ -1,7 +1,7 @@
 /// Incremental RESP2 reply parser.
 ///
-/// ``parse(_:)`` returns `nil` when the cursor does not yet hold a whole reply and then consumes
-/// nothing; it consumes exactly one reply when it returns one, and throws on malformed input.
+/// ``parse(_:)`` returns `nil` and consumes nothing when the cursor does not yet contain a whole
+/// reply. It consumes exactly one reply when it returns one, and throws on malformed input.
 /// Lengths and counts from the wire are checked against ``RESPLimits`` and against the bytes
 /// present before anything is allocated for them. Nested arrays are parsed with an explicit stack,
 /// so hostile nesting ends in ``RESPParsingError/Code/nestingTooDeep``, not a stack overflow.
@@ -28,7 +28,8 @@ public struct RESPParser: Sendable {
         guard cursor.readableBytes >= minimumReadableBytes else { return nil }
         let streamOffset = consumedBytes
         let limits = self.limits
-        let outcome = try cursor.withUnsafeReadableBytes { (buffer) throws(RESPParsingError) -> FrameOutcome in
+        let outcome = try cursor.withUnsafeReadableBytes {
+            (buffer) throws(RESPParsingError) -> FrameOutcome in
             var frame = FrameParser(buffer: buffer, streamOffset: streamOffset, limits: limits)
             return try frame.parseFrame()
         }
@@ -53,7 +54,7 @@ private enum FrameOutcome {
 private let carriageReturn = UInt8(ascii: "\r")
 private let lineFeed = UInt8(ascii: "\n")
 
-/// Parses one frame from the start of `buffer`, which holds the unconsumed bytes.
+/// Parses one frame from the start of `buffer`, which contains the unconsumed bytes.
 private struct FrameParser {
     private struct OpenArray {
         var elements: [RESPValue]
@@ -138,12 +139,16 @@ private struct FrameParser {
                 return .value(.nullBulkString)
             }
             guard length >= 0 else {
-                throw error(.invalidLength, at: start, "bulk string length \(length) in \(lineText(start)) is "
-                    + "negative; only -1 (null bulk string) is allowed")
+                throw error(
+                    .invalidLength, at: start,
+                    "bulk string length \(length) in \(lineText(start)) is "
+                        + "negative; only -1 (null bulk string) is allowed")
             }
             guard length <= Int64(limits.maxBulkStringLength) else {
-                throw error(.bulkStringTooLong, at: start, "bulk string length \(length) exceeds the limit of "
-                    + "\(limits.maxBulkStringLength) bytes (RESPLimits.maxBulkStringLength)")
+                throw error(
+                    .bulkStringTooLong, at: start,
+                    "bulk string length \(length) exceeds the limit of "
+                        + "\(limits.maxBulkStringLength) bytes (RESPLimits.maxBulkStringLength)")
             }
             let end = dataStart + Int(length)
             guard end + 2 <= buffer.count else {
@@ -151,8 +156,12 @@ private struct FrameParser {
                 return nil
             }
             guard buffer[end] == carriageReturn, buffer[end + 1] == lineFeed else {
-                throw error(.missingBulkStringTerminator, at: end, "bulk string of \(length) bytes is followed by "
-                    + "\(RESPBytesDescription.render(buffer[end..<(end + 2)], limit: 2)), expected \"\\r\\n\"")
+                throw error(
+                    .missingBulkStringTerminator, at: end,
+                    "bulk string of \(length) bytes is followed by "
+                        + RESPBytesDescription.render(buffer[end..<(end + 2)], limit: 2)
+                        + ", expected \"\\r\\n\""
+                )
             }
             position = end + 2
             return .value(.bulkString(Array(UnsafeBufferPointer(rebasing: buffer[dataStart..<end]))))
@@ -164,18 +173,24 @@ private struct FrameParser {
                 return .value(.nullArray)
             }
             guard count >= 0 else {
-                throw error(.invalidLength, at: start, "array count \(count) in \(lineText(start)) is negative; "
-                    + "only -1 (null array) is allowed")
+                throw error(
+                    .invalidLength, at: start,
+                    "array count \(count) in \(lineText(start)) is negative; "
+                        + "only -1 (null array) is allowed")
             }
             guard count <= Int64(limits.maxArrayCount) else {
-                throw error(.arrayTooLong, at: start, "array count \(count) exceeds the limit of "
-                    + "\(limits.maxArrayCount) elements (RESPLimits.maxArrayCount)")
+                throw error(
+                    .arrayTooLong, at: start,
+                    "array count \(count) exceeds the limit of "
+                        + "\(limits.maxArrayCount) elements (RESPLimits.maxArrayCount)")
             }
             position = next
             if count == 0 { return .value(.array([])) }
             guard depth < limits.maxNestingDepth else {
-                throw error(.nestingTooDeep, at: start, "array nesting exceeds the limit of "
-                    + "\(limits.maxNestingDepth) levels (RESPLimits.maxNestingDepth)")
+                throw error(
+                    .nestingTooDeep, at: start,
+                    "array nesting exceeds the limit of "
+                        + "\(limits.maxNestingDepth) levels (RESPLimits.maxNestingDepth)")
             }
             // Every element takes at least three bytes ("+\r\n"): wait for them before reserving.
             let elementCount = Int(count)
@@ -188,8 +203,10 @@ private struct FrameParser {
             return .openArray(count: elementCount)
 
         default:
-            throw error(.invalidTypeByte, at: start, "type byte \(RESPBytesDescription.render([buffer[start]], limit: 1)) "
-                + "is not one of + - : $ *")
+            throw error(
+                .invalidTypeByte, at: start,
+                "type byte \(RESPBytesDescription.render([buffer[start]], limit: 1)) "
+                    + "is not one of + - : $ *")
         }
     }
 
@@ -205,18 +222,24 @@ private struct FrameParser {
                     return nil
                 }
                 guard buffer[index + 1] == lineFeed else {
-                    throw error(.missingLineFeed, at: index + 1, "CR in \(lineText(typeOffset)) is followed by "
-                        + "\(RESPBytesDescription.render([buffer[index + 1]], limit: 1)) instead of LF")
+                    throw error(
+                        .missingLineFeed, at: index + 1,
+                        "CR in \(lineText(typeOffset)) is followed by "
+                            + "\(RESPBytesDescription.render([buffer[index + 1]], limit: 1)) instead of LF")
                 }
                 return index
             }
             if byte == lineFeed {
-                throw error(.bareLineFeed, at: index, "line \(lineText(typeOffset)) ends with LF alone; "
-                    + "RESP lines end with CRLF")
+                throw error(
+                    .bareLineFeed, at: index,
+                    "line \(lineText(typeOffset)) ends with LF alone; "
+                        + "RESP lines end with CRLF")
             }
             if index - typeOffset > limits.maxLineLength {
-                throw error(.lineTooLong, at: typeOffset, "simple string or error line exceeds the limit of "
-                    + "\(limits.maxLineLength) bytes (RESPLimits.maxLineLength)")
+                throw error(
+                    .lineTooLong, at: typeOffset,
+                    "simple string or error line exceeds the limit of "
+                        + "\(limits.maxLineLength) bytes (RESPLimits.maxLineLength)")
             }
             index += 1
         }
@@ -239,11 +262,14 @@ private struct FrameParser {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let digit = Int64(byte &- UInt8(ascii: "0"))
                 let (shifted, overflowMultiply) = value.multipliedReportingOverflow(by: 10)
-                let (next, overflowAdd) = negative
+                let (next, overflowAdd) =
+                    negative
                     ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
                 guard !overflowMultiply, !overflowAdd else {
-                    throw error(.integerOverflow, at: typeOffset, "\(lineText(typeOffset)) does not fit in "
-                        + "a signed 64-bit integer")
+                    throw error(
+                        .integerOverflow, at: typeOffset,
+                        "\(lineText(typeOffset)) does not fit in "
+                            + "a signed 64-bit integer")
                 }
                 value = next
                 index += 1
@@ -256,23 +282,30 @@ private struct FrameParser {
                     return nil
                 }
                 guard buffer[index + 1] == lineFeed else {
-                    throw error(.missingLineFeed, at: index + 1, "CR in \(lineText(typeOffset)) is followed by "
-                        + "\(RESPBytesDescription.render([buffer[index + 1]], limit: 1)) instead of LF")
+                    throw error(
+                        .missingLineFeed, at: index + 1,
+                        "CR in \(lineText(typeOffset)) is followed by "
+                            + "\(RESPBytesDescription.render([buffer[index + 1]], limit: 1)) instead of LF")
                 }
                 return (value, index + 2)
             case lineFeed:
-                throw error(.bareLineFeed, at: index, "line \(lineText(typeOffset)) ends with LF alone; "
-                    + "RESP lines end with CRLF")
+                throw error(
+                    .bareLineFeed, at: index,
+                    "line \(lineText(typeOffset)) ends with LF alone; "
+                        + "RESP lines end with CRLF")
             default:
-                throw error(.invalidInteger, at: index, "\(lineText(typeOffset)) contains "
-                    + "\(RESPBytesDescription.render([byte], limit: 1)), expected an optional '-' and digits")
+                throw error(
+                    .invalidInteger, at: index,
+                    "\(lineText(typeOffset)) contains \(RESPBytesDescription.render([byte], limit: 1)), "
+                        + "expected an optional '-' and digits"
+                )
             }
         }
         neededBytes = index + 1
         return nil
     }
 
-    /// The line starting at `offset`, up to its CR or LF and at most 32 bytes, for messages.
+    /// Returns the line starting at `offset`, up to its CR or LF and at most 32 bytes, for messages.
     private func lineText(_ offset: Int) -> String {
         var end = offset
         while end < buffer.count, end - offset < 32, buffer[end] != carriageReturn, buffer[end] != lineFeed {

@@ -1,7 +1,7 @@
 /// A malformed RESP2 reply. The connection that produced it must be closed: the parser never
 /// resynchronises after an error.
 public struct RESPParsingError: Error, CustomStringConvertible, Sendable, Hashable {
-    /// What was wrong, comparable with the static members (`error.code == .invalidLength`).
+    /// The kind of error, compared with the static members (`error.code == .invalidLength`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case invalidTypeByte = "invalid type byte"
@@ -49,7 +49,7 @@ public struct RESPParsingError: Error, CustomStringConvertible, Sendable, Hashab
     public let code: Code
     /// Offset of the offending byte, counted from the first byte this parser ever consumed.
     public let offset: Int
-    /// What failed, on which value, and what it means for the caller.
+    /// A description of what failed, on which value, and what it means for the caller.
     public let message: String
 
     init(_ code: Code, offset: Int, _ message: String) {
@@ -65,13 +65,13 @@ public struct RESPParsingError: Error, CustomStringConvertible, Sendable, Hashab
 
 /// Limits applied to every reply before anything is allocated for it.
 public struct RESPLimits: Sendable, Hashable {
-    /// Largest bulk string accepted. Default 512 MiB, the server's default `proto-max-bulk-len`.
+    /// Maximum bulk string length. Default 512 MiB, the server's default `proto-max-bulk-len`.
     public var maxBulkStringLength: Int
-    /// Largest array count accepted. Default 2^32 - 1, the cap hiredis applies.
+    /// Maximum array count. Default 2^32 - 1, the cap hiredis applies.
     public var maxArrayCount: Int
-    /// Deepest array nesting accepted. Default 128.
+    /// Maximum array nesting depth. Default 128.
     public var maxNestingDepth: Int
-    /// Longest simple string or error line accepted, without its CRLF. Default 1 MiB.
+    /// Maximum length of a simple string or error line, without its CRLF. Default 1 MiB.
     public var maxLineLength: Int
 
     public init(
@@ -80,7 +80,8 @@ public struct RESPLimits: Sendable, Hashable {
         maxNestingDepth: Int = 128,
         maxLineLength: Int = 1024 * 1024
     ) {
-        precondition(maxBulkStringLength >= 0 && maxArrayCount >= 0 && maxNestingDepth >= 1 && maxLineLength >= 0)
+        precondition(
+            maxBulkStringLength >= 0 && maxArrayCount >= 0 && maxNestingDepth >= 1 && maxLineLength >= 0)
         self.maxBulkStringLength = maxBulkStringLength
         self.maxArrayCount = maxArrayCount
         self.maxNestingDepth = maxNestingDepth

@@ -20,11 +20,14 @@ struct ConnectionLifecycleTests {
         let readyAtOnce = lifecycle.connected(handshakeCount: 2)
         #expect(!readyAtOnce)
         #expect(lifecycle.state == .handshaking(remaining: 2))
-        guard case .wait = lifecycle.handshakeReplied(.simpleString(bytes("OK")), command: "AUTH", now: start) else {
+        guard case .wait = lifecycle.handshakeReplied(.simpleString(bytes("OK")), command: "AUTH", now: start)
+        else {
             Issue.record("expected wait")
             return
         }
-        guard case .becameReady = lifecycle.handshakeReplied(.simpleString(bytes("OK")), command: "SELECT", now: start)
+        guard
+            case .becameReady = lifecycle.handshakeReplied(
+                .simpleString(bytes("OK")), command: "SELECT", now: start)
         else {
             Issue.record("expected ready")
             return
@@ -37,7 +40,8 @@ struct ConnectionLifecycleTests {
     func handshakeError() {
         var lifecycle = makeLifecycle()
         _ = lifecycle.connected(handshakeCount: 1)
-        let action = lifecycle.handshakeReplied(.error(bytes("WRONGPASS invalid")), command: "AUTH", now: start)
+        let action = lifecycle.handshakeReplied(
+            .error(bytes("WRONGPASS invalid")), command: "AUTH", now: start)
         guard case .failed(let error, let retryAt) = action else {
             Issue.record("expected failure")
             return

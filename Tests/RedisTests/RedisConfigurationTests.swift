@@ -74,10 +74,11 @@ struct RedisConfigurationTests {
         var configuration = try RedisConfiguration(url: "redis://app:pw@127.0.0.1:1/3")
         configuration.clientName = "dualstream"
         let commands = configuration.handshakeCommands(includeSelect: true)
-        #expect(commands == [
-            [bytes("AUTH"), bytes("app"), bytes("pw")], [bytes("SELECT"), bytes("3")],
-            [bytes("CLIENT"), bytes("SETNAME"), bytes("dualstream")],
-        ])
+        #expect(
+            commands == [
+                [bytes("AUTH"), bytes("app"), bytes("pw")], [bytes("SELECT"), bytes("3")],
+                [bytes("CLIENT"), bytes("SETNAME"), bytes("dualstream")],
+            ])
         #expect(configuration.handshakeCommands(includeSelect: false).count == 2)
     }
 }

@@ -39,12 +39,19 @@ extension RedisServerSuite {
             #expect(await channelEvents.waitForMessages(1))
             #expect(await patternEvents.waitForMessages(1))
             #expect(await shardEvents.waitForMessages(1))
-            #expect(channelEvents.messages.first == RedisPubSubMessage(
-                kind: .message, channel: bytes("chan-b"), payload: bytes("after")))
-            #expect(patternEvents.messages.first == RedisPubSubMessage(
-                kind: .pmessage, channel: bytes("pat-7"), pattern: bytes("pat-*"), payload: bytes("pattern")))
-            #expect(shardEvents.messages.first == RedisPubSubMessage(
-                kind: .smessage, channel: bytes("shard-1"), payload: bytes("sharded")))
+            #expect(
+                channelEvents.messages.first
+                    == RedisPubSubMessage(
+                        kind: .message, channel: bytes("chan-b"), payload: bytes("after")))
+            #expect(
+                patternEvents.messages.first
+                    == RedisPubSubMessage(
+                        kind: .pmessage, channel: bytes("pat-7"), pattern: bytes("pat-*"),
+                        payload: bytes("pattern")))
+            #expect(
+                shardEvents.messages.first
+                    == RedisPubSubMessage(
+                        kind: .smessage, channel: bytes("shard-1"), payload: bytes("sharded")))
             await subscriber.close()
             await client.close()
         }
@@ -66,11 +73,20 @@ extension RedisServerSuite {
             #expect(await narrow.waitForMessages(1))
             // Give any misrouted copy time to arrive before counting.
             try await Task.sleep(for: .milliseconds(100))
-            #expect(exact.messages == [RedisPubSubMessage(kind: .message, channel: bytes("foo"), payload: bytes("x"))])
-            #expect(wide.messages == [RedisPubSubMessage(
-                kind: .pmessage, channel: bytes("foo"), pattern: bytes("f*"), payload: bytes("x"))])
-            #expect(narrow.messages == [RedisPubSubMessage(
-                kind: .pmessage, channel: bytes("foo"), pattern: bytes("fo?"), payload: bytes("x"))])
+            #expect(
+                exact.messages == [
+                    RedisPubSubMessage(kind: .message, channel: bytes("foo"), payload: bytes("x"))
+                ])
+            #expect(
+                wide.messages == [
+                    RedisPubSubMessage(
+                        kind: .pmessage, channel: bytes("foo"), pattern: bytes("f*"), payload: bytes("x"))
+                ])
+            #expect(
+                narrow.messages == [
+                    RedisPubSubMessage(
+                        kind: .pmessage, channel: bytes("foo"), pattern: bytes("fo?"), payload: bytes("x"))
+                ])
             await subscriber.close()
             await client.close()
         }
@@ -95,7 +111,9 @@ extension RedisServerSuite {
             try await Task.sleep(for: .milliseconds(100))
             #expect(try await subscriberCount(client, channel: bytes("shared")) == 1)
             second.cancel()
-            let unsubscribed = try await waitAsync { try await subscriberCount(client, channel: bytes("shared")) == 0 }
+            let unsubscribed = try await waitAsync {
+                try await subscriberCount(client, channel: bytes("shared")) == 0
+            }
             #expect(unsubscribed)
             await subscriber.close()
             await client.close()
@@ -163,9 +181,14 @@ extension RedisServerSuite {
             let server = try startRedis()
             defer { server.stop() }
             _ = try redisCLI(server, ["ACL", "SETUSER", "admin", "on", ">adminpw", "~*", "&*", "+@all"])
-            _ = try redisCLI(server, ["ACL", "SETUSER", "listener", "on", ">listenpw", "resetchannels", "&allowed:*",
-                                      "+@all", "~*"])
-            _ = try redisCLI(server, ["ACL", "SETUSER", "nochannels", "on", ">nopw", "resetchannels", "+@all", "~*"])
+            _ = try redisCLI(
+                server,
+                [
+                    "ACL", "SETUSER", "listener", "on", ">listenpw", "resetchannels", "&allowed:*",
+                    "+@all", "~*",
+                ])
+            _ = try redisCLI(
+                server, ["ACL", "SETUSER", "nochannels", "on", ">nopw", "resetchannels", "+@all", "~*"])
             // Without AUTH, SUBSCRIBE would now fail with NOAUTH, so a resubscribe proves AUTH came first.
             _ = try redisCLI(server, ["ACL", "SETUSER", "default", "off"])
             var adminConfiguration = testConfiguration(server)
@@ -181,11 +204,13 @@ extension RedisServerSuite {
             for round in 1...3 {
                 _ = try await admin.send("CLIENT", "KILL", "TYPE", "pubsub")
                 #expect(await events.waitForResubscribed(round), "round \(round)")
-                #expect(try await admin.publish(channel: bytes("allowed:1"), message: bytes("r\(round)")) == 1)
+                #expect(
+                    try await admin.publish(channel: bytes("allowed:1"), message: bytes("r\(round)")) == 1)
                 #expect(await events.waitForMessages(round), "round \(round)")
             }
             let clients = try await admin.send("CLIENT", "LIST", "TYPE", "pubsub")
-            #expect(clients.bytes.map { String(decoding: $0, as: UTF8.self).contains("user=listener") } == true)
+            #expect(
+                clients.bytes.map { String(decoding: $0, as: UTF8.self).contains("user=listener") } == true)
             await subscriber.close()
 
             var deniedConfiguration = testConfiguration(server)
@@ -220,13 +245,15 @@ extension RedisServerSuite {
             #expect(try await client.publish(channel: bytes("warm-up"), message: payload) == 0)
             let residentBefore = residentMemoryBytes()
 
-            // Nobody reads the subscription while 200 messages of 64 KiB are published.
+            // The subscription is not read while 200 messages of 64 KiB are published.
             var delivered = 0
             for _ in 0..<200 {
                 delivered += try await client.publish(channel: bytes("big"), message: payload)
             }
             #expect(delivered < 200, "the server never dropped the slow subscriber")
-            let dropped = try await waitAsync { try await subscriberCount(client, channel: bytes("big")) == 0 }
+            let dropped = try await waitAsync {
+                try await subscriberCount(client, channel: bytes("big")) == 0
+            }
             #expect(dropped)
             #expect(subscription.bufferedEventCount <= subscription.capacity)
             let growth = residentMemoryBytes() - residentBefore
@@ -241,9 +268,16 @@ extension RedisServerSuite {
             #expect(events.messages.count < 200)
             #expect(events.messages.allSatisfy { $0.payload == payload })
             #expect(try await client.publish(channel: bytes("big"), message: bytes("after")) == 1)
-            #expect(await events.wait { events in
-                events.contains { if case .message(let message) = $0 { message.payload == bytes("after") } else { false } }
-            })
+            #expect(
+                await events.wait { events in
+                    events.contains {
+                        if case .message(let message) = $0 {
+                            message.payload == bytes("after")
+                        } else {
+                            false
+                        }
+                    }
+                })
             await subscriber.close()
             await client.close()
         }
@@ -281,7 +315,8 @@ func waitAsync(_ condition: () async throws -> Bool) async throws -> Bool {
 func connectionsReceived(_ client: RedisClient) async throws -> Int {
     let info = try await client.send("INFO", "stats")
     let text = String(decoding: info.bytes ?? [], as: UTF8.self)
-    for line in text.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) where line.hasPrefix("total_connections_received:") {
+    for line in text.split(whereSeparator: { $0 == "\r" || $0 == "\n" })
+    where line.hasPrefix("total_connections_received:") {
         return Int(line.dropFirst("total_connections_received:".count)) ?? -1
     }
     return -1

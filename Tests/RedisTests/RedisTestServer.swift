@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Synchronization
 import Testing
@@ -118,24 +119,12 @@ final class EventCollector: Sendable {
     }
 }
 
-/// Resident set size of this process from /proc/self/statm.
+/// Resident set size of this process from /proc/self/statm (its second field, in pages).
 func residentMemoryBytes() -> Int {
-    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(file) }
-    var size = 0
-    var resident = 0
-    guard readFirstTwoFields(file, &size, &resident) else { return 0 }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
-
-private func readFirstTwoFields(_ file: UnsafeMutablePointer<FILE>, _ first: inout Int, _ second: inout Int) -> Bool {
-    var line = [CChar](repeating: 0, count: 256)
-    guard fgets(&line, Int32(line.count), file) != nil else { return false }
-    let fields = String(cString: line).split(separator: " ")
-    guard fields.count >= 2, let firstValue = Int(fields[0]), let secondValue = Int(fields[1]) else { return false }
-    first = firstValue
-    second = secondValue
-    return true
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count >= 2, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
 /// Pub/Sub counters from the server: PUBSUB NUMSUB for one channel.

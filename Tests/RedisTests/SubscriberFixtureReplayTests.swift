@@ -10,11 +10,13 @@ import Testing
 @Suite("Subscriber fixture replay")
 struct SubscriberFixtureReplayTests {
     static func fixture(_ path: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: RepositoryPaths.packageRoot + "/Fixtures/resp/" + path)))
+        [UInt8](
+            try Data(contentsOf: URL(fileURLWithPath: RepositoryPaths.packageRoot + "/Fixtures/resp/" + path))
+        )
     }
 
-    /// Serves one connection: for each step, reads the expected request and writes the replies;
-    /// then answers every PING with the recorded `["pong", ""]` until the client closes.
+    /// Serves one connection. For each step it reads the expected request and writes the replies,
+    /// then it replies to every PING with the recorded `["pong", ""]` until the client closes.
     final class ReplayServer: Sendable {
         let listener: ListeningSocket
         let problems = Mutex<[String]>([])
@@ -35,8 +37,15 @@ struct SubscriberFixtureReplayTests {
                     return
                 }
                 defer { socket.close() }
+                let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
                 for (index, step) in steps.enumerated() {
-                    let received = try socket.readExactly(step.request.count, timeout: .seconds(5))
+                    // A slow test run can let a health-check PING come before the next request.
+                    var received = try socket.readExactly(ping.count, timeout: .seconds(5))
+                    while received == ping {
+                        try socket.writeAll(pong, timeout: .seconds(5))
+                        received = try socket.readExactly(ping.count, timeout: .seconds(5))
+                    }
+                    received += try socket.readExactly(step.request.count - ping.count, timeout: .seconds(5))
                     guard received == step.request else {
                         let text = String(decoding: received, as: UTF8.self).debugDescription
                         problems.withLock { $0.append("step \(index): received \(text)") }
@@ -44,7 +53,6 @@ struct SubscriberFixtureReplayTests {
                     }
                     try socket.writeAll(step.reply, timeout: .seconds(5))
                 }
-                let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
                 while true {
                     let received = try socket.readExactly(ping.count, timeout: .seconds(10))
                     guard received == ping else {
@@ -65,18 +73,25 @@ struct SubscriberFixtureReplayTests {
 
     @Test("recorded confirmations, messages and pong")
     func replay() async throws {
-        let confirmations = try Self.fixture("replies/subscribe-confirmation-1.bin")
+        let confirmations =
+            try Self.fixture("replies/subscribe-confirmation-1.bin")
             + Self.fixture("replies/subscribe-confirmation-2.bin")
-        let messages = try Self.fixture("replies/message-also-matched-by-pattern.bin")
+        let messages =
+            try Self.fixture("replies/message-also-matched-by-pattern.bin")
             + Self.fixture("replies/pmessage.bin")
             + Self.fixture("replies/message.bin")
             + Self.fixture("replies/smessage.bin")
         let server = try ReplayServer(
             steps: [
                 (try Self.fixture("redis-py/subscribe-request.bin"), confirmations),
-                (try Self.fixture("redis-py/psubscribe-request.bin"), try Self.fixture("replies/psubscribe-confirmation.bin")),
-                (try Self.fixture("redis-py/ssubscribe-request.bin"),
-                 try Self.fixture("replies/ssubscribe-confirmation.bin") + messages),
+                (
+                    try Self.fixture("redis-py/psubscribe-request.bin"),
+                    try Self.fixture("replies/psubscribe-confirmation.bin")
+                ),
+                (
+                    try Self.fixture("redis-py/ssubscribe-request.bin"),
+                    try Self.fixture("replies/ssubscribe-confirmation.bin") + messages
+                ),
             ],
             pong: try Self.fixture("replies/pong-subscribed.bin")
         )
@@ -84,26 +99,36 @@ struct SubscriberFixtureReplayTests {
         configuration.healthCheckInterval = .milliseconds(200)
         configuration.healthCheckTimeout = .seconds(1)
         let subscriber = RedisSubscriber(configuration: configuration)
-        let channels = EventCollector(try await subscriber.subscribe(channels: [bytes("events:repo:1001"), bytes("events:user:7")]))
+        let channels = EventCollector(
+            try await subscriber.subscribe(channels: [bytes("events:repo:1001"), bytes("events:user:7")]))
         let patterns = EventCollector(try await subscriber.psubscribe(patterns: [bytes("events:repo:*")]))
-        let shards = EventCollector(try await subscriber.ssubscribe(shardChannels: [bytes("events:{repo}:shard")]))
+        let shards = EventCollector(
+            try await subscriber.ssubscribe(shardChannels: [bytes("events:{repo}:shard")]))
 
         #expect(await channels.waitForMessages(2))
         #expect(await patterns.waitForMessages(1))
         #expect(await shards.waitForMessages(1))
         let binaryPayload = Array(#"{"type":"WatchEvent","id":"7"}"#.utf8) + [0x0D, 0x0A, 0x00, 0xFF]
-        #expect(channels.messages == [
-            RedisPubSubMessage(kind: .message, channel: bytes("events:repo:1001"),
-                               payload: bytes(#"{"type":"PushEvent","id":"1001"}"#)),
-            RedisPubSubMessage(kind: .message, channel: bytes("events:user:7"), payload: binaryPayload),
-        ])
-        #expect(patterns.messages == [RedisPubSubMessage(
-            kind: .pmessage, channel: bytes("events:repo:1001"), pattern: bytes("events:repo:*"),
-            payload: bytes(#"{"type":"PushEvent","id":"1001"}"#))])
-        #expect(shards.messages == [RedisPubSubMessage(
-            kind: .smessage, channel: bytes("events:{repo}:shard"), payload: bytes("shard payload"))])
+        #expect(
+            channels.messages == [
+                RedisPubSubMessage(
+                    kind: .message, channel: bytes("events:repo:1001"),
+                    payload: bytes(#"{"type":"PushEvent","id":"1001"}"#)),
+                RedisPubSubMessage(kind: .message, channel: bytes("events:user:7"), payload: binaryPayload),
+            ])
+        #expect(
+            patterns.messages == [
+                RedisPubSubMessage(
+                    kind: .pmessage, channel: bytes("events:repo:1001"), pattern: bytes("events:repo:*"),
+                    payload: bytes(#"{"type":"PushEvent","id":"1001"}"#))
+            ])
+        #expect(
+            shards.messages == [
+                RedisPubSubMessage(
+                    kind: .smessage, channel: bytes("events:{repo}:shard"), payload: bytes("shard payload"))
+            ])
 
-        // Health-check PINGs answered with the recorded pong keep the connection.
+        // Health-check PINGs that get the recorded pong keep the connection open.
         let deadline = ContinuousClock.now + .seconds(5)
         while server.pingsAnswered.load(ordering: .relaxed) < 3 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))

@@ -7,7 +7,10 @@ struct SubscriptionRegistryTests {
     @Test("first listener subscribes, last unsubscribes")
     func firstAndLast() {
         var registry = SubscriptionRegistry()
-        #expect(registry.add(listener: 1, kind: .channel, names: [bytes("a"), bytes("b")]) == [bytes("a"), bytes("b")])
+        #expect(
+            registry.add(listener: 1, kind: .channel, names: [bytes("a"), bytes("b")]) == [
+                bytes("a"), bytes("b"),
+            ])
         #expect(registry.add(listener: 2, kind: .channel, names: [bytes("b"), bytes("c")]) == [bytes("c")])
         #expect(registry.listeners(for: SubscriptionKey(kind: .channel, name: bytes("b"))) == [1, 2])
         #expect(registry.remove(listener: 1) == [.channel: [bytes("a")]])
@@ -53,7 +56,10 @@ struct PendingConfirmationsTests {
         var pending = PendingConfirmations()
         pending.expect(7, .confirmations(.channel, isSubscribe: true, remaining: 2))
         #expect(pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("a")) == [])
-        #expect(pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("b")) == [.completed(id: 7)])
+        #expect(
+            pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("b")) == [
+                .completed(id: 7)
+            ])
         #expect(pending.isEmpty)
     }
 
@@ -72,9 +78,15 @@ struct PendingConfirmationsTests {
         pending.expect(1, .confirmations(.channel, isSubscribe: true, remaining: 1), isResubscribe: true)
         pending.expect(2, .confirmations(.pattern, isSubscribe: true, remaining: 1), isResubscribe: true)
         pending.expect(3, .confirmations(.channel, isSubscribe: true, remaining: 1))
-        #expect(pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("a")) == [.completed(id: 1)])
+        #expect(
+            pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("a")) == [
+                .completed(id: 1)
+            ])
         #expect(pending.receiveError() == [.failed(id: 2), .resubscribeFinished])
-        #expect(pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("b")) == [.completed(id: 3)])
+        #expect(
+            pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("b")) == [
+                .completed(id: 3)
+            ])
     }
 
     @Test("reply of the wrong kind is unexpected")
@@ -96,8 +108,9 @@ struct PendingConfirmationsTests {
     @Test("unsolicited sunsubscribe reported")
     func unsolicitedShardUnsubscribe() {
         var pending = PendingConfirmations()
-        #expect(pending.receiveConfirmation(kind: .shardChannel, isSubscribe: false, name: bytes("s"))
-            == [.serverUnsubscribed(.shardChannel, name: bytes("s"))])
+        #expect(
+            pending.receiveConfirmation(kind: .shardChannel, isSubscribe: false, name: bytes("s"))
+                == [.serverUnsubscribed(.shardChannel, name: bytes("s"))])
     }
 
     @Test("reset returns outstanding ids")

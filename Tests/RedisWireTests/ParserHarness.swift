@@ -4,7 +4,9 @@ import RedisWire
 /// also checks incremental parsing.
 enum ParserHarness {
     /// Parses all values with the whole input present at once.
-    static func parseWhole(_ bytes: [UInt8], limits: RESPLimits = .init()) throws(RESPParsingError) -> [RESPValue] {
+    static func parseWhole(
+        _ bytes: [UInt8], limits: RESPLimits = .init()
+    ) throws(RESPParsingError) -> [RESPValue] {
         var parser = RESPParser(limits: limits)
         var cursor = ByteCursor(bytes)
         var values: [RESPValue] = []

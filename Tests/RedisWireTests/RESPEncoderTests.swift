@@ -15,7 +15,8 @@ struct RESPEncoderTests {
         var buffer: [UInt8] = [0xAA]
         let channel: [UInt8] = [0xC3, 0x28, 0x00, 0xFF]
         RESPEncoder.encodeCommand([[UInt8](ascii: "PUBLISH"), channel, [0x0D, 0x0A, 0x00]], into: &buffer)
-        let expected: [UInt8] = [0xAA] + [UInt8](ascii: "*3\r\n$7\r\nPUBLISH\r\n$4\r\n") + channel
+        let expected: [UInt8] =
+            [0xAA] + [UInt8](ascii: "*3\r\n$7\r\nPUBLISH\r\n$4\r\n") + channel
             + [UInt8](ascii: "\r\n$3\r\n") + [0x0D, 0x0A, 0x00] + [UInt8](ascii: "\r\n")
         #expect(buffer == expected)
     }
@@ -25,7 +26,8 @@ struct RESPEncoderTests {
         let payload = [UInt8](repeating: 0x41, count: 1_234)
         var fast: [UInt8] = []
         RESPEncoder.encodePublish(channel: [UInt8](ascii: "events:push:1"), message: payload, into: &fast)
-        let expected = [UInt8](ascii: "*3\r\n$7\r\nPUBLISH\r\n$13\r\nevents:push:1\r\n$1234\r\n") + payload
+        let expected =
+            [UInt8](ascii: "*3\r\n$7\r\nPUBLISH\r\n$13\r\nevents:push:1\r\n$1234\r\n") + payload
             + [UInt8](ascii: "\r\n")
         #expect(fast == expected)
     }

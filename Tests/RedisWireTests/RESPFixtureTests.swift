@@ -25,20 +25,23 @@ struct RESPFixtureTests {
         var fixtures: [Fixture] = []
         for folder in ["replies", "redis-py", "redis-cli"] {
             let path = directory + "/" + folder
-            let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".json") }
+            let names = try FileManager.default.contentsOfDirectory(atPath: path).filter {
+                $0.hasSuffix(".json")
+            }
             for name in names.sorted() {
                 let json = try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
                 guard let sidecar = try JSONSerialization.jsonObject(with: json) as? [String: Any],
-                      sidecar["direction"] as? String == direction
+                    sidecar["direction"] as? String == direction
                 else { continue }
                 let binary = path + "/" + name.dropLast(".json".count) + ".bin"
                 let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: binary)))
                 let fixtureName = folder + "/" + name.dropLast(".json".count)
-                fixtures.append(Fixture(
-                    name: fixtureName, bytes: bytes,
-                    replies: direction == "reply" ? try expectedReplies(sidecar, name: fixtureName) : [],
-                    commands: direction == "request" ? try commands(sidecar) : []
-                ))
+                fixtures.append(
+                    Fixture(
+                        name: fixtureName, bytes: bytes,
+                        replies: direction == "reply" ? try expectedReplies(sidecar, name: fixtureName) : [],
+                        commands: direction == "request" ? try commands(sidecar) : []
+                    ))
             }
         }
         return fixtures
@@ -105,18 +108,25 @@ struct RESPFixtureTests {
         #expect(try Self.fixtures(direction: "request").count >= 12)
     }
 
-    @Test("recorded replies parse whole, bytewise, at every split", arguments: try fixtures(direction: "reply"))
+    @Test(
+        "recorded replies parse whole, bytewise, at every split", arguments: try fixtures(direction: "reply"))
     func replies(_ fixture: Fixture) throws {
         let expected = fixture.replies
         #expect(try ParserHarness.parseWhole(fixture.bytes) == expected)
         #expect(try ParserHarness.parseInChunks(fixture.bytes, chunkSize: 1) == expected)
-        // Every split of a large reply is slow in debug builds; 1 KiB chunks cover it instead.
-        if fixture.bytes.count <= 4_096 {
-            for (split, values) in try ParserHarness.parseAtEverySplit(fixture.bytes).enumerated() {
-                #expect(values == expected, "split at \(split)")
+        // Every split of the 70 KB bulk string takes over a minute in a debug build, so large
+        // replies are split at every offset of their first and last 4 KiB and every 97th between.
+        let count = fixture.bytes.count
+        let splits =
+            count <= 8_192
+            ? Array(0...count)
+            : Array(0...4_096) + Array(stride(from: 4_097, to: count - 4_096, by: 97))
+                + Array((count - 4_096)...count)
+        for split in splits {
+            let values = try ParserHarness.parse(fixture.bytes, splitPoints: [split])
+            if values != expected {
+                Issue.record("split at \(split) parsed \(values.count) values that differ from the recording")
             }
-        } else {
-            #expect(try ParserHarness.parseInChunks(fixture.bytes, chunkSize: 1_024) == expected)
         }
     }
 
@@ -143,7 +153,9 @@ struct RESPFixtureTests {
                 RESPEncoder.encodeCommand(bytes, into: &encoded)
             }
         }
-        #expect(encoded == fixture.bytes, "\(fixture.name): ours \(encoded.count) bytes, recorded \(fixture.bytes.count)")
+        #expect(
+            encoded == fixture.bytes,
+            "\(fixture.name): ours \(encoded.count) bytes, recorded \(fixture.bytes.count)")
     }
 }
 

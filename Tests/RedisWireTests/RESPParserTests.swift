@@ -17,16 +17,28 @@ struct RESPParserTests {
         ("*-1\r\n", [.nullArray]),
         ("*0\r\n", [.array([])]),
         ("$4\r\n\r\n\0\u{7F}\r\n", [.bulkString([0x0D, 0x0A, 0x00, 0x7F])]),
-        ("*3\r\n$7\r\nmessage\r\n$3\r\nfoo\r\n$1\r\nx\r\n", [
-            .array([.bulkString([UInt8](ascii: "message")), .bulkString([UInt8](ascii: "foo")),
-                    .bulkString([UInt8](ascii: "x"))]),
-        ]),
-        ("*2\r\n*1\r\n:1\r\n*2\r\n$-1\r\n*-1\r\n", [
-            .array([.array([.integer(1)]), .array([.nullBulkString, .nullArray])]),
-        ]),
-        ("*2\r\n*0\r\n+x\r\n+after\r\n", [
-            .array([.array([]), .simpleString([UInt8](ascii: "x"))]), .simpleString([UInt8](ascii: "after")),
-        ]),
+        (
+            "*3\r\n$7\r\nmessage\r\n$3\r\nfoo\r\n$1\r\nx\r\n",
+            [
+                .array([
+                    .bulkString([UInt8](ascii: "message")), .bulkString([UInt8](ascii: "foo")),
+                    .bulkString([UInt8](ascii: "x")),
+                ])
+            ]
+        ),
+        (
+            "*2\r\n*1\r\n:1\r\n*2\r\n$-1\r\n*-1\r\n",
+            [
+                .array([.array([.integer(1)]), .array([.nullBulkString, .nullArray])])
+            ]
+        ),
+        (
+            "*2\r\n*0\r\n+x\r\n+after\r\n",
+            [
+                .array([.array([]), .simpleString([UInt8](ascii: "x"))]),
+                .simpleString([UInt8](ascii: "after")),
+            ]
+        ),
     ]
 
     @Test("valid replies whole, byte by byte and at every split")
@@ -34,7 +46,9 @@ struct RESPParserTests {
         for (text, expected) in Self.validCases {
             let bytes = [UInt8](ascii: text)
             #expect(try ParserHarness.parseWhole(bytes) == expected, "whole: \(text.debugDescription)")
-            #expect(try ParserHarness.parseInChunks(bytes, chunkSize: 1) == expected, "bytewise: \(text.debugDescription)")
+            #expect(
+                try ParserHarness.parseInChunks(bytes, chunkSize: 1) == expected,
+                "bytewise: \(text.debugDescription)")
             for (split, values) in try ParserHarness.parseAtEverySplit(bytes).enumerated() {
                 #expect(values == expected, "split at \(split): \(text.debugDescription)")
             }
