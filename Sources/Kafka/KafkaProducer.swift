@@ -77,6 +77,16 @@ public final class KafkaProducer: Sendable {
         // Deltas of up to 10 bytes each may be longer than in the estimate above.
         let reservation = size + 16
         let deadline = ContinuousClock.now + configuration.maxBlock
+        var record = record
+        if record.partition == nil, case .custom(let choose) = configuration.partitioner.kind {
+            // Caller code runs outside the state lock: only the partition count is read under it.
+            var count = shared.state.withLock { $0.metadata.partitionCount(of: record.topic) }
+            while count == nil {
+                try await waitForMetadata(topic: record.topic, deadline: deadline)
+                count = shared.state.withLock { $0.metadata.partitionCount(of: record.topic) }
+            }
+            record.partition = choose(record.topic, record.key, count!)
+        }
         var reserved = false
         while true {
             let attempt = shared.state.withLock { state in

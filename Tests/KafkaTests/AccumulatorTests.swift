@@ -1,4 +1,5 @@
 @testable import Kafka
+import Synchronization
 import Testing
 
 @Suite struct AccumulatorTests {
@@ -139,7 +140,7 @@ import Testing
 }
 
 @Suite struct BufferAccountingTests {
-    @Test func waitersAreServedInOrderWhenBytesReturn() {
+    @Test func reserveFailsOnceLimitIsReached() {
         var buffer = BufferAccounting(limit: 100, maxBlock: .seconds(1))
         let first = buffer.tryReserve(80)
         let second = buffer.tryReserve(30)
@@ -147,6 +148,41 @@ import Testing
         #expect(!second)
         #expect(buffer.used == 80)
         #expect(buffer.available == 20)
+    }
+
+    private final class SharedBuffer: Sendable {
+        let buffer = Mutex(BufferAccounting(limit: 100, maxBlock: .seconds(10)))
+        let resumed = Mutex<[String]>([])
+
+        func wait(_ name: String, bytes: Int) -> Task<Void, Never> {
+            Task {
+                let result = await withUnsafeContinuation { continuation in
+                    buffer.withLock {
+                        $0.addWaiter(.init(bytes: bytes, deadline: .now + .seconds(10), continuation: continuation))
+                    }
+                }
+                if case .success = result { resumed.withLock { $0.append(name) } }
+            }
+        }
+    }
+
+    @Test func waitersResumeInOrderWhenBytesReturn() async throws {
+        let shared = SharedBuffer()
+        #expect(shared.buffer.withLock { $0.tryReserve(100) })
+        let first = shared.wait("first", bytes: 60)
+        while shared.buffer.withLock({ !$0.hasWaiters }) { try await Task.sleep(for: .milliseconds(1)) }
+        let second = shared.wait("second", bytes: 30)
+        try await Task.sleep(for: .milliseconds(20))
+        // 50 bytes back: not enough for the first waiter, and the second may not pass it.
+        let none = shared.buffer.withLock { $0.release(50) }
+        #expect(none.isEmpty)
+        let both = shared.buffer.withLock { $0.release(50) }
+        #expect(both.count == 2)
+        for continuation in both { continuation.resume(returning: .success(())) }
+        await first.value
+        await second.value
+        #expect(shared.resumed.withLock { $0 }.sorted() == ["first", "second"])
+        #expect(shared.buffer.withLock { $0.used } == 90)
     }
 
     @Test func metadataRefreshAfterErrorWaitsOnlyRetryBackoff() {
@@ -157,5 +193,32 @@ import Testing
         #expect(cache.nextRefresh(now: start) == start + .seconds(300))
         cache.requestRefresh()
         #expect(cache.nextRefresh(now: start) == start + .milliseconds(100))
+    }
+}
+
+@Suite struct RetryBackoffTests {
+    @Test func doublesUpToMaximumWithJitter() {
+        let backoff = RetryBackoff(initial: .milliseconds(100), maximum: .seconds(1))
+        var generator = SystemRandomNumberGenerator()
+        let bases: [(attempts: Int, base: Duration)] = [
+            (1, .milliseconds(100)), (2, .milliseconds(200)), (3, .milliseconds(400)),
+            (4, .milliseconds(800)), (5, .seconds(1)), (30, .seconds(1)),
+        ]
+        for (attempts, base) in bases {
+            for _ in 0..<50 {
+                let delay = backoff.delay(afterAttempts: attempts, using: &generator)
+                #expect(delay >= base * 0.8, "attempt \(attempts): \(delay)")
+                #expect(delay <= base * 1.2, "attempt \(attempts): \(delay)")
+            }
+        }
+    }
+
+    @Test func retryNeverPassesDeliveryDeadline() {
+        let backoff = RetryBackoff(initial: .milliseconds(100), maximum: .seconds(1))
+        var generator = SystemRandomNumberGenerator()
+        let now = ContinuousClock.now
+        let deadline = now + .milliseconds(50)
+        let retryAt = backoff.retryTime(afterAttempts: 3, now: now, deadline: deadline, using: &generator)
+        #expect(retryAt == deadline)
     }
 }

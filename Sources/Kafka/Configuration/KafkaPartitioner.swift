@@ -12,8 +12,8 @@ public struct KafkaPartitioner: Sendable {
     /// is sent.
     public static let `default` = KafkaPartitioner(kind: .default)
 
-    /// A caller-supplied function. It must return a value in `0..<partitionCount`; the record
-    /// fails with ``KafkaProducerError/invalidPartition`` otherwise.
+    /// A caller-supplied function, called on the enqueuing task outside the producer's lock. It
+    /// must return a value in `0..<partitionCount`, or the record fails with code `.invalidPartition`.
     public static func custom(
         _ choose: @escaping @Sendable (_ topic: String, _ key: [UInt8]?, _ partitionCount: Int32) -> Int32
     ) -> KafkaPartitioner {

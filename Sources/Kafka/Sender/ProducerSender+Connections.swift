@@ -249,10 +249,9 @@ extension ProducerSender {
             }
             return
         }
-        let exponent = min(max(batch.attempts - 1, 0), 20)
-        let base = min(configuration.retryBackoff * (1 << exponent), configuration.retryBackoffMaximum)
-        let jittered = base * Double.random(in: 0.8...1.2, using: &random)
-        state.accumulator.requeue(batch, retryAt: min(now + jittered, deadline))
+        let backoff = RetryBackoff(initial: configuration.retryBackoff, maximum: configuration.retryBackoffMaximum)
+        let retryAt = backoff.retryTime(afterAttempts: batch.attempts, now: now, deadline: deadline, using: &random)
+        state.accumulator.requeue(batch, retryAt: retryAt)
     }
 
     /// Closes connections whose oldest request passed requestTimeout, or that carry a batch whose

@@ -169,7 +169,10 @@ extension ProducerSender {
             }
         }
         if response.errorCode.isError {
-            logger.warning("kafka InitProducerId failed", metadata: ["error": "\(response.errorCode)"])
+            if let suppressed = warningLimiter.admit() {
+                logger.warning("kafka InitProducerId failed",
+                               metadata: ["error": "\(response.errorCode)", "kafka.suppressed": "\(suppressed)"])
+            }
         } else {
             logger.debug("kafka producer id assigned", metadata: [
                 "kafka.producer_id": "\(response.producerID)", "kafka.epoch": "\(response.producerEpoch)",

@@ -1,4 +1,5 @@
 import DualStreamLogging
+import Glibc
 import KafkaWire
 import SocketTransport
 import Synchronization
@@ -34,7 +35,6 @@ final class ProducerSender: @unchecked Sendable {
     var connections: [Int32: BrokerConnection] = [:]
     var connectionsByToken: [UInt64: BrokerConnection] = [:]
     private var nextToken: UInt64 = 1
-    var nextBootstrapNode: Int32 = -1
     var readChunk = [UInt8](repeating: 0, count: 65_536)
     var random = SystemRandomNumberGenerator()
     let warningLimiter = LogRateLimiter()
@@ -227,7 +227,12 @@ final class ProducerSender: @unchecked Sendable {
         do {
             events = try shared.poller.wait(timeout: timeout)
         } catch {
-            logger.warning("kafka producer poll failed", metadata: ["error": "\(error)"])
+            if let suppressed = warningLimiter.admit() {
+                logger.warning("kafka producer poll failed",
+                               metadata: ["error": "\(error)", "kafka.suppressed": "\(suppressed)"])
+            }
+            // Keeps a persistent epoll failure from turning the loop into a busy spin.
+            usleep(10_000)
             return
         }
         shared.state.withLock { $0.plannedWake = nil }
