@@ -131,7 +131,8 @@ import Testing
         let unusedPort = try FreePort.allocate()
         let (termination, output) = try CLIHarness.run(
             servers.publishArguments([
-                "--redis-url", "redis://127.0.0.1:\(unusedPort)", "--close-timeout", "2", try CLIHarness.sampleFile(),
+                "--redis-url", "redis://dual:s3cret-pw@127.0.0.1:\(unusedPort)", "--close-timeout", "2",
+                try CLIHarness.sampleFile(),
             ]))
         #expect(termination == .exited(0), "publish failed:\n\(output.suffix(3_000))")
         let summary = try CLIHarness.summary(in: output)
@@ -144,6 +145,7 @@ import Testing
         let warnings = output.split(separator: "\n").filter { $0.contains("Redis notification failed") }
         #expect(!warnings.isEmpty, "no warning about the Redis failures:\n\(output.suffix(2_000))")
         #expect(warnings.count <= 6, "warnings are not rate-limited: \(warnings.count) lines")
+        #expect(!output.contains("s3cret-pw"), "the Redis password appears in the output")
         let records = try CLIHarness.readTopic(bootstrap: servers.tansu.bootstrap, topic: servers.topic, expect: 1_304)
         #expect(records.count == 1_304)
     }

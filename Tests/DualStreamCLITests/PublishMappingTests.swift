@@ -134,6 +134,14 @@ import Testing
         #expect(output.contains("unknown option --colour"))
     }
 
+    @Test func invalidRedisURLHidesPassword() throws {
+        let (termination, output) = try CLIHarness.run(
+            ["publish", "--brokers", "127.0.0.1:1", "--redis-url", "redis://user:s3cret-pw@127.0.0.1:notaport", "/dev/null"])
+        #expect(termination == .exited(2))
+        #expect(output.contains("invalid Redis URL"))
+        #expect(!output.contains("s3cret-pw"), "the password appears in: \(output)")
+    }
+
     @Test func missingBrokersIsAUsageError() throws {
         let (termination, output) = try ChildProcess.run(
             executable: try CLIHarness.binary(), arguments: ["publish", "--no-redis", "/dev/null"],
