@@ -8,8 +8,11 @@ case "redis":
     try await RedisBenchmarks.run(arguments: options)
 case "producer":
     try await ProducerBenchmarks.run(arguments: options)
+case "dual":
+    try await DualBenchmarks.run(arguments: options)
 default:
     print("usage: dualstream-bench codec [--iterations N]")
     print("       dualstream-bench redis [--pipelined-count N] [--sequential-count N] [--rounds N]")
     print("       dualstream-bench producer [compare|swift-throughput|swift-latency|buffer-limit] [options]")
+    print("       dualstream-bench dual [compare|run] [options]")
 }

@@ -1,0 +1,166 @@
+import DualStream
+import DualStreamLogging
+import Kafka
+
+/// `dualstream publish`: reads JSON lines, publishes them in batches and prints a summary.
+struct PublishCommand {
+    /// An event with the input position it came from.
+    struct Located {
+        var event: Event
+        var input: String
+        var line: Int
+    }
+
+    private let options: PublishOptions
+    private var summary = PublishSummary()
+    private var batch: [Located] = []
+    private var errorsPrinted = 0
+    private var lastProgress = ContinuousClock.now
+    private let showProgress = Output.standardErrorIsTerminal
+
+    static func run(arguments: [String]) async throws(CommandError) -> Int32 {
+        let options = try PublishOptions(arguments: arguments)
+        if options.dryRun {
+            return try DryRun.run(options)
+        }
+        var command = PublishCommand(options: options)
+        return try await command.publishAll()
+    }
+
+    private init(options: PublishOptions) {
+        self.options = options
+    }
+
+    private mutating func publishAll() async throws(CommandError) -> Int32 {
+        var kafka = KafkaProducerConfiguration(bootstrapServers: options.brokers)
+        kafka.clientID = "dualstream-publish"
+        kafka.deliveryTimeout = options.deliveryTimeout
+        kafka.requestTimeout = min(kafka.requestTimeout, options.deliveryTimeout)
+        kafka.maxBlock = min(kafka.maxBlock, options.deliveryTimeout)
+        var redis = options.redis
+        redis?.clientName = "dualstream-publish"
+        // Reconnect attempts are cheap, and notifications resume sooner after Redis restarts.
+        redis?.reconnectBackoffMaximum = .milliseconds(250)
+        var configuration = DualPublisherConfiguration(topic: options.topic)
+        configuration.closeTimeout = options.closeTimeout
+        configuration.kafkaCloseTimeout = options.deliveryTimeout
+        let publisher: DualPublisher
+        do {
+            publisher = try DualPublisher(
+                kafka: kafka, redis: redis, configuration: configuration, logger: options.logger)
+        } catch {
+            throw .failure("cannot start publishing: \(error)")
+        }
+
+        let started = ContinuousClock.now
+        var stoppedAt: (input: String, line: Int)?
+        inputs: for file in options.files {
+            let reader = try LineReader(path: file)
+            var lineNumber = 0
+            while true {
+                // A live stream (a pipe, a FIFO) may pause: publish what is batched rather than
+                // hold it until the batch fills.
+                if !batch.isEmpty && !reader.hasInputReady {
+                    await flush(publisher)
+                }
+                guard let line = try reader.next() else { break }
+                lineNumber += 1
+                switch map(line) {
+                case .blank:
+                    continue
+                case .event(let event):
+                    summary.eventsRead += 1
+                    batch.append(Located(event: event, input: reader.name, line: lineNumber))
+                    if batch.count >= options.batchSize {
+                        await flush(publisher)
+                    }
+                case .invalid(let reason):
+                    reportInvalid(input: reader.name, line: lineNumber, reason: reason)
+                    if options.onInvalid == .stop {
+                        stoppedAt = (reader.name, lineNumber)
+                        break inputs
+                    }
+                }
+            }
+        }
+        await flush(publisher)
+        summary.publishDuration = ContinuousClock.now - started
+        if showProgress { Output.write(2, "\r\u{1B}[K") }
+        await publisher.close()
+        summary.statistics = publisher.statistics
+        summary.stoppedAt = stoppedAt
+        summary.print(json: options.summaryJSON, redisEnabled: options.redis != nil)
+
+        if stoppedAt != nil { return ExitStatus.stoppedAtInvalidLine }
+        return summary.failedLines.count > 0 ? ExitStatus.notAcknowledged : ExitStatus.success
+    }
+
+    private enum Mapped {
+        case blank
+        case event(Event)
+        case invalid(String)
+    }
+
+    private func map(_ line: LineReader.Line) -> Mapped {
+        switch line {
+        case .tooLong(let length):
+            return .invalid("line of \(length) bytes is longer than the maximum of \(LineReader.maxLineBytes)")
+        case .bytes(let bytes):
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return .blank }
+            do {
+                let event = try options.mapping.event(from: bytes)
+                _ = try event.validatedChannel()
+                return .event(event)
+            } catch let error as LineError {
+                return .invalid(error.description)
+            } catch {
+                return .invalid("\(error)")
+            }
+        }
+    }
+
+    private mutating func flush(_ publisher: DualPublisher) async {
+        guard !batch.isEmpty else { return }
+        let results = await publisher.publishBatch(batch.map(\.event))
+        for (located, result) in zip(batch, results) {
+            switch result {
+            case .success:
+                summary.acknowledged += 1
+            case .failure(let error):
+                summary.failedLines.insert(input: located.input, line: located.line)
+                if summary.failedIDs.count < 10 { summary.failedIDs.append(located.event.id) }
+                reportFailure(located, error)
+            }
+        }
+        batch.removeAll(keepingCapacity: true)
+        printProgress()
+    }
+
+    private mutating func reportFailure(_ located: Located, _ error: DualStreamError) {
+        errorsPrinted += 1
+        if errorsPrinted <= 5 {
+            Output.error("error: \(located.input) line \(located.line): \(error)")
+        } else if errorsPrinted == 6 {
+            Output.error("error: further failures are counted in the summary")
+        }
+    }
+
+    private mutating func reportInvalid(input: String, line: Int, reason: String) {
+        summary.invalidLines.insert(input: input, line: line)
+        let count = summary.invalidLines.count
+        if count <= 20 {
+            Output.error("invalid line \(line) of \(input): \(reason)")
+        } else if count == 21 {
+            Output.error("further invalid lines are listed in the summary")
+        }
+    }
+
+    private mutating func printProgress() {
+        guard showProgress, ContinuousClock.now - lastProgress >= .milliseconds(500) else { return }
+        lastProgress = .now
+        Output.write(
+            2,
+            "\r\u{1B}[Kpublished \(summary.eventsRead) events: \(summary.acknowledged) acknowledged, "
+                + "\(summary.failedLines.count) failed")
+    }
+}

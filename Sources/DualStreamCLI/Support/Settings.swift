@@ -1,0 +1,57 @@
+import DualStream
+import Glibc
+import Kafka
+import Redis
+
+/// Connection settings shared by the commands, from options first, then environment variables.
+enum Settings {
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
+    /// `--brokers` or `DUALSTREAM_BROKERS`: comma-separated `host:port` list. Required, because
+    /// no broker address is assumed.
+    static func brokers(_ arguments: Arguments) throws(CommandError) -> [String] {
+        guard let text = arguments.value("brokers") ?? environment("DUALSTREAM_BROKERS") else {
+            throw .usage("no Kafka brokers given: pass --brokers HOST:PORT or set DUALSTREAM_BROKERS")
+        }
+        let brokers = text.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+        guard !brokers.isEmpty else {
+            throw .usage("invalid --brokers \(text.debugDescription): expected HOST:PORT[,HOST:PORT…]")
+        }
+        return brokers
+    }
+
+    /// `--topic` or `DUALSTREAM_TOPIC`, default `events`.
+    static func topic(_ arguments: Arguments) -> String {
+        arguments.value("topic") ?? environment("DUALSTREAM_TOPIC") ?? "events"
+    }
+
+    /// `--redis-url` or `DUALSTREAM_REDIS_URL`; `nil` with `--no-redis`. Error messages show the
+    /// URL's endpoint only, never its credentials.
+    static func redis(_ arguments: Arguments, allowDisabling: Bool) throws(CommandError) -> RedisConfiguration? {
+        let disabled = allowDisabling && arguments.flag("no-redis")
+        let url = arguments.value("redis-url") ?? environment("DUALSTREAM_REDIS_URL")
+        if disabled { return nil }
+        guard let url else {
+            let hint = allowDisabling ? ", or pass --no-redis to publish to Kafka only" : ""
+            throw .usage("no Redis URL given: pass --redis-url redis://HOST:PORT or set DUALSTREAM_REDIS_URL\(hint)")
+        }
+        do {
+            return try RedisConfiguration(url: url)
+        } catch {
+            throw .usage("invalid Redis URL: \(error)")
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var text = Substring(self)
+        while text.first == " " { text.removeFirst() }
+        while text.last == " " { text.removeLast() }
+        return String(text)
+    }
+}
