@@ -42,7 +42,8 @@ extension DualPublisher {
             do {
                 let handle = try await producer.enqueue(event.producerRecord(topic: topic))
                 pending.append(
-                    PendingRecord(index: index, handle: handle, ticket: tickets[index], enqueuedAt: enqueuedAt))
+                    PendingRecord(
+                        index: index, handle: handle, ticket: tickets[index], enqueuedAt: enqueuedAt))
             } catch {
                 enqueueError = error
                 results[index] = .failure(.kafkaFailed(error, eventID: event.id, topic: topic))

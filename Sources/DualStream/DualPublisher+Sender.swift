@@ -17,7 +17,8 @@ extension DualPublisher {
             for (item, reply) in zip(batch, replies) {
                 switch reply {
                 case .success(.error(let message)):
-                    failures.append((item.channel, "error reply: " + String(decoding: message, as: UTF8.self)))
+                    failures.append(
+                        (item.channel, "error reply: " + String(decoding: message, as: UTF8.self)))
                 case .success:
                     continue
                 case .failure(let error):

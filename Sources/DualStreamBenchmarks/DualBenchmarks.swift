@@ -62,7 +62,9 @@ enum DualBenchmarks {
         }
 
         static func positive(_ text: String, _ flag: String) throws -> Int {
-            guard let value = Int(text), value > 0 else { throw BenchmarkError("\(flag) must be a positive integer") }
+            guard let value = Int(text), value > 0 else {
+                throw BenchmarkError("\(flag) must be a positive integer")
+            }
             return value
         }
     }
@@ -147,7 +149,9 @@ enum DualBenchmarks {
 
     /// Batches of `batchSize` consecutive events; task `t` of `concurrency` takes batches t, t+n, ….
     static func batches(_ count: Int, _ options: Options) -> [[Range<Int>]] {
-        let all = stride(from: 0, to: count, by: options.batchSize).map { $0..<min(count, $0 + options.batchSize) }
+        let all = stride(from: 0, to: count, by: options.batchSize).map {
+            $0..<min(count, $0 + options.batchSize)
+        }
         return (0..<options.concurrency).map { task in
             stride(from: task, to: all.count, by: options.concurrency).map { all[$0] }
         }

@@ -10,7 +10,9 @@ struct DualComparison {
         printLine("machine: \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         printLine(
             "input: \(options.input) x \(options.copies), batch \(options.batchSize), "
-                + "concurrency \(options.concurrency), \(options.partitions) partitions, \(options.rounds) rounds")
+                + "concurrency \(options.concurrency), \(options.partitions) partitions, "
+                + "\(options.rounds) rounds"
+        )
         var results: [String: [[String: Any]]] = [:]
         for round in 1...options.rounds {
             let directory = NSTemporaryDirectory() + "dualstream-bench-\(getpid())-\(round)"
@@ -23,22 +25,33 @@ struct DualComparison {
             let tansu = settings["TANSU_BIN"] ?? "tansu"
             for job in ["kafka", "dual", "python"] {
                 let topic = "bench-\(job)-\(round)"
-                try run(tansu, ["topic", "create", topic, "--partitions", "\(options.partitions)", "--broker", "tcp://\(bootstrap)"])
+                try run(
+                    tansu,
+                    [
+                        "topic", "create", topic, "--partitions", "\(options.partitions)", "--broker",
+                        "tcp://\(bootstrap)",
+                    ])
                 let common = [
-                    "--bootstrap", bootstrap, "--redis-url", redisURL, "--topic", topic, "--input", options.input,
+                    "--bootstrap", bootstrap, "--redis-url", redisURL, "--topic", topic, "--input",
+                    options.input,
                     "--copies", "\(options.copies)",
                 ]
                 let output: String
                 if job == "python" {
-                    output = try run("/usr/bin/env", ["python3", "\(root)/scripts/bench/dual_confluent_redispy.py"] + common)
+                    output = try run(
+                        "/usr/bin/env",
+                        ["python3", "\(root)/scripts/bench/dual_confluent_redispy.py"] + common)
                 } else {
                     output = try run(
                         CommandLine.arguments[0],
-                        ["dual", "run", "--job", job, "--batch-size", "\(options.batchSize)",
-                         "--concurrency", "\(options.concurrency)"] + common)
+                        [
+                            "dual", "run", "--job", job, "--batch-size", "\(options.batchSize)",
+                            "--concurrency", "\(options.concurrency)",
+                        ] + common)
                 }
                 let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) ?? ""
-                guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                else {
                     throw DualBenchmarks.BenchmarkError("\(job) printed no result: \(output)")
                 }
                 printLine("round \(round) \(job): \(String(decoding: Data(line.utf8), as: UTF8.self))")
@@ -51,16 +64,20 @@ struct DualComparison {
         let kafka = best["kafka"] ?? 0
         let dual = best["dual"] ?? 0
         let python = best["python"] ?? 0
-        printLine("best events/s: kafka only (our producer) \(Int(kafka)), dual (DualPublisher) \(Int(dual)), "
-            + "confluent-kafka + redis-py \(Int(python))")
+        printLine(
+            "best events/s: kafka only (our producer) \(Int(kafka)), dual (DualPublisher) \(Int(dual)), "
+                + "confluent-kafka + redis-py \(Int(python))")
         printLine(String(format: "ratio dual / kafka only: %.2fx", dual / max(kafka, 1)))
-        printLine(String(format: "ratio DualPublisher / confluent-kafka + redis-py: %.2fx", dual / max(python, 1)))
+        printLine(
+            String(format: "ratio DualPublisher / confluent-kafka + redis-py: %.2fx", dual / max(python, 1)))
     }
 
     private func cpuModel() -> String {
         let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") })
-        return line.map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) }
+        return line.map {
+            String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces)
+        }
             ?? "unknown CPU"
     }
 

@@ -77,7 +77,9 @@ enum CLIHarness {
     }
 
     /// Reads every record of `topic` with kafka-python through scripts/read-topic.
-    static func readTopic(bootstrap: String, topic: String, expect: Int, timeout: Int = 60) throws -> [KafkaRecord] {
+    static func readTopic(bootstrap: String, topic: String, expect: Int, timeout: Int = 60) throws
+        -> [KafkaRecord]
+    {
         let script = RepositoryPaths.packageRoot + "/scripts/read-topic"
         let (termination, output) = try ChildProcess.run(
             executable: "python3",
@@ -88,7 +90,8 @@ enum CLIHarness {
             timeout: .seconds(timeout + 30))
         #expect(termination == .exited(0), "read-topic failed: \(output.suffix(2_000))")
         return try output.split(separator: "\n").filter { $0.hasPrefix("{") }.map { line in
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             return try KafkaRecord(object)
         }
     }

@@ -52,12 +52,14 @@ extension CLIServerTests {
         let lines = sample + sample + sample
         let fifo = servers.directory + "/input.fifo"
         try #require(mkfifo(fifo, 0o600) == 0, "mkfifo failed: errno \(errno)")
-        let before = try RedisCLISubscriber(port: servers.redis.port, pattern: "events:*", directory: servers.directory)
+        let before = try RedisCLISubscriber(
+            port: servers.redis.port, pattern: "events:*", directory: servers.directory)
 
         let outputPath = servers.directory + "/publish.out"
         let publish = try ChildProcess.start(
             executable: try CLIHarness.binary(),
-            arguments: servers.publishArguments(["--redis-url", servers.redisURL, "--batch-size", "50", fifo]),
+            arguments: servers.publishArguments(["--redis-url", servers.redisURL, "--batch-size", "50", fifo]
+            ),
             outputPath: outputPath)
         // 3,912 lines at 10 lines every 10 ms: about 4 s of input.
         let writer = PacedWriter(path: fifo, lines: lines, linesPerTick: 10, tick: 0.01)
@@ -68,8 +70,11 @@ extension CLIServerTests {
         Thread.sleep(forTimeInterval: 1.0)
         try servers.redis.restart()
         let restartedAt = ContinuousClock.now
-        let after = try RedisCLISubscriber(port: servers.redis.port, pattern: "events:*", directory: servers.directory)
-        let resumed = try waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) { !after.messages().isEmpty }
+        let after = try RedisCLISubscriber(
+            port: servers.redis.port, pattern: "events:*", directory: servers.directory)
+        let resumed = try waitUntil(timeout: .seconds(5), interval: .milliseconds(5)) {
+            !after.messages().isEmpty
+        }
         #expect(resumed, "no notification within 5 s of the restart")
         if let first = after.messages().first {
             let delay = first.seenAt - restartedAt
@@ -112,7 +117,8 @@ extension CLIServerTests {
         defer { servers.redis.resume() }
 
         func eventsPerSecond(redis: Bool) throws -> Double {
-            let redisArguments = redis ? ["--redis-url", servers.redisURL, "--close-timeout", "1"] : ["--no-redis"]
+            let redisArguments =
+                redis ? ["--redis-url", servers.redisURL, "--close-timeout", "1"] : ["--no-redis"]
             let (termination, output) = try CLIHarness.run(servers.publishArguments(redisArguments + [input]))
             #expect(termination == .exited(0), "publish failed:\n\(output.suffix(3_000))")
             let summary = try CLIHarness.summary(in: output)

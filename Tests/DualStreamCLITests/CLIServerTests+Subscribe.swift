@@ -13,7 +13,8 @@ extension CLIServerTests {
         let subscribe = try ChildProcess.start(
             executable: try CLIHarness.binary(),
             arguments: [
-                "subscribe", "--redis-url", "redis://127.0.0.1:\(redis.port)", "--count", "3", "--timeout", "30",
+                "subscribe", "--redis-url", "redis://127.0.0.1:\(redis.port)", "--count", "3", "--timeout",
+                "30",
                 "events:repo:*", "plain",
             ],
             outputPath: outputPath)
@@ -22,8 +23,11 @@ extension CLIServerTests {
         }
         try #require(subscribed, "dualstream subscribe did not report its subscription")
         // Both subscriptions are confirmed before the message above is printed.
-        let notification = #"{"id":"1","type":"PushEvent","source_type":"repo","source_id":"o/r","topic":"t","partition":0,"offset":5}"#
-        for (channel, message) in [("events:repo:o/r", notification), ("plain", "not \"json\""), ("events:user:x", "skipped")] {
+        let notification = #"{"id":"1","type":"PushEvent","source_type":"repo","source_id":"o/r","#
+            + #""topic":"t","partition":0,"offset":5}"#
+        for (channel, message) in [
+            ("events:repo:o/r", notification), ("plain", "not \"json\""), ("events:user:x", "skipped"),
+        ] {
             let (termination, output) = try ChildProcess.run(
                 executable: "redis-cli",
                 arguments: ["-h", "127.0.0.1", "-p", String(redis.port), "publish", channel, message])
@@ -31,7 +35,9 @@ extension CLIServerTests {
         }
         let (termination, _) = try ChildProcess.run(
             executable: "redis-cli",
-            arguments: ["-h", "127.0.0.1", "-p", String(redis.port), "publish", "events:repo:a/b", notification])
+            arguments: [
+                "-h", "127.0.0.1", "-p", String(redis.port), "publish", "events:repo:a/b", notification,
+            ])
         #expect(termination == .exited(0))
         #expect(subscribe.wait(timeout: .seconds(10)) == .exited(0), "subscribe did not exit after --count 3")
 

@@ -25,7 +25,10 @@ import Testing
         var redisURL: String { "redis://127.0.0.1:\(redis.port)" }
 
         func publishArguments(_ extra: [String] = []) -> [String] {
-            ["publish", "--preset", "github", "--brokers", tansu.bootstrap, "--topic", topic, "--summary-json"]
+            [
+                "publish", "--preset", "github", "--brokers", tansu.bootstrap, "--topic", topic,
+                "--summary-json",
+            ]
                 + extra
         }
 
@@ -59,7 +62,8 @@ import Testing
         #expect(lines.count == 1_304)
         let servers = try Servers()
         defer { servers.stop() }
-        let subscriber = try RedisCLISubscriber(port: servers.redis.port, pattern: "events:*", directory: servers.directory)
+        let subscriber = try RedisCLISubscriber(
+            port: servers.redis.port, pattern: "events:*", directory: servers.directory)
 
         let (termination, output) = try CLIHarness.run(
             servers.publishArguments(["--redis-url", servers.redisURL, try CLIHarness.sampleFile()]))
@@ -71,7 +75,8 @@ import Testing
         #expect(summary["notifications_sent"] as? Int == 1_304)
 
         // Kafka, read by kafka-python: every line once, byte for byte, keyed by its source.
-        let records = try CLIHarness.readTopic(bootstrap: servers.tansu.bootstrap, topic: servers.topic, expect: 1_304)
+        let records = try CLIHarness.readTopic(
+            bootstrap: servers.tansu.bootstrap, topic: servers.topic, expect: 1_304)
         #expect(records.count == 1_304)
         var valueCounts: [Data: Int] = [:]
         for record in records { valueCounts[record.value ?? Data(), default: 0] += 1 }
@@ -118,7 +123,9 @@ import Testing
             #expect(object["offset"] as? Int == record.offset)
             if let previous = lastOffsetByChannel[message.channel] {
                 #expect(previous.partition == record.partition, "source \(expected.source) in two partitions")
-                #expect(previous.offset < record.offset, "notifications of \(expected.source) out of offset order")
+                #expect(
+                    previous.offset < record.offset, "notifications of \(expected.source) out of offset order"
+                )
             }
             lastOffsetByChannel[message.channel] = (record.partition, record.offset)
         }
@@ -146,7 +153,8 @@ import Testing
         #expect(!warnings.isEmpty, "no warning about the Redis failures:\n\(output.suffix(2_000))")
         #expect(warnings.count <= 6, "warnings are not rate-limited: \(warnings.count) lines")
         #expect(!output.contains("s3cret-pw"), "the Redis password appears in the output")
-        let records = try CLIHarness.readTopic(bootstrap: servers.tansu.bootstrap, topic: servers.topic, expect: 1_304)
+        let records = try CLIHarness.readTopic(
+            bootstrap: servers.tansu.bootstrap, topic: servers.topic, expect: 1_304)
         #expect(records.count == 1_304)
     }
 

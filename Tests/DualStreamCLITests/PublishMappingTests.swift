@@ -17,7 +17,8 @@ import Testing
         var errors: [String] = []
         for line in output.split(separator: "\n") {
             if line.hasPrefix("{") {
-                events.append(try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]))
+                events.append(
+                    try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]))
             } else {
                 errors.append(String(line))
             }
@@ -26,7 +27,8 @@ import Testing
     }
 
     @Test func currentSchemaUsesRepoName() throws {
-        let line = #"{"id":"2489651045","type":"CreateEvent","actor":{"id":1,"login":"u"},"#
+        let line =
+            #"{"id":"2489651045","type":"CreateEvent","actor":{"id":1,"login":"u"},"#
             + #""repo":{"id":2,"name":"octo/hello","url":"x"},"payload":{},"public":true}"#
         let result = try dryRun(line + "\n")
         #expect(result.termination == .exited(0))
@@ -39,7 +41,8 @@ import Testing
     }
 
     @Test func schema2014UsesRepositoryOwnerAndHashID() throws {
-        let line = #"{"created_at":"2014-01-23T04:03:29-08:00","payload":{},"public":true,"#
+        let line =
+            #"{"created_at":"2014-01-23T04:03:29-08:00","payload":{},"public":true,"#
             + #""type":"PushEvent","actor":"someone","repository":{"id":9,"name":"tool","owner":"acme"}}"#
         let result = try dryRun(line + "\n")
         let event = try #require(result.events.first)
@@ -62,7 +65,8 @@ import Testing
         #expect(events.count == 1_304)
         var hashed = 0
         for (line, text) in zip(lines, events) {
-            let event = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let event = try #require(
+                try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
             let expected = try CLIHarness.expectedGitHubEvent(line)
             #expect(event["id"] as? String == expected.id)
             #expect(event["type"] as? String == expected.type)
@@ -136,7 +140,10 @@ import Testing
 
     @Test func invalidRedisURLHidesPassword() throws {
         let (termination, output) = try CLIHarness.run(
-            ["publish", "--brokers", "127.0.0.1:1", "--redis-url", "redis://user:s3cret-pw@127.0.0.1:notaport", "/dev/null"])
+            [
+                "publish", "--brokers", "127.0.0.1:1", "--redis-url",
+                "redis://user:s3cret-pw@127.0.0.1:notaport", "/dev/null",
+            ])
         #expect(termination == .exited(2))
         #expect(output.contains("invalid Redis URL"))
         #expect(!output.contains("s3cret-pw"), "the password appears in: \(output)")

@@ -28,7 +28,8 @@ final class RedisCLISubscriber {
         let subscribed = try waitUntil(timeout: .seconds(10)) {
             (try? String(contentsOfFile: outputPath, encoding: .utf8))?.hasPrefix("psubscribe\n") == true
         }
-        try #require(subscribed, "redis-cli did not subscribe: \(String(describing: try? String(contentsOfFile: outputPath, encoding: .utf8)))")
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        try #require(subscribed, "redis-cli did not subscribe; its output: \(output)")
     }
 
     deinit {

@@ -25,7 +25,8 @@ import Testing
 
         let message = try #require(messages.first)
         #expect(String(decoding: message.channel, as: UTF8.self) == "events:repo:octo/hello%2Aworld")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any])
         #expect(object["id"] as? String == "event-7")
         #expect(object["source_id"] as? String == "octo/hello*world")
         #expect(object["partition"] as? Int == Int(metadata.partition))
@@ -79,7 +80,8 @@ import Testing
         let cluster = try FakeKafkaCluster()
         try cluster.createTopic("events", partitions: 1)
         let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: nil, configuration: DualPublisherConfiguration(topic: "events"))
+            kafka: kafkaConfiguration(cluster), redis: nil,
+            configuration: DualPublisherConfiguration(topic: "events"))
         var bad = event(1)
         bad.sourceType = "re*po"
         let results = await publisher.publishBatch([event(0), bad, event(2)])
@@ -114,7 +116,9 @@ import Testing
         #expect(statistics.redisSent == 0)
         #expect(statistics.redisFailed + statistics.redisDropped == 200)
         #expect(statistics.redisFailed > 0)
-        let warnings = handler.records.filter { $0.level == .warning && $0.message.contains("Redis notification failed") }
+        let warnings = handler.records.filter {
+            $0.level == .warning && $0.message.contains("Redis notification failed")
+        }
         #expect(!warnings.isEmpty)
         #expect(warnings.count <= 3, "\(warnings.count) warnings for one outage")
         #expect(warnings.first?.metadata["redis.channel"] != nil)
@@ -156,7 +160,8 @@ import Testing
         var lastOffset: [String: Int] = [:]
         for message in messages {
             let channel = String(decoding: message.channel, as: UTF8.self)
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any])
             let offset = try #require(object["offset"] as? Int)
             if let previous = lastOffset[channel] {
                 #expect(previous < offset, "\(channel): offset \(offset) after \(previous)")
@@ -222,7 +227,8 @@ import Testing
         let cluster = try FakeKafkaCluster()
         try cluster.createTopic("events", partitions: 1)
         let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: nil, configuration: DualPublisherConfiguration(topic: "events"))
+            kafka: kafkaConfiguration(cluster), redis: nil,
+            configuration: DualPublisherConfiguration(topic: "events"))
         await publisher.close()
         let error = await #expect(throws: DualStreamError.self) { try await publisher.publish(event(1)) }
         #expect(error?.isClosed == true)

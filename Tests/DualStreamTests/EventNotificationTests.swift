@@ -13,10 +13,9 @@ import Testing
 
     @Test func plainNotificationHasFixedKeyOrder() {
         let text = String(decoding: notification().jsonBytes(), as: UTF8.self)
-        #expect(
-            text
-                == #"{"id":"1","type":"PushEvent","source_type":"repo","source_id":"o/r","topic":"events","partition":2,"offset":41}"#
-        )
+        let expected = #"{"id":"1","type":"PushEvent","source_type":"repo","source_id":"o/r","#
+            + #""topic":"events","partition":2,"offset":41}"#
+        #expect(text == expected)
     }
 
     @Test(arguments: [

@@ -1,5 +1,6 @@
-@testable import DualStream
 import Testing
+
+@testable import DualStream
 
 @Suite struct NotificationQueueTests {
     private func item(_ channel: String, _ label: String) -> NotificationQueue.Item {

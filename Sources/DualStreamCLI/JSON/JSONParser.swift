@@ -21,7 +21,8 @@ struct JSONParser {
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
         if parser.position < bytes.count {
-            throw JSONParseError("unexpected \(parser.describeByte()) after the end of the value", at: parser.position)
+            throw JSONParseError(
+                "unexpected \(parser.describeByte()) after the end of the value", at: parser.position)
         }
         return value
     }
@@ -62,12 +63,14 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
-                throw JSONParseError("expected a member name in quotes, found \(describeByte())", at: position)
+                throw JSONParseError(
+                    "expected a member name in quotes, found \(describeByte())", at: position)
             }
             let key = try parseString()
             skipWhitespace()
             guard consume(UInt8(ascii: ":")) else {
-                throw JSONParseError("expected ':' after a member name, found \(describeByte())", at: position)
+                throw JSONParseError(
+                    "expected ':' after a member name, found \(describeByte())", at: position)
             }
             skipWhitespace()
             let value = try parseValue(depth: depth)

@@ -11,7 +11,8 @@ enum JSONValue: Sendable, Equatable {
     static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.object(let left), .object(let right)):
-            left.count == right.count && zip(left, right).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            left.count == right.count
+                && zip(left, right).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         case (.array(let left), .array(let right)): left == right
         case (.string(let left), .string(let right)): left == right
         case (.number(let left), .number(let right)): left == right

@@ -13,7 +13,8 @@ enum DryRun {
                 let reason: String
                 switch line {
                 case .tooLong(let length):
-                    reason = "line of \(length) bytes is longer than the maximum of \(LineReader.maxLineBytes)"
+                    reason =
+                        "line of \(length) bytes is longer than the maximum of \(LineReader.maxLineBytes)"
                 case .bytes(let bytes):
                     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                     do {

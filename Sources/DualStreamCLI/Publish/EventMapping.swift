@@ -57,7 +57,8 @@ struct EventMapping: Sendable {
         if githubRepositoryFallback, case .path(let path) = sourceID, document.value(at: path) == nil,
             let repository = document["repository"]
         {
-            guard let owner = repository["owner"]?.scalarText, let name = repository["name"]?.scalarText else {
+            guard let owner = repository["owner"]?.scalarText, let name = repository["name"]?.scalarText
+            else {
                 throw LineError("no repo.name, and repository has no owner and name strings")
             }
             return owner + "/" + name

@@ -104,7 +104,8 @@ struct PublishCommand {
     private func map(_ line: LineReader.Line) -> Mapped {
         switch line {
         case .tooLong(let length):
-            return .invalid("line of \(length) bytes is longer than the maximum of \(LineReader.maxLineBytes)")
+            return .invalid(
+                "line of \(length) bytes is longer than the maximum of \(LineReader.maxLineBytes)")
         case .bytes(let bytes):
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return .blank }
             do {

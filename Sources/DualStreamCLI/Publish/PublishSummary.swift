@@ -38,7 +38,8 @@ struct PublishSummary {
             Output.line("notifications: disabled (--no-redis)")
         }
         if let p50 = statistics.kafkaAckLatencyP50, let p99 = statistics.kafkaAckLatencyP99 {
-            Output.line("Kafka acknowledgement latency: p50 \(milliseconds(p50)) ms, p99 \(milliseconds(p99)) ms")
+            Output.line(
+                "Kafka acknowledgement latency: p50 \(milliseconds(p50)) ms, p99 \(milliseconds(p99)) ms")
         }
         if invalidLines.count > 0 {
             Output.line("invalid lines skipped: \(invalidLines.count) (\(invalidLines.rendered()))")

@@ -24,13 +24,15 @@ enum SubscribeCommand {
         """
 
     static func run(arguments list: [String]) async throws(CommandError) -> Int32 {
-        let arguments = try Arguments(list, valued: ["redis-url", "count", "timeout", "log-level"], flags: [])
+        let arguments = try Arguments(
+            list, valued: ["redis-url", "count", "timeout", "log-level"], flags: [])
         guard var configuration = try Settings.redis(arguments, allowDisabling: false) else {
             throw .usage("no Redis URL given")
         }
         let count = try arguments.integer("count", range: 1...Int.max)
         let timeout = try arguments.seconds("timeout")
-        let logger = try StandardErrorLogHandler.logger(label: "dualstream", level: arguments.value("log-level"))
+        let logger = try StandardErrorLogHandler.logger(
+            label: "dualstream", level: arguments.value("log-level"))
         let targets = arguments.positional
         guard !targets.isEmpty else {
             throw .usage("no channel or pattern given; for example: dualstream subscribe 'events:*'")

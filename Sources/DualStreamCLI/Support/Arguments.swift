@@ -59,7 +59,8 @@ struct Arguments {
     func integer(_ name: String, range: ClosedRange<Int>) throws(CommandError) -> Int? {
         guard let text = value(name) else { return nil }
         guard let number = Int(text), range.contains(number) else {
-            throw .usage("invalid --\(name) \(text): expected an integer from \(range.lowerBound) to \(range.upperBound)")
+            let bounds = "\(range.lowerBound) to \(range.upperBound)"
+            throw .usage("invalid --\(name) \(text): expected an integer from \(bounds)")
         }
         return number
     }

@@ -32,7 +32,8 @@ final class LineReader {
         }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw CommandError.usage("cannot open \(path): \(String(cString: strerror(errno))) (errno \(errno))")
+            throw CommandError.usage(
+                "cannot open \(path): \(String(cString: strerror(errno))) (errno \(errno))")
         }
         self.name = path
         self.descriptor = descriptor

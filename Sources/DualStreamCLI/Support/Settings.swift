@@ -31,13 +31,16 @@ enum Settings {
 
     /// `--redis-url` or `DUALSTREAM_REDIS_URL`; `nil` with `--no-redis`. Error messages show the
     /// URL's endpoint only, never its credentials.
-    static func redis(_ arguments: Arguments, allowDisabling: Bool) throws(CommandError) -> RedisConfiguration? {
+    static func redis(_ arguments: Arguments, allowDisabling: Bool) throws(CommandError)
+        -> RedisConfiguration?
+    {
         let disabled = allowDisabling && arguments.flag("no-redis")
         let url = arguments.value("redis-url") ?? environment("DUALSTREAM_REDIS_URL")
         if disabled { return nil }
         guard let url else {
             let hint = allowDisabling ? ", or pass --no-redis to publish to Kafka only" : ""
-            throw .usage("no Redis URL given: pass --redis-url redis://HOST:PORT or set DUALSTREAM_REDIS_URL\(hint)")
+            throw .usage(
+                "no Redis URL given: pass --redis-url redis://HOST:PORT or set DUALSTREAM_REDIS_URL\(hint)")
         }
         do {
             return try RedisConfiguration(url: url)
