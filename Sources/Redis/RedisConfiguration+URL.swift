@@ -24,10 +24,12 @@ extension RedisConfiguration {
 
         var username: String?
         var password: String?
-        if let at = rest.lastIndex(of: "@") {
+        // Delimiters are searched as UTF-8 bytes: a Character search misses an "@" or ":"
+        // followed by a combining mark, which would leave the password in the host text.
+        if let at = rest.utf8.lastIndex(of: UInt8(ascii: "@")) {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
+            if let colon = credentials.utf8.firstIndex(of: UInt8(ascii: ":")) {
                 let user = credentials[..<colon]
                 username = user.isEmpty ? nil : try Self.percentDecode(user, url: url)
                 password = try Self.percentDecode(credentials[credentials.index(after: colon)...], url: url)
@@ -38,7 +40,7 @@ extension RedisConfiguration {
         }
 
         var database: Int?
-        if let slash = rest.firstIndex(of: "/") {
+        if let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/")) {
             let text = rest[rest.index(after: slash)...]
             rest = rest[..<slash]
             if !text.isEmpty {
@@ -67,15 +69,18 @@ extension RedisConfiguration {
         self.database = database
     }
 
-    /// Returns the URL with any password replaced by `***`, for messages.
+    /// Returns the URL with any password replaced by `***`, for messages. Any scheme is
+    /// redacted, so a rejected one such as `rediss://` does not show its password either.
     private static func redacted(_ url: String) -> String {
-        guard url.hasPrefix("redis://"), let at = url.lastIndex(of: "@") else { return url }
-        let start = url.index(url.startIndex, offsetBy: "redis://".count)
-        let credentials = url[start..<at]
-        if let colon = credentials.firstIndex(of: ":") {
-            return "redis://" + credentials[..<colon] + ":***" + url[at...]
+        guard let schemeEnd = url.utf8.firstRange(of: "://".utf8)?.upperBound,
+            let at = url.utf8.lastIndex(of: UInt8(ascii: "@")), at >= schemeEnd
+        else { return url }
+        let scheme = url[..<schemeEnd]
+        let credentials = url[schemeEnd..<at]
+        if let colon = credentials.utf8.firstIndex(of: UInt8(ascii: ":")) {
+            return scheme + credentials[..<colon] + ":***" + url[at...]
         }
-        return "redis://***" + url[at...]
+        return scheme + "***" + url[at...]
     }
 
     private static func urlError(_ url: String, _ reason: String) -> RedisError {
@@ -97,7 +102,11 @@ extension RedisConfiguration {
             }
             bytes.append(high << 4 | low)
         }
-        return String(decoding: bytes, as: UTF8.self)
+        // Decoding with replacement would turn invalid bytes into U+FFFD and send another password.
+        guard let decoded = String(validating: bytes, as: UTF8.self) else {
+            throw urlError(url, "the percent-decoded user, password or path is not valid UTF-8")
+        }
+        return decoded
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
