@@ -97,6 +97,46 @@ extension RedisServerSuite {
             await client.close()
         }
 
+        @Test("churn keeps the remaining listener subscribed")
+        func churnKeepsListener() async throws {
+            let server = try startRedis()
+            defer { server.stop() }
+            let configuration = testConfiguration(server)
+            let client = RedisClient(configuration: configuration)
+            let subscriber = RedisSubscriber(configuration: configuration)
+            let channel = bytes("churn-channel")
+            let kept = try await subscriber.subscribe(channels: [channel])
+            let keptEvents = EventCollector(kept)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for round in 0..<200 {
+                    group.addTask {
+                        let subscription = try await subscriber.subscribe(channels: [channel])
+                        if round % 2 == 0 {
+                            subscription.cancel()
+                        } else {
+                            let listener = Task { for await _ in subscription {} }
+                            await Task.yield()
+                            listener.cancel()
+                            _ = await listener.value
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // Every churned subscription is gone; the first one still receives.
+            let receivers = try await client.publish(channel: channel, message: bytes("still-here"))
+            #expect(receivers == 1)
+            #expect(await keptEvents.waitForMessages(1, timeout: .seconds(3)))
+            #expect(try await subscriberCount(client, channel: channel) == 1)
+            keptEvents.stop()
+            let drained = try await waitUntilAsync(timeout: .seconds(5)) {
+                try await subscriberCount(client, channel: channel) == 0
+            }
+            #expect(drained)
+            await subscriber.close()
+            await client.close()
+        }
+
         @Test("publishers complete while server restarts")
         func publishersDuringRestart() async throws {
             let server = try startRedis()
