@@ -32,7 +32,7 @@ final class SubscriptionBuffer: Sendable {
         }
 
         /// Appends a control event, merging it into the control events at the end, so a
-        /// listener that reads nothing while the connection flaps holds at most one
+        /// listener that reads nothing while the connection flaps keeps at most one
         /// `disconnected` and one `resubscribed` after its messages.
         mutating func appendControl(_ event: RedisSubscriptionEvent) {
             let last = events.count - 1

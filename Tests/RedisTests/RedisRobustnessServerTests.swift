@@ -29,8 +29,8 @@ extension RedisServerSuite {
             let events = EventCollector(subscription)
             try await Task.sleep(for: .milliseconds(300))
             let snapshot = events.snapshot
-            // One disconnect and one resubscribe describe the state; 60 queued events would mean
-            // the queue grows with every reconnect while the listener is away.
+            // One disconnect and one resubscribe describe the state. Sixty queued events would
+            // mean that the queue grows with every reconnect while the listener is away.
             #expect(snapshot.count <= 4, "\(snapshot.count) events queued")
             #expect(events.resubscribedCount >= 1)
             events.stop()
@@ -182,7 +182,7 @@ func threadCount() -> Int {
     (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
 }
 
-/// Polls an async condition until it holds or `timeout` passes.
+/// Polls an async condition until it is true or `timeout` passes.
 func waitUntilAsync(timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
