@@ -71,6 +71,9 @@ public final class RedisClient: Sendable {
         if Self.isSubscribeModeCommand(first) {
             throw Self.subscribeModeError(name)
         }
+        if Self.isReplySuppressingCommand(arguments) {
+            throw Self.replySuppressingError
+        }
         return try await core.submitSingle(name: name, timeout: timeout) { buffer in
             RESPEncoder.encodeCommand(arguments, into: &buffer)
         }
@@ -92,6 +95,9 @@ public final class RedisClient: Sendable {
         for command in commands where Self.isSubscribeModeCommand(command[0]) {
             let error = Self.subscribeModeError(String(decoding: command[0], as: UTF8.self).uppercased())
             return Array(repeating: .failure(error), count: commands.count)
+        }
+        if commands.contains(where: Self.isReplySuppressingCommand) {
+            return Array(repeating: .failure(Self.replySuppressingError), count: commands.count)
         }
         return await core.submitBatch(count: commands.count) { buffer in
             for command in commands {
@@ -115,6 +121,30 @@ public final class RedisClient: Sendable {
             candidate.count == name.count && zip(candidate, name).allSatisfy { $0 == $1 & 0xDF }
         }
     }
+
+    /// Returns whether the command is `CLIENT REPLY OFF` or `CLIENT REPLY SKIP` (any case). The
+    /// server sends no reply for these, so every later reply would be matched with the command
+    /// before it.
+    private static func isReplySuppressingCommand(_ command: [[UInt8]]) -> Bool {
+        guard command.count >= 3, command[0].count == 6, equalsIgnoringCase(command[0], "CLIENT"),
+            equalsIgnoringCase(command[1], "REPLY")
+        else { return false }
+        return !equalsIgnoringCase(command[2], "ON")
+    }
+
+    /// Compares `bytes` with the upper-case ASCII letters of `word`, ignoring case.
+    private static func equalsIgnoringCase(_ bytes: [UInt8], _ word: StaticString) -> Bool {
+        guard bytes.count == word.utf8CodeUnitCount else { return false }
+        return word.withUTF8Buffer { letters in
+            zip(letters, bytes).allSatisfy { $0 == $1 & 0xDF }
+        }
+    }
+
+    private static let replySuppressingError = RedisError(
+        .invalidArgument,
+        "CLIENT REPLY OFF and SKIP are not supported on RedisClient, because the server then sends "
+            + "no reply for some commands and later replies would be matched with the wrong command"
+    )
 
     private static func subscribeModeError(_ name: String) -> RedisError {
         RedisError(
