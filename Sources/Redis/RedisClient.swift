@@ -107,16 +107,17 @@ public final class RedisClient: Sendable {
     }
 
     /// Commands that switch the connection into a mode whose replies are not matched one to
-    /// one with commands, which would desynchronise the pipeline.
+    /// one with commands, which would desynchronise the pipeline. The unsubscribe commands get
+    /// one reply per name even outside subscribe mode.
     private static let subscribeModeCommands: [[UInt8]] = [
-        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR",
+        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
     ]
     .map { Array($0.utf8) }
 
     /// Compares ASCII case-insensitively without building a String, because pipeline() checks
     /// every command.
     private static func isSubscribeModeCommand(_ name: [UInt8]) -> Bool {
-        guard name.count >= 7 && name.count <= 10 else { return false }
+        guard name.count >= 7 && name.count <= 12 else { return false }
         return subscribeModeCommands.contains { candidate in
             candidate.count == name.count && zip(candidate, name).allSatisfy { $0 == $1 & 0xDF }
         }
@@ -149,8 +150,8 @@ public final class RedisClient: Sendable {
     private static func subscribeModeError(_ name: String) -> RedisError {
         RedisError(
             .invalidArgument,
-            "\(name) is not supported on RedisClient, because its replies are pushed without a "
-                + "matching command; use RedisSubscriber for SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE"
+            "\(name) is not supported on RedisClient, because its replies are not matched one to "
+                + "one with commands; use RedisSubscriber for (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE"
         )
     }
 

@@ -38,5 +38,30 @@ extension RedisServerSuite {
             #expect(try await client.send("ECHO", "after") == .bulkString(bytes("after")))
             await client.close()
         }
+
+        @Test("UNSUBSCRIBE cannot shift replies")
+        func unsubscribeSeveralNames() async throws {
+            let server = try startRedis()
+            defer { server.stop() }
+            var configuration = testConfiguration(server)
+            configuration.commandTimeout = .milliseconds(500)
+            let client = RedisClient(configuration: configuration)
+            // Outside subscribe mode the server still sends one reply per name.
+            for command in ["UNSUBSCRIBE", "punsubscribe", "SUNSUBSCRIBE"] {
+                let results = await client.pipeline([
+                    [bytes(command), bytes("a"), bytes("b")],
+                    [bytes("ECHO"), bytes("mine")],
+                ])
+                #expect(results.count == 2)
+                if case .failure(let error) = results[0] {
+                    #expect(error.code == .invalidArgument, "\(command): \(error)")
+                }
+                if case .success(let reply) = results[1] {
+                    #expect(reply == .bulkString(bytes("mine")), "\(command): ECHO got \(reply)")
+                }
+            }
+            #expect(try await client.send("ECHO", "after") == .bulkString(bytes("after")))
+            await client.close()
+        }
     }
 }
