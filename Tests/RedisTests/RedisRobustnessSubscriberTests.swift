@@ -1,6 +1,7 @@
 import Foundation
 import Redis
 import SocketTransport
+import TestSupport
 import Testing
 
 /// The subscriber against fake servers that misbehave on purpose.
@@ -121,5 +122,41 @@ struct RedisRobustnessSubscriberTests {
             return
         }
         #expect(error.code == .clientClosed, "\(error)")
+    }
+
+    @Test("no descriptor or thread leak against hostile servers")
+    func noLeakAgainstHostileServers() async throws {
+        let closing = try HostileRedisServer(maxConnections: 100_000) { _, socket in
+            socket.close()
+        }
+        let silent = try HostileRedisServer(maxConnections: 100_000) { _, socket in
+            HostileRedisServer.drainUntilClosed(socket)
+            socket.close()
+        }
+        defer {
+            closing.stop()
+            silent.stop()
+        }
+        let descriptorsBefore = openDescriptorCount()
+        let threadsBefore = threadCount()
+        for round in 0..<40 {
+            var configuration = Self.configuration(port: round % 2 == 0 ? closing.port : silent.port)
+            configuration.commandTimeout = .milliseconds(50)
+            let client = RedisClient(configuration: configuration)
+            let subscriber = RedisSubscriber(configuration: configuration)
+            _ = await capture { () async throws(RedisError) in try await client.send("PING") }
+            _ = await capture { () async throws(RedisError) in
+                try await subscriber.subscribe(channels: [bytes("chan")])
+            }
+            await subscriber.close()
+            await client.close()
+        }
+        // The fake servers close their side once they see the client's close.
+        let descriptorsSettled = try waitUntil(timeout: .seconds(5)) {
+            openDescriptorCount() <= descriptorsBefore
+        }
+        #expect(descriptorsSettled, "descriptors \(descriptorsBefore) -> \(openDescriptorCount())")
+        let threadsSettled = try waitUntil(timeout: .seconds(5)) { threadCount() <= threadsBefore }
+        #expect(threadsSettled, "threads \(threadsBefore) -> \(threadCount())")
     }
 }
