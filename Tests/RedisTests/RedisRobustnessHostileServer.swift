@@ -102,11 +102,33 @@ final class HostileRedisServer: Sendable {
     }
 }
 
-/// CPU time (user + system) this process used so far, from getrusage.
-func processCPUTime() -> Duration {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    let user = Duration.seconds(usage.ru_utime.tv_sec) + .microseconds(usage.ru_utime.tv_usec)
-    let system = Duration.seconds(usage.ru_stime.tv_sec) + .microseconds(usage.ru_stime.tv_usec)
-    return user + system
+/// CPU time (user + system) of each thread of this process, by thread id, from the utime and
+/// stime fields of /proc/self/task/<tid>/stat. Process-wide getrusage would also count tests
+/// that run in parallel.
+func threadCPUTimes() -> [Int: Duration] {
+    let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
+    var times: [Int: Duration] = [:]
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    for task in tasks {
+        guard let tid = Int(task),
+            let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+            let commandEnd = stat.lastIndex(of: ")")
+        else { continue }
+        // After "pid (comm)" come state (field 3) and so on; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: commandEnd)...].split(separator: " ")
+        guard fields.count > 12, let user = Int64(fields[11]), let system = Int64(fields[12]) else {
+            continue
+        }
+        times[tid] = .milliseconds((user + system) * 1_000 / ticksPerSecond)
+    }
+    return times
+}
+
+/// CPU time that the threads started after `before` used between `start` and now.
+func cpuTimeOfNewThreads(before: Set<Int>, start: [Int: Duration]) -> Duration {
+    var total = Duration.zero
+    for (tid, now) in threadCPUTimes() where !before.contains(tid) {
+        total += now - (start[tid] ?? .zero)
+    }
+    return total
 }
