@@ -60,6 +60,25 @@ struct RedisRobustnessClientTests {
         await client.close()
     }
 
+    @Test("unsolicited push closes the connection")
+    func unsolicitedPush() async throws {
+        let server = try HostileRedisServer { index, socket in
+            _ = HostileRedisServer.readCommands(socket, count: 1)
+            // Connection 0 follows its reply with a push in the same write, while no command waits.
+            let push = index == 0 ? "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\np\r\n" : ""
+            HostileRedisServer.send(socket, ":\(index)\r\n" + push)
+            HostileRedisServer.drainUntilClosed(socket)
+            socket.close()
+        }
+        defer { server.stop() }
+        let client = RedisClient(configuration: Self.configuration(port: server.port))
+        #expect(try await client.send("PING") == .integer(0))
+        // The push was not taken as this reply: the connection was closed and a new one answers.
+        #expect(try await client.send("PING") == .integer(1))
+        #expect(server.accepted == 2)
+        await client.close()
+    }
+
     @Test("500 MiB bulk length then silence allocates nothing")
     func hugeBulkLength() async throws {
         let server = try HostileRedisServer { _, socket in

@@ -97,6 +97,45 @@ extension RedisServerSuite {
             await client.close()
         }
 
+        @Test("cancel mid-stream unsubscribes")
+        func cancelMidStream() async throws {
+            let server = try startRedis()
+            defer { server.stop() }
+            let configuration = testConfiguration(server)
+            let client = RedisClient(configuration: configuration)
+            let subscriber = RedisSubscriber(configuration: configuration)
+            let channel = bytes("midstream")
+            let subscription = try await subscriber.subscribe(channels: [channel])
+            let publisher = Task {
+                for index in 0..<2_000 {
+                    _ = try? await client.publish(channel: channel, message: bytes("\(index)"))
+                }
+            }
+            let listener = Task {
+                var received = 0
+                for await event in subscription {
+                    if case .message = event { received += 1 }
+                    if received == 100 { break }
+                }
+                return received
+            }
+            #expect(await listener.value == 100)
+            subscription.cancel()
+            await publisher.value
+            let drained = try await waitUntilAsync(timeout: .seconds(5)) {
+                try await subscriberCount(client, channel: channel) == 0
+            }
+            #expect(drained)
+            // The subscriber still works after the cancelled subscription.
+            let again = try await subscriber.subscribe(channels: [channel])
+            let events = EventCollector(again)
+            #expect(try await client.publish(channel: channel, message: bytes("again")) == 1)
+            #expect(await events.waitForMessages(1, timeout: .seconds(3)))
+            events.stop()
+            await subscriber.close()
+            await client.close()
+        }
+
         @Test("churn keeps the remaining listener subscribed")
         func churnKeepsListener() async throws {
             let server = try startRedis()
