@@ -73,7 +73,7 @@ struct RedisRobustnessClientTests {
         defer { server.stop() }
         let client = RedisClient(configuration: Self.configuration(port: server.port))
         #expect(try await client.send("PING") == .integer(0))
-        // The push was not taken as this reply: the connection was closed and a new one answers.
+        // The push was not taken as this reply: the connection was closed and a new one replies.
         #expect(try await client.send("PING") == .integer(1))
         #expect(server.accepted == 2)
         await client.close()
