@@ -51,7 +51,7 @@ final class HostileRedisServer: Sendable {
 
     /// Reads until `count` complete RESP commands (arrays of bulk strings) arrived, or the peer
     /// closed, or `timeout` passed. Returns the bytes read. Counting is approximate: it counts
-    /// lines starting with `*`, which holds for commands whose arguments contain no such line.
+    /// lines starting with `*`, which is correct for commands whose arguments contain no such line.
     static func readCommands(_ socket: StreamSocket, count: Int, timeout: Duration = .seconds(5)) -> [UInt8] {
         var received: [UInt8] = []
         let deadline = ContinuousClock.now + timeout
