@@ -114,7 +114,7 @@ struct RESPRobustnessFuzzTests {
         let inputs = try Self.fixtureInputs()
         #expect(inputs.count > 40)
         let limits = RESPLimits(maxBulkStringLength: 1 << 20, maxArrayCount: 1 << 16, maxNestingDepth: 8)
-        let deadline = ContinuousClock.now + .seconds(4)
+        let deadline = ContinuousClock.now + .seconds(2)
         var iterations = 0
         while iterations < 40_000, ContinuousClock.now < deadline {
             let (_, original) = inputs[iterations % inputs.count]
@@ -132,7 +132,7 @@ struct RESPRobustnessFuzzTests {
     func randomStreams() {
         var generator = SeededGenerator(state: 0x5EED_0002)
         let alphabet = Array("+-:$*0123456789\r\n-abc".utf8)
-        let deadline = ContinuousClock.now + .seconds(2)
+        let deadline = ContinuousClock.now + .seconds(1)
         var iterations = 0
         while iterations < 40_000, ContinuousClock.now < deadline {
             let length = Int.random(in: 0...64, using: &generator)
