@@ -24,15 +24,18 @@ extension RedisConfiguration {
 
         var username: String?
         var password: String?
-        // Delimiters are searched as UTF-8 bytes: a Character search misses an "@" or ":"
-        // followed by a combining mark, which would leave the password in the host text.
+        // Delimiters are searched and stepped over as UTF-8 bytes. A Character search misses
+        // an "@" or ":" followed by a combining mark, which would leave the password in the host
+        // text, and stepping over a Character would drop that mark.
         if let at = rest.utf8.lastIndex(of: UInt8(ascii: "@")) {
             let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
+            rest = rest[rest.utf8.index(after: at)...]
             if let colon = credentials.utf8.firstIndex(of: UInt8(ascii: ":")) {
                 let user = credentials[..<colon]
+                let secret = credentials[credentials.utf8.index(after: colon)...]
                 username = user.isEmpty ? nil : try Self.percentDecode(user, url: url)
-                password = try Self.percentDecode(credentials[credentials.index(after: colon)...], url: url)
+                // An empty password is no password, as redis-py reads `redis://:@host`.
+                password = secret.isEmpty ? nil : try Self.percentDecode(secret, url: url)
             } else if !credentials.isEmpty {
                 // A single credential is the password, as redis-cli -u and redis-py read it.
                 password = try Self.percentDecode(credentials, url: url)
@@ -41,7 +44,7 @@ extension RedisConfiguration {
 
         var database: Int?
         if let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/")) {
-            let text = rest[rest.index(after: slash)...]
+            let text = rest[rest.utf8.index(after: slash)...]
             rest = rest[..<slash]
             if !text.isEmpty {
                 guard let number = Int(text), number >= 0 else {

@@ -57,4 +57,24 @@ struct RedisRobustnessConfigurationTests {
         #expect(configuration.database == 2)
         #expect(!configuration.description.contains(Self.secret))
     }
+
+    @Test("empty password means no AUTH")
+    func emptyPassword() throws {
+        // As redis-py 8 reads these URLs: an empty password is no password, so no AUTH is sent.
+        let anonymous = try RedisConfiguration(url: "redis://:@127.0.0.1")
+        #expect(anonymous.password == nil)
+        #expect(anonymous.username == nil)
+        let userOnly = try RedisConfiguration(url: "redis://user:@127.0.0.1")
+        #expect(userOnly.password == nil)
+        #expect(userOnly.username == "user")
+    }
+
+    @Test("combining mark after delimiter kept")
+    func combiningMarkAfterDelimiter() throws {
+        // "\u{301}" combines with the ":" before it into one Character; the password keeps it.
+        let raw = try RedisConfiguration(url: "redis://:\u{301}pw@127.0.0.1")
+        #expect(raw.password == "\u{301}pw")
+        let escaped = try RedisConfiguration(url: "redis://:%CC%81pw@127.0.0.1")
+        #expect(escaped.password == "\u{301}pw")
+    }
 }
