@@ -66,6 +66,29 @@ extension RedisServerSuite {
             #expect(threadsSettled, "threads \(threadsBefore) -> \(threadCount())")
         }
 
+        @Test("dropped clients release threads and sockets")
+        func droppedWithoutClose() async throws {
+            let server = try startRedis()
+            defer { server.stop() }
+            let configuration = testConfiguration(server)
+            let descriptorsBefore = openDescriptorCount()
+            let threadsBefore = threadCount()
+            for round in 0..<50 {
+                // Neither is closed: deinit must end the I/O thread and close the socket.
+                let client = RedisClient(configuration: configuration)
+                let subscriber = RedisSubscriber(configuration: configuration)
+                _ = try await client.ping()
+                let subscription = try await subscriber.subscribe(channels: [bytes("dropped-\(round)")])
+                _ = subscription
+            }
+            let descriptorsSettled = try waitUntil(timeout: .seconds(5)) {
+                openDescriptorCount() <= descriptorsBefore
+            }
+            #expect(descriptorsSettled, "descriptors \(descriptorsBefore) -> \(openDescriptorCount())")
+            let threadsSettled = try waitUntil(timeout: .seconds(5)) { threadCount() <= threadsBefore }
+            #expect(threadsSettled, "threads \(threadsBefore) -> \(threadCount())")
+        }
+
         @Test("concurrent subscribe and cancel ends at zero")
         func concurrentSameChannel() async throws {
             let server = try startRedis()
