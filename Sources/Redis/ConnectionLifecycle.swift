@@ -32,6 +32,8 @@ struct ConnectionLifecycle {
     /// connection. Calls then fail at once instead of waiting for a connect timeout.
     private(set) var isKnownUnreachable = false
     private var backoff: Backoff
+    /// When a lost ready connection was last retried at once, without backoff.
+    private var lastImmediateRetry: ContinuousClock.Instant?
 
     init(backoff: Backoff, now: ContinuousClock.Instant) {
         self.backoff = backoff
@@ -83,16 +85,22 @@ struct ConnectionLifecycle {
     /// Records that a connect attempt failed or an open connection was lost, and returns when
     /// to retry.
     ///
-    /// The first retry after a ready connection is lost happens at once; later ones back off
-    /// exponentially with jitter.
+    /// The first retry after a ready connection is lost happens at once, and backoff starts over.
+    /// Later ones back off exponentially with jitter. At most one retry per maximum backoff
+    /// delay happens at once, so a server that accepts and closes every connection is not
+    /// reconnected to in a busy loop.
     @discardableResult
     mutating func fail(_ error: RedisError, now: ContinuousClock.Instant) -> ContinuousClock.Instant {
         guard state != .closed else { return now }
         let wasReady = state == .ready
         lastError = error
         let retryAt: ContinuousClock.Instant
-        if wasReady {
+        if wasReady, lastImmediateRetry.map({ now - $0 >= backoff.maximum }) ?? true {
+            lastImmediateRetry = now
+            backoff.reset()
             retryAt = now
+        } else if wasReady {
+            retryAt = now + backoff.next()
         } else {
             isKnownUnreachable = true
             retryAt = now + backoff.next()
@@ -109,6 +117,5 @@ struct ConnectionLifecycle {
         state = .ready
         lastError = nil
         isKnownUnreachable = false
-        backoff.reset()
     }
 }

@@ -71,6 +71,9 @@ public final class RedisClient: Sendable {
         if Self.isSubscribeModeCommand(first) {
             throw Self.subscribeModeError(name)
         }
+        if Self.isReplySuppressingCommand(arguments) {
+            throw Self.replySuppressingError
+        }
         return try await core.submitSingle(name: name, timeout: timeout) { buffer in
             RESPEncoder.encodeCommand(arguments, into: &buffer)
         }
@@ -93,6 +96,9 @@ public final class RedisClient: Sendable {
             let error = Self.subscribeModeError(String(decoding: command[0], as: UTF8.self).uppercased())
             return Array(repeating: .failure(error), count: commands.count)
         }
+        if commands.contains(where: Self.isReplySuppressingCommand) {
+            return Array(repeating: .failure(Self.replySuppressingError), count: commands.count)
+        }
         return await core.submitBatch(count: commands.count) { buffer in
             for command in commands {
                 RESPEncoder.encodeCommand(command, into: &buffer)
@@ -101,26 +107,51 @@ public final class RedisClient: Sendable {
     }
 
     /// Commands that switch the connection into a mode whose replies are not matched one to
-    /// one with commands, which would desynchronise the pipeline.
+    /// one with commands, which would desynchronise the pipeline. The unsubscribe commands get
+    /// one reply per name even outside subscribe mode.
     private static let subscribeModeCommands: [[UInt8]] = [
-        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR",
+        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
     ]
     .map { Array($0.utf8) }
 
     /// Compares ASCII case-insensitively without building a String, because pipeline() checks
     /// every command.
     private static func isSubscribeModeCommand(_ name: [UInt8]) -> Bool {
-        guard name.count >= 7 && name.count <= 10 else { return false }
+        guard name.count >= 7 && name.count <= 12 else { return false }
         return subscribeModeCommands.contains { candidate in
             candidate.count == name.count && zip(candidate, name).allSatisfy { $0 == $1 & 0xDF }
         }
     }
 
+    /// Returns whether the command is `CLIENT REPLY OFF` or `CLIENT REPLY SKIP` (any case). The
+    /// server sends no reply for these, so every later reply would be matched with the command
+    /// before it.
+    private static func isReplySuppressingCommand(_ command: [[UInt8]]) -> Bool {
+        guard command.count >= 3, command[0].count == 6, equalsIgnoringCase(command[0], "CLIENT"),
+            equalsIgnoringCase(command[1], "REPLY")
+        else { return false }
+        return !equalsIgnoringCase(command[2], "ON")
+    }
+
+    /// Compares `bytes` with the upper-case ASCII letters of `word`, ignoring case.
+    private static func equalsIgnoringCase(_ bytes: [UInt8], _ word: StaticString) -> Bool {
+        guard bytes.count == word.utf8CodeUnitCount else { return false }
+        return word.withUTF8Buffer { letters in
+            zip(letters, bytes).allSatisfy { $0 == $1 & 0xDF }
+        }
+    }
+
+    private static let replySuppressingError = RedisError(
+        .invalidArgument,
+        "CLIENT REPLY OFF and SKIP are not supported on RedisClient, because the server then sends "
+            + "no reply for some commands and later replies would be matched with the wrong command"
+    )
+
     private static func subscribeModeError(_ name: String) -> RedisError {
         RedisError(
             .invalidArgument,
-            "\(name) is not supported on RedisClient, because its replies are pushed without a "
-                + "matching command; use RedisSubscriber for SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE"
+            "\(name) is not supported on RedisClient, because its replies are not matched one to "
+                + "one with commands; use RedisSubscriber for (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE"
         )
     }
 

@@ -24,13 +24,18 @@ extension RedisConfiguration {
 
         var username: String?
         var password: String?
-        if let at = rest.lastIndex(of: "@") {
+        // Delimiters are searched and stepped over as UTF-8 bytes. A Character search misses
+        // an "@" or ":" followed by a combining mark, which would leave the password in the host
+        // text, and stepping over a Character would drop that mark.
+        if let at = rest.utf8.lastIndex(of: UInt8(ascii: "@")) {
             let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
+            rest = rest[rest.utf8.index(after: at)...]
+            if let colon = credentials.utf8.firstIndex(of: UInt8(ascii: ":")) {
                 let user = credentials[..<colon]
+                let secret = credentials[credentials.utf8.index(after: colon)...]
                 username = user.isEmpty ? nil : try Self.percentDecode(user, url: url)
-                password = try Self.percentDecode(credentials[credentials.index(after: colon)...], url: url)
+                // An empty password is no password, as redis-py reads `redis://:@host`.
+                password = secret.isEmpty ? nil : try Self.percentDecode(secret, url: url)
             } else if !credentials.isEmpty {
                 // A single credential is the password, as redis-cli -u and redis-py read it.
                 password = try Self.percentDecode(credentials, url: url)
@@ -38,8 +43,8 @@ extension RedisConfiguration {
         }
 
         var database: Int?
-        if let slash = rest.firstIndex(of: "/") {
-            let text = rest[rest.index(after: slash)...]
+        if let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/")) {
+            let text = rest[rest.utf8.index(after: slash)...]
             rest = rest[..<slash]
             if !text.isEmpty {
                 guard let number = Int(text), number >= 0 else {
@@ -67,15 +72,18 @@ extension RedisConfiguration {
         self.database = database
     }
 
-    /// Returns the URL with any password replaced by `***`, for messages.
+    /// Returns the URL with any password replaced by `***`, for messages. Any scheme is
+    /// redacted, so a rejected one such as `rediss://` does not show its password either.
     private static func redacted(_ url: String) -> String {
-        guard url.hasPrefix("redis://"), let at = url.lastIndex(of: "@") else { return url }
-        let start = url.index(url.startIndex, offsetBy: "redis://".count)
-        let credentials = url[start..<at]
-        if let colon = credentials.firstIndex(of: ":") {
-            return "redis://" + credentials[..<colon] + ":***" + url[at...]
+        guard let schemeEnd = url.utf8.firstRange(of: "://".utf8)?.upperBound,
+            let at = url.utf8.lastIndex(of: UInt8(ascii: "@")), at >= schemeEnd
+        else { return url }
+        let scheme = url[..<schemeEnd]
+        let credentials = url[schemeEnd..<at]
+        if let colon = credentials.utf8.firstIndex(of: UInt8(ascii: ":")) {
+            return scheme + credentials[..<colon] + ":***" + url[at...]
         }
-        return "redis://***" + url[at...]
+        return scheme + "***" + url[at...]
     }
 
     private static func urlError(_ url: String, _ reason: String) -> RedisError {
@@ -97,7 +105,11 @@ extension RedisConfiguration {
             }
             bytes.append(high << 4 | low)
         }
-        return String(decoding: bytes, as: UTF8.self)
+        // Decoding with replacement would turn invalid bytes into U+FFFD and send another password.
+        guard let decoded = String(validating: bytes, as: UTF8.self) else {
+            throw urlError(url, "the percent-decoded user, password or path is not valid UTF-8")
+        }
+        return decoded
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

@@ -4,8 +4,9 @@ import Synchronization
 ///
 /// Messages are accepted only while fewer than `capacity` events wait. When it is full, the I/O
 /// thread stops reading from the server until the listener takes an event and `onSpace` wakes it.
-/// Control events (`disconnected`, `resubscribed`) always enter, so they may exceed the capacity,
-/// and consecutive `disconnected` events are merged into the latest.
+/// Control events (`disconnected`, `resubscribed`) always enter, so they may exceed the capacity.
+/// They are merged with the control events at the end of the queue, so a flapping connection
+/// adds at most one `disconnected` and one `resubscribed` there.
 final class SubscriptionBuffer: Sendable {
     private struct State {
         var events: [RedisSubscriptionEvent] = []
@@ -28,6 +29,32 @@ final class SubscriptionBuffer: Sendable {
                 head = 0
             }
             return event
+        }
+
+        /// Appends a control event, merging it into the control events at the end, so a
+        /// listener that reads nothing while the connection flaps keeps at most one
+        /// `disconnected` and one `resubscribed` after its messages.
+        mutating func appendControl(_ event: RedisSubscriptionEvent) {
+            let last = events.count - 1
+            switch event {
+            case .disconnected:
+                if count >= 1, case .disconnected = events[last] {
+                    events[last] = event
+                    return
+                }
+                if count >= 2, case .resubscribed = events[last], case .disconnected = events[last - 1] {
+                    events.removeLast()
+                    events[last - 1] = event
+                    return
+                }
+            case .resubscribed:
+                if count >= 1, case .resubscribed = events[last] {
+                    return
+                }
+            case .message:
+                break
+            }
+            events.append(event)
         }
     }
 
@@ -71,13 +98,7 @@ final class SubscriptionBuffer: Sendable {
                 state.waiter = nil
                 return waiter
             }
-            if case .disconnected = event, state.count > 0,
-                case .disconnected = state.events[state.events.count - 1]
-            {
-                state.events[state.events.count - 1] = event
-            } else {
-                state.events.append(event)
-            }
+            state.appendControl(event)
             return nil
         }
         waiter?.resume(returning: event)

@@ -7,7 +7,11 @@
 /// so hostile nesting ends in ``RESPParsingError/Code/nestingTooDeep``, not a stack overflow.
 ///
 /// Use one parser per byte stream: it remembers how many more bytes an incomplete reply needs,
-/// so repeated calls while a large reply arrives do not rescan it.
+/// so repeated calls while a large bulk string arrives do not rescan it.
+///
+/// NOTE: an incomplete array is parsed again from its first byte on every call that has more
+/// bytes, so an array arriving in many reads costs time quadratic in its size. A 5.4 MB array of
+/// 50,000 bulk strings fed in 64 KiB pieces took 1.4 s in a debug build.
 public struct RESPParser: Sendable {
     public let limits: RESPLimits
     /// Bytes consumed so far; error offsets count from the first of them.

@@ -36,7 +36,8 @@ extension RESPValue {
 }
 
 extension RESPValue: CustomStringConvertible {
-    /// A debugging rendering that shows at most 64 bytes of each string, escaped.
+    /// A debugging rendering that shows at most 64 bytes of each string, escaped, and at most
+    /// 16 elements of each array, so a reply quoted in an error message stays short.
     public var description: String {
         switch self {
         case .simpleString(let bytes): "+" + RESPBytesDescription.render(bytes, limit: 64)
@@ -44,7 +45,9 @@ extension RESPValue: CustomStringConvertible {
         case .integer(let value): ":\(value)"
         case .bulkString(let bytes): "$\(bytes.count) " + RESPBytesDescription.render(bytes, limit: 64)
         case .nullBulkString: "$-1"
-        case .array(let elements): "[" + elements.map(\.description).joined(separator: ", ") + "]"
+        case .array(let elements):
+            "[" + elements.prefix(16).map(\.description).joined(separator: ", ")
+                + (elements.count > 16 ? ", ... (\(elements.count) elements)]" : "]")
         case .nullArray: "*-1"
         }
     }
