@@ -57,6 +57,7 @@ final class ProducerSender: @unchecked Sendable {
         while true {
             let now = ContinuousClock.now
             checkInFlightTimeouts(now: now, deferred: &deferred)
+            checkConnectDeadlines(now: now)
             let plan = makePlan(now: now, deferred: &deferred)
             deferred.run()
             if plan.exit {
@@ -122,7 +123,7 @@ final class ProducerSender: @unchecked Sendable {
                         nodesToConnect.insert(node)
                         return false
                     }
-                    if connection.socket == nil { nodesToConnect.insert(node) }
+                    if !connection.isOpenOrConnecting { nodesToConnect.insert(node) }
                     return connection.canSend(maxInFlight: maxInFlight, maxPendingBytes: maxPending)
                 }
                 plan.produce = drained.requests
@@ -203,7 +204,11 @@ final class ProducerSender: @unchecked Sendable {
     private func earliestWake(_ planned: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
         var wake = planned
         for connection in connections.values {
-            let candidates = [connection.oldestDeadline, connection.socket == nil ? connection.reconnectAt : nil]
+            let candidates = [
+                connection.oldestDeadline,
+                connection.isOpenOrConnecting ? nil : connection.reconnectAt,
+                connection.connectDeadline,
+            ]
             for case let time? in candidates {
                 wake = wake.map { min($0, time) } ?? time
             }
@@ -256,7 +261,7 @@ final class ProducerSender: @unchecked Sendable {
             abandoned ? "producer released without close before the record was delivered"
                 : "producer closed before the record was delivered: close timed out")
         for connection in Array(connections.values) {
-            shared.poller.deregister(fileDescriptor: connection.socket?.fileDescriptor ?? -1)
+            shared.poller.deregister(fileDescriptor: connection.registeredDescriptor ?? -1)
             let (requests, unwritten) = connection.disconnect()
             shared.state.withLock { state in
                 for batch in unwritten + requests.flatMap(\.produceBatches) {
