@@ -134,6 +134,10 @@ final class ProducerSender: @unchecked Sendable {
             for node in nodesToConnect {
                 if let broker = state.metadata.brokers[node] {
                     plan.connect.append((node, .tcp(host: broker.host, port: broker.port)))
+                } else {
+                    // The leader is missing from the broker list: only new metadata can name its address.
+                    state.metadata.requestRefresh()
+                    consider(now + configuration.retryBackoff)
                 }
             }
             if let oldest = state.accumulator.oldestQueuedCreation {
