@@ -183,10 +183,13 @@ extension KafkaProducerError {
             mayHavePersisted: false)
     }
 
-    static func unknownTopic(_ topic: String, waited: Duration) -> KafkaProducerError {
-        KafkaProducerError(
-            .unknownTopic,
-            "topic \(topic) not found in metadata within maxBlock \(waited): create it or check the name",
-            mayHavePersisted: false)
+    /// `errorCode` is the topic's error in the latest Metadata response, 0 when there was none.
+    static func unknownTopic(_ topic: String, waited: Duration, errorCode: Int16 = 0) -> KafkaProducerError {
+        var message = "topic \(topic) not found in metadata within maxBlock \(waited): create it or check the name"
+        if errorCode != 0 {
+            message = "topic \(topic) has no usable metadata within maxBlock \(waited): the broker returned "
+                + "\(KafkaErrorCode(errorCode)) for it; check the topic name, that it exists and the client's ACLs"
+        }
+        return KafkaProducerError(.unknownTopic, message, mayHavePersisted: false)
     }
 }
