@@ -33,7 +33,7 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         public static var transportFailed: Code { Code(kind: .transportFailed) }
         public static var protocolError: Code { Code(kind: .protocolError) }
         public static var unsupportedVersion: Code { Code(kind: .unsupportedVersion) }
-        /// The record cannot be sent as given (invalid topic name); it was never sent.
+        /// The record cannot be sent as given (invalid topic name, negative timestamp); it was never sent.
         public static var invalidRecord: Code { Code(kind: .invalidRecord) }
 
         public var description: String { kind.rawValue }

@@ -56,7 +56,8 @@ extension ProducerRecord {
 
     /// Rejects what no broker accepts, before the record touches metadata or the buffer: a topic
     /// name that is empty, "." or "..", longer than 249 bytes or outside `[a-zA-Z0-9._-]` (the
-    /// rule of Apache Kafka's Topic.validate).
+    /// rule of Apache Kafka's Topic.validate), and a negative timestamp (-1 means "none" on the
+    /// wire; the Java producer rejects negative timestamps too).
     func validate() throws(KafkaProducerError) {
         let name = topic.utf8
         if name.isEmpty || topic == "." || topic == ".." {
@@ -78,6 +79,10 @@ extension ProducerRecord {
         if let offset = name.firstIndex(where: { !allowed($0) }) {
             throw .invalidRecord("topic name \"\(topic)\" has an invalid character at byte "
                 + "\(name.distance(from: name.startIndex, to: offset)): use only letters, digits, '.', '_' or '-'")
+        }
+        if let timestamp, timestamp < 0 {
+            throw .invalidRecord("timestamp \(timestamp) for topic \(topic) is negative: give milliseconds since "
+                + "the Unix epoch, or nil for the current time")
         }
     }
 }

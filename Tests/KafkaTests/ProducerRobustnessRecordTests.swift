@@ -72,6 +72,22 @@ struct ProducerRobustnessRecordTests {
         await producer.close(timeout: .seconds(2))
     }
 
+    @Test(.timeLimit(.minutes(1)), arguments: [Int64(-1), -2, Int64.min])
+    func negativeTimestampFails(timestamp: Int64) async throws {
+        let cluster = try Self.cluster()
+        defer { cluster.shutdown() }
+        let producer = try KafkaProducer(configuration: Self.configuration(cluster))
+        await #expect {
+            _ = try await producer.enqueue(ProducerRecord(topic: "records", partition: 0, key: nil, value: [1],
+                                                          timestamp: timestamp))
+        } throws: { error in
+            let error = error as! KafkaProducerError
+            return error.code == .invalidRecord && error.description.contains("\(timestamp)")
+        }
+        await producer.close(timeout: .seconds(2))
+        #expect(try cluster.records(topic: "records", partition: 0).isEmpty)
+    }
+
     /// Timestamps far apart in one batch: the deltas must not trap and must decode back.
     @Test(.timeLimit(.minutes(1)))
     func extremeTimestampsShareBatch() async throws {
