@@ -135,6 +135,10 @@ final class ProducerSender: @unchecked Sendable {
             for node in nodesToConnect {
                 if let broker = state.metadata.brokers[node] {
                     plan.connect.append((node, .tcp(host: broker.host, port: broker.port)))
+                } else {
+                    // The leader is missing from the broker list: only new metadata can name its address.
+                    state.metadata.requestRefresh()
+                    consider(now + configuration.retryBackoff)
                 }
             }
             if let oldest = state.accumulator.oldestQueuedCreation {
@@ -160,10 +164,22 @@ final class ProducerSender: @unchecked Sendable {
         for batch in expired {
             let error = KafkaProducerError.timedOut(
                 "delivery timed out: \(batch.recordCount) records for \(batch.topic)-\(batch.partition) "
-                    + "not acknowledged within deliveryTimeout \(timeout)",
+                    + "not acknowledged within deliveryTimeout \(timeout)" + Self.queuedCause(batch, state: state),
                 mayHavePersisted: batch.mayHavePersisted)
             state.finish(batch, outcome: .failed(error), wasInFlight: false, into: &deferred)
         }
+    }
+
+    /// Why a queued batch could not be sent, for its timeout message.
+    private static func queuedCause(_ batch: ProducerBatch, state: ProducerState) -> String {
+        guard let leader = state.metadata.leader(topic: batch.topic, partition: batch.partition) else {
+            return "; the partition has no leader in the latest metadata"
+        }
+        guard state.metadata.brokers[leader] != nil else {
+            return "; its leader, broker \(leader), is missing from the metadata's broker list"
+        }
+        guard let lastError = state.lastConnectionError else { return "" }
+        return "; last connection error: \(lastError)"
     }
 
     /// Fails every queued batch and every waiter; in-flight batches are failed by `shutdown`.
