@@ -71,7 +71,8 @@ public final class PendingConnect: @unchecked Sendable {
         let target = StreamSocket.addressDescription(address, endpoint: endpoint)
         do throws(TransportError) {
             if !connectedAtOnce {
-                let (revents, pollFailure) = pollDescriptor(descriptor, events: Int16(POLLOUT), timeout: .zero)
+                let (revents, pollFailure) = pollDescriptor(
+                    descriptor, events: Int16(POLLOUT), timeout: .zero)
                 if let pollFailure {
                     throw TransportError.systemCall(
                         .connectFailed, "poll while connecting to \(target)", errno: pollFailure)

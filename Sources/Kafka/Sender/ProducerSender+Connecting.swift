@@ -46,9 +46,9 @@ extension ProducerSender {
         return nil
     }
 
-    /// Completes a pending connect after the poller reported its descriptor: on success the
-    /// socket is registered for reading and ApiVersions is sent; when the address failed and the
-    /// next one is being tried, that one gets its own connect deadline.
+    /// Completes a pending connect after the poller reported its descriptor. A connected socket
+    /// is registered for reading and ApiVersions is sent on it. When the address failed and the
+    /// next one is being tried, that address gets its own connect deadline.
     func continueConnect(
         _ connection: BrokerConnection, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
     ) {
@@ -73,8 +73,9 @@ extension ProducerSender {
             connectFailed(connection, error: error, now: now)
             return
         }
-        logger.debug("kafka connection opened",
-                     metadata: ["kafka.node": "\(connection.nodeID)", "kafka.endpoint": "\(connection.endpoint)"])
+        logger.debug("kafka connection opened", metadata: [
+            "kafka.node": "\(connection.nodeID)", "kafka.endpoint": "\(connection.endpoint)",
+        ])
         sendApiVersions(on: connection, version: APIKey.apiVersions.supportedVersions.upperBound, now: now,
                         deferred: &deferred)
     }

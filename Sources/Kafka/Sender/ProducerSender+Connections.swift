@@ -135,7 +135,9 @@ extension ProducerSender {
         _ connection: BrokerConnection, reason: String, ambiguous: Bool, now: ContinuousClock.Instant,
         deferred: inout DeferredCompletions
     ) {
-        if let descriptor = connection.registeredDescriptor { shared.poller.deregister(fileDescriptor: descriptor) }
+        if let descriptor = connection.registeredDescriptor {
+            shared.poller.deregister(fileDescriptor: descriptor)
+        }
         let (requests, unwritten) = connection.disconnect()
         connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
         logger.debug("kafka connection closed", metadata: ["kafka.node": "\(connection.nodeID)", "reason": "\(reason)"])
