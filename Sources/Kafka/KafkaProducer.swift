@@ -64,8 +64,10 @@ public final class KafkaProducer: Sendable {
 
     /// Enqueues the record without waiting for the acknowledgement. Waits up to `maxBlock` for the
     /// topic's metadata and for buffer space, then fails with a buffer-full or unknown-topic error.
-    /// A record larger than `batchSize` or `maxRequestSize` fails at once.
+    /// A record larger than `batchSize` or `maxRequestSize`, or with an invalid topic name or a
+    /// negative timestamp, fails at once.
     public func enqueue(_ record: ProducerRecord) async throws(KafkaProducerError) -> DeliveryHandle {
+        try record.validate()
         let timestamp = record.timestamp ?? currentTimeMilliseconds()
         let size = ProducerBatch.recordSize(key: record.key, value: record.value, headers: record.headers,
                                             timestampDelta: 0, offsetDelta: 0)

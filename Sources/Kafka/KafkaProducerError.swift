@@ -12,7 +12,7 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         fileprivate enum Kind: String, Hashable, Sendable {
             case timedOut, bufferFull, recordTooLarge, brokerError, closed, notConnected
             case invalidConfiguration, invalidPartition, unknownTopic, transportFailed, protocolError
-            case unsupportedVersion
+            case unsupportedVersion, invalidRecord
         }
 
         fileprivate let kind: Kind
@@ -33,6 +33,8 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         public static var transportFailed: Code { Code(kind: .transportFailed) }
         public static var protocolError: Code { Code(kind: .protocolError) }
         public static var unsupportedVersion: Code { Code(kind: .unsupportedVersion) }
+        /// The record cannot be sent as given (invalid topic name, negative timestamp); it was never sent.
+        public static var invalidRecord: Code { Code(kind: .invalidRecord) }
 
         public var description: String { kind.rawValue }
     }
@@ -50,6 +52,7 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         case transportFailed
         case protocolError
         case unsupportedVersion
+        case invalidRecord
     }
 
     let reason: Reason
@@ -76,6 +79,7 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         case .transportFailed: .transportFailed
         case .protocolError: .protocolError
         case .unsupportedVersion: .unsupportedVersion
+        case .invalidRecord: .invalidRecord
         }
     }
 
@@ -175,6 +179,10 @@ extension KafkaProducerError {
         KafkaProducerError(.unsupportedVersion, message, mayHavePersisted: false)
     }
 
+    static func invalidRecord(_ message: String) -> KafkaProducerError {
+        KafkaProducerError(.invalidRecord, "invalid record: " + message, mayHavePersisted: false)
+    }
+
     static func notConnected(waited: Duration, lastError: String?) -> KafkaProducerError {
         KafkaProducerError(
             .notConnected,
@@ -183,10 +191,13 @@ extension KafkaProducerError {
             mayHavePersisted: false)
     }
 
-    static func unknownTopic(_ topic: String, waited: Duration) -> KafkaProducerError {
-        KafkaProducerError(
-            .unknownTopic,
-            "topic \(topic) not found in metadata within maxBlock \(waited): create it or check the name",
-            mayHavePersisted: false)
+    /// `errorCode` is the topic's error in the latest Metadata response, 0 when there was none.
+    static func unknownTopic(_ topic: String, waited: Duration, errorCode: Int16 = 0) -> KafkaProducerError {
+        var message = "topic \(topic) not found in metadata within maxBlock \(waited): create it or check the name"
+        if errorCode != 0 {
+            message = "topic \(topic) has no usable metadata within maxBlock \(waited): the broker returned "
+                + "\(KafkaErrorCode(errorCode)) for it; check the topic name, that it exists and the client's ACLs"
+        }
+        return KafkaProducerError(.unknownTopic, message, mayHavePersisted: false)
     }
 }

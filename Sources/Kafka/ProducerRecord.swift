@@ -49,3 +49,40 @@ public struct RecordMetadata: Sendable, Hashable {
         self.timestamp = timestamp
     }
 }
+
+extension ProducerRecord {
+    /// Longest topic name Kafka accepts (Topic.MAX_NAME_LENGTH in Apache Kafka's clients).
+    static let maxTopicNameLength = 249
+
+    /// Rejects what no broker accepts, before the record touches metadata or the buffer: a topic
+    /// name that is empty, "." or "..", longer than 249 bytes or outside `[a-zA-Z0-9._-]` (the
+    /// rule of Apache Kafka's Topic.validate), and a negative timestamp (-1 means "none" on the
+    /// wire; the Java producer rejects negative timestamps too).
+    func validate() throws(KafkaProducerError) {
+        let name = topic.utf8
+        if name.isEmpty || topic == "." || topic == ".." {
+            throw .invalidRecord("topic name \"\(topic)\" is not allowed: use letters, digits, '.', '_' or '-'")
+        }
+        if name.count > Self.maxTopicNameLength {
+            throw .invalidRecord("topic name of \(name.count) bytes (\"\(topic.prefix(40))...\") exceeds "
+                + "the maximum of \(Self.maxTopicNameLength) bytes: shorten it")
+        }
+        let allowed = { (byte: UInt8) -> Bool in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                true
+            default:
+                false
+            }
+        }
+        if let offset = name.firstIndex(where: { !allowed($0) }) {
+            throw .invalidRecord("topic name \"\(topic)\" has an invalid character at byte "
+                + "\(name.distance(from: name.startIndex, to: offset)): use only letters, digits, '.', '_' or '-'")
+        }
+        if let timestamp, timestamp < 0 {
+            throw .invalidRecord("timestamp \(timestamp) for topic \(topic) is negative: give milliseconds since "
+                + "the Unix epoch, or nil for the current time")
+        }
+    }
+}

@@ -133,7 +133,8 @@ extension ProducerState {
                 if waiter.deadline <= now {
                     let error: KafkaProducerError = metadata.lastUpdate == nil
                         ? .notConnected(waited: buffer.maxBlock, lastError: lastConnectionError)
-                        : .unknownTopic(topic, waited: buffer.maxBlock)
+                        : .unknownTopic(topic, waited: buffer.maxBlock,
+                                        errorCode: metadata.topics[topic]?.errorCode ?? 0)
                     deferred.resumeFailure.append((waiter.continuation, error))
                 } else {
                     pending.append(waiter)

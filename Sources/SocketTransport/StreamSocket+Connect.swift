@@ -33,12 +33,21 @@ extension StreamSocket {
                 failures.append((address, error))
             }
         }
+        throw connectError(endpoint, failures: failures)
+    }
+
+    /// Makes the error for a connect that failed on every address: the single failure itself,
+    /// or one error that lists the failure of each address.
+    static func connectError(
+        _ endpoint: Endpoint,
+        failures: [(address: SocketAddress, error: TransportError)]
+    ) -> TransportError {
         if failures.count == 1 {
-            throw failures[0].error
+            return failures[0].error
         }
         let allTimedOut = failures.allSatisfy { $0.error.code == .connectTimedOut }
         let details = failures.map { "\($0.address): \($0.error.reason)" }.joined(separator: "; ")
-        throw TransportError(
+        return TransportError(
             allTimedOut ? .connectTimedOut : .connectFailed,
             "connect to \(endpoint) failed on all \(failures.count) addresses: \(details)",
             errno: failures.last { $0.error.errno != nil }?.error.errno
@@ -52,16 +61,12 @@ extension StreamSocket {
         timeout: Duration
     ) throws(TransportError) -> Int32 {
         let target = addressDescription(address, endpoint: endpoint)
-        let type = Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue)
-        let descriptor = socket(address.family, type, 0)
-        guard descriptor >= 0 else {
-            throw TransportError.systemCall(.socketFailed, "socket for \(target)", errno: errno)
-        }
+        let descriptor = try openSocket(for: address, target: target)
         do {
-            try startConnect(descriptor, address, target: target, timeout: timeout)
-            if address.family != AF_UNIX {
-                try configureTCP(descriptor, target: target)
+            if try !beginConnect(descriptor, address, target: target) {
+                try waitForConnect(descriptor, target: target, timeout: timeout)
             }
+            try finishSetup(descriptor, address, target: target)
             return descriptor
         } catch {
             Glibc.close(descriptor)
@@ -69,31 +74,60 @@ extension StreamSocket {
         }
     }
 
-    private static func startConnect(
+    /// Opens a non-blocking SOCK_CLOEXEC stream socket for the family of `address`.
+    static func openSocket(for address: SocketAddress, target: String) throws(TransportError) -> Int32 {
+        let type = Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue)
+        let descriptor = socket(address.family, type, 0)
+        guard descriptor >= 0 else {
+            throw TransportError.systemCall(.socketFailed, "socket for \(target)", errno: errno)
+        }
+        return descriptor
+    }
+
+    /// Starts a non-blocking `connect`. Returns true when it completed at once, false when it
+    /// runs in the background (EINPROGRESS); throws `.connectFailed` when it failed at once.
+    static func beginConnect(
         _ descriptor: Int32,
         _ address: SocketAddress,
-        target: String,
-        timeout: Duration
-    ) throws(TransportError) {
+        target: String
+    ) throws(TransportError) -> Bool {
         let result = address.withSocketAddress { Glibc.connect(descriptor, $0, $1) }
         if result == 0 {
-            return
+            return true
         }
         let code = errno
         // EINTR leaves a non-blocking connect running in the background, like EINPROGRESS.
         guard code == EINPROGRESS || code == EINTR else {
             throw TransportError.systemCall(.connectFailed, "connect to \(target)", errno: code)
         }
+        return false
+    }
+
+    private static func waitForConnect(
+        _ descriptor: Int32,
+        target: String,
+        timeout: Duration
+    ) throws(TransportError) {
         let (revents, pollFailure) = pollDescriptor(descriptor, events: Int16(POLLOUT), timeout: timeout)
         if let pollFailure {
             throw TransportError.systemCall(
                 .connectFailed, "poll while connecting to \(target)", errno: pollFailure)
         }
         guard revents != 0 else {
-            let reason = "timed out after \(describeDuration(timeout))"
-            throw TransportError(
-                .connectTimedOut, "connect to \(target) \(reason)", errno: nil, reason: reason)
+            throw connectTimedOut(target: target, after: timeout)
         }
+        try checkConnectResult(descriptor, target: target)
+    }
+
+    /// Makes the error for an address whose connect did not complete within `timeout`.
+    static func connectTimedOut(target: String, after timeout: Duration) -> TransportError {
+        let reason = "timed out after \(describeDuration(timeout))"
+        return TransportError(
+            .connectTimedOut, "connect to \(target) \(reason)", errno: nil, reason: reason)
+    }
+
+    /// Reads `SO_ERROR` of a socket whose background connect ended, and throws its failure.
+    static func checkConnectResult(_ descriptor: Int32, target: String) throws(TransportError) {
         var socketError: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &socketError, &length) == 0 else {
@@ -102,6 +136,17 @@ extension StreamSocket {
         }
         guard socketError == 0 else {
             throw TransportError.systemCall(.connectFailed, "connect to \(target)", errno: socketError)
+        }
+    }
+
+    /// Applies the TCP options to a connected socket; Unix sockets need none.
+    static func finishSetup(
+        _ descriptor: Int32,
+        _ address: SocketAddress,
+        target: String
+    ) throws(TransportError) {
+        if address.family != AF_UNIX {
+            try configureTCP(descriptor, target: target)
         }
     }
 
@@ -120,7 +165,7 @@ extension StreamSocket {
     }
 
     /// "127.0.0.1:6390" for a literal, "localhost:6390 (::1)" when a name resolved to an address.
-    private static func addressDescription(_ address: SocketAddress, endpoint: Endpoint) -> String {
+    static func addressDescription(_ address: SocketAddress, endpoint: Endpoint) -> String {
         let resolved = address.description
         guard case .tcp = endpoint else { return endpoint.description }
         if resolved == endpoint.description {

@@ -6,6 +6,8 @@ import SocketTransport
 final class BrokerConnection {
     enum Phase: Equatable {
         case disconnected
+        /// A non-blocking connect runs; the poller reports its descriptor's writability.
+        case connecting
         /// ApiVersions sent at this version. Nothing else is sent until its response arrives.
         case negotiating(version: Int16)
         case ready
@@ -29,6 +31,10 @@ final class BrokerConnection {
     let endpoint: Endpoint
     let token: UInt64
     private(set) var socket: StreamSocket?
+    /// The connect in progress while `phase` is `.connecting`.
+    private(set) var pendingConnect: PendingConnect?
+    /// When the address being connected times out, per address as `StreamSocket.connect` does.
+    var connectDeadline: ContinuousClock.Instant?
     var phase: Phase = .disconnected
     var versions: [Int16: ClosedRange<Int16>] = [:]
     var produceVersion: Int16?
@@ -60,7 +66,24 @@ final class BrokerConnection {
 
     var isReady: Bool { phase == .ready }
 
+    /// True while connected or connecting, so no new connect should start.
+    var isOpenOrConnecting: Bool { socket != nil || pendingConnect != nil }
+
+    /// Descriptor registered with the poller: the socket's, or the pending connect's.
+    var registeredDescriptor: Int32? {
+        if let socket { return socket.fileDescriptor }
+        return pendingConnect?.fileDescriptor
+    }
+
+    func beginConnecting(_ pending: PendingConnect, deadline: ContinuousClock.Instant) {
+        pendingConnect = pending
+        connectDeadline = deadline
+        phase = .connecting
+    }
+
     func attach(_ socket: StreamSocket) {
+        pendingConnect = nil
+        connectDeadline = nil
         self.socket = socket
         writeQueue = FIFOQueue()
         writeOffset = 0
@@ -138,6 +161,9 @@ final class BrokerConnection {
     func disconnect() -> (inFlight: [InFlightRequest], unwritten: [ProducerBatch]) {
         socket?.close()
         socket = nil
+        pendingConnect?.cancel()
+        pendingConnect = nil
+        connectDeadline = nil
         phase = .disconnected
         var requests = [InFlightRequest]()
         while let request = inFlight.popFirst() { requests.append(request) }

@@ -2,74 +2,6 @@ import KafkaWire
 import SocketTransport
 
 extension ProducerSender {
-    // MARK: Connecting
-
-    /// Connects to `endpoint` for `nodeID` unless a connection exists or its backoff runs.
-    /// NOTE: `StreamSocket.connect` blocks the sender thread up to connectTimeout; on loopback
-    /// it returns at once, but a black-holed remote address stalls every broker meanwhile.
-    @discardableResult
-    func connectIfNeeded(
-        nodeID: Int32, endpoint: Endpoint, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
-    ) -> BrokerConnection? {
-        let connection: BrokerConnection
-        if let existing = connections[nodeID], existing.endpoint == endpoint {
-            connection = existing
-        } else {
-            if let stale = connections[nodeID] {
-                fail(stale, reason: "broker \(nodeID) moved to \(endpoint)", ambiguous: true, now: now,
-                     deferred: &deferred)
-                connectionsByToken.removeValue(forKey: stale.token)
-            }
-            connection = BrokerConnection(
-                nodeID: nodeID, endpoint: endpoint, token: makeToken(),
-                backoff: Backoff(initial: configuration.retryBackoff, maximum: configuration.retryBackoffMaximum))
-            connections[nodeID] = connection
-            connectionsByToken[connection.token] = connection
-        }
-        guard connection.socket == nil else { return connection }
-        if let reconnectAt = connection.reconnectAt, reconnectAt > now { return nil }
-        do {
-            let socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
-            connection.attach(socket)
-            try shared.poller.register(fileDescriptor: socket.fileDescriptor, token: connection.token,
-                                       interest: .readable)
-            logger.debug("kafka connection opened",
-                         metadata: ["kafka.node": "\(nodeID)", "kafka.endpoint": "\(endpoint)"])
-            sendApiVersions(on: connection, version: APIKey.apiVersions.supportedVersions.upperBound, now: now,
-                            deferred: &deferred)
-            return connection
-        } catch {
-            connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
-            logger.debug("kafka connect failed", metadata: ["kafka.node": "\(nodeID)", "error": "\(error)"])
-            shared.state.withLock { state in
-                state.metadata.requestRefresh()
-                state.lastConnectionError = "\(error)"
-            }
-            return nil
-        }
-    }
-
-    /// Returns a ready connection for Metadata or InitProducerId, or starts connecting to a broker
-    /// (a bootstrap server when no broker is known) and returns `nil`.
-    func anyReadyConnection(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) -> BrokerConnection? {
-        let ready = connections.values.filter { $0.isReady && $0.inFlight.count < maxInFlight }
-        if let best = ready.min(by: { $0.inFlight.count < $1.inFlight.count }) { return best }
-        if connections.values.contains(where: { $0.socket != nil && !$0.isReady }) { return nil }
-        // Nothing connected: try a known broker, then the bootstrap list.
-        let brokers = shared.state.withLock { $0.metadata.brokers }
-        for (nodeID, broker) in brokers.sorted(by: { $0.key < $1.key }) {
-            connectIfNeeded(nodeID: nodeID, endpoint: .tcp(host: broker.host, port: broker.port), now: now,
-                            deferred: &deferred)
-            if connections[nodeID]?.socket != nil { return nil }
-        }
-        for (index, endpoint) in bootstrap.enumerated() {
-            let nodeID = Int32(-1 - index)
-            connectIfNeeded(nodeID: nodeID, endpoint: endpoint, now: now, deferred: &deferred)
-            if connections[nodeID]?.socket != nil { return nil }
-        }
-        return nil
-    }
-
     // MARK: Sending
 
     func send(
@@ -203,7 +135,9 @@ extension ProducerSender {
         _ connection: BrokerConnection, reason: String, ambiguous: Bool, now: ContinuousClock.Instant,
         deferred: inout DeferredCompletions
     ) {
-        if let socket = connection.socket { shared.poller.deregister(fileDescriptor: socket.fileDescriptor) }
+        if let descriptor = connection.registeredDescriptor {
+            shared.poller.deregister(fileDescriptor: descriptor)
+        }
         let (requests, unwritten) = connection.disconnect()
         connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
         logger.debug("kafka connection closed", metadata: ["kafka.node": "\(connection.nodeID)", "reason": "\(reason)"])

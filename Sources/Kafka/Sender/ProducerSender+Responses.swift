@@ -6,6 +6,10 @@ extension ProducerSender {
 
     func handle(_ event: Poller.Event, on connection: BrokerConnection, deferred: inout DeferredCompletions) {
         let now = ContinuousClock.now
+        if connection.pendingConnect != nil {
+            continueConnect(connection, now: now, deferred: &deferred)
+            return
+        }
         if event.writable {
             writePending(on: connection, now: now, deferred: &deferred)
         }
@@ -149,7 +153,9 @@ extension ProducerSender {
                 connection.nodeID = brokerID
                 connections[brokerID] = connection
             } else if !connection.hasInFlight {
-                if let socket = connection.socket { shared.poller.deregister(fileDescriptor: socket.fileDescriptor) }
+                if let descriptor = connection.registeredDescriptor {
+                    shared.poller.deregister(fileDescriptor: descriptor)
+                }
                 _ = connection.disconnect()
                 connections.removeValue(forKey: nodeID)
                 connectionsByToken.removeValue(forKey: connection.token)

@@ -57,6 +57,7 @@ final class ProducerSender: @unchecked Sendable {
         while true {
             let now = ContinuousClock.now
             checkInFlightTimeouts(now: now, deferred: &deferred)
+            checkConnectDeadlines(now: now)
             let plan = makePlan(now: now, deferred: &deferred)
             deferred.run()
             if plan.exit {
@@ -122,7 +123,7 @@ final class ProducerSender: @unchecked Sendable {
                         nodesToConnect.insert(node)
                         return false
                     }
-                    if connection.socket == nil { nodesToConnect.insert(node) }
+                    if !connection.isOpenOrConnecting { nodesToConnect.insert(node) }
                     return connection.canSend(maxInFlight: maxInFlight, maxPendingBytes: maxPending)
                 }
                 plan.produce = drained.requests
@@ -134,6 +135,10 @@ final class ProducerSender: @unchecked Sendable {
             for node in nodesToConnect {
                 if let broker = state.metadata.brokers[node] {
                     plan.connect.append((node, .tcp(host: broker.host, port: broker.port)))
+                } else {
+                    // The leader is missing from the broker list: only new metadata can name its address.
+                    state.metadata.requestRefresh()
+                    consider(now + configuration.retryBackoff)
                 }
             }
             if let oldest = state.accumulator.oldestQueuedCreation {
@@ -159,10 +164,22 @@ final class ProducerSender: @unchecked Sendable {
         for batch in expired {
             let error = KafkaProducerError.timedOut(
                 "delivery timed out: \(batch.recordCount) records for \(batch.topic)-\(batch.partition) "
-                    + "not acknowledged within deliveryTimeout \(timeout)",
+                    + "not acknowledged within deliveryTimeout \(timeout)" + Self.queuedCause(batch, state: state),
                 mayHavePersisted: batch.mayHavePersisted)
             state.finish(batch, outcome: .failed(error), wasInFlight: false, into: &deferred)
         }
+    }
+
+    /// Why a queued batch could not be sent, for its timeout message.
+    private static func queuedCause(_ batch: ProducerBatch, state: ProducerState) -> String {
+        guard let leader = state.metadata.leader(topic: batch.topic, partition: batch.partition) else {
+            return "; the partition has no leader in the latest metadata"
+        }
+        guard state.metadata.brokers[leader] != nil else {
+            return "; its leader, broker \(leader), is missing from the metadata's broker list"
+        }
+        guard let lastError = state.lastConnectionError else { return "" }
+        return "; last connection error: \(lastError)"
     }
 
     /// Fails every queued batch and every waiter; in-flight batches are failed by `shutdown`.
@@ -203,7 +220,11 @@ final class ProducerSender: @unchecked Sendable {
     private func earliestWake(_ planned: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
         var wake = planned
         for connection in connections.values {
-            let candidates = [connection.oldestDeadline, connection.socket == nil ? connection.reconnectAt : nil]
+            let candidates = [
+                connection.oldestDeadline,
+                connection.isOpenOrConnecting ? nil : connection.reconnectAt,
+                connection.connectDeadline,
+            ]
             for case let time? in candidates {
                 wake = wake.map { min($0, time) } ?? time
             }
@@ -256,7 +277,7 @@ final class ProducerSender: @unchecked Sendable {
             abandoned ? "producer released without close before the record was delivered"
                 : "producer closed before the record was delivered: close timed out")
         for connection in Array(connections.values) {
-            shared.poller.deregister(fileDescriptor: connection.socket?.fileDescriptor ?? -1)
+            shared.poller.deregister(fileDescriptor: connection.registeredDescriptor ?? -1)
             let (requests, unwritten) = connection.disconnect()
             shared.state.withLock { state in
                 for batch in unwritten + requests.flatMap(\.produceBatches) {

@@ -1,0 +1,137 @@
+import KafkaWire
+import SocketTransport
+
+extension ProducerSender {
+    // MARK: Connecting
+
+    /// Starts a non-blocking connect to `endpoint` for `nodeID` unless a connection exists, a
+    /// connect runs or the reconnect backoff runs. Returns the connection once it is connected
+    /// (ready or negotiating), nil otherwise. The connect completes in `continueConnect` when
+    /// the poller reports the descriptor, or fails in `checkConnectDeadlines`.
+    @discardableResult
+    func connectIfNeeded(
+        nodeID: Int32, endpoint: Endpoint, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
+    ) -> BrokerConnection? {
+        let connection: BrokerConnection
+        if let existing = connections[nodeID], existing.endpoint == endpoint {
+            connection = existing
+        } else {
+            if let stale = connections[nodeID] {
+                fail(stale, reason: "broker \(nodeID) moved to \(endpoint)", ambiguous: true, now: now,
+                     deferred: &deferred)
+                connectionsByToken.removeValue(forKey: stale.token)
+            }
+            connection = BrokerConnection(
+                nodeID: nodeID, endpoint: endpoint, token: makeToken(),
+                backoff: Backoff(initial: configuration.retryBackoff, maximum: configuration.retryBackoffMaximum))
+            connections[nodeID] = connection
+            connectionsByToken[connection.token] = connection
+        }
+        if connection.socket != nil { return connection }
+        if connection.pendingConnect != nil { return nil }
+        if let reconnectAt = connection.reconnectAt, reconnectAt > now { return nil }
+        do {
+            // NOTE: startConnect resolves names synchronously. Numeric addresses and localhost
+            // never block, but a broker advertised by a DNS name blocks this thread while
+            // getaddrinfo waits for a name server.
+            let pending = try StreamSocket.startConnect(to: endpoint)
+            connection.beginConnecting(pending, deadline: now + configuration.connectTimeout)
+            try shared.poller.register(fileDescriptor: pending.fileDescriptor, token: connection.token,
+                                       interest: .writable)
+            logger.debug("kafka connect started",
+                         metadata: ["kafka.node": "\(nodeID)", "kafka.endpoint": "\(endpoint)"])
+        } catch {
+            connectFailed(connection, error: error, now: now)
+        }
+        return nil
+    }
+
+    /// Completes a pending connect after the poller reported its descriptor. A connected socket
+    /// is registered for reading and ApiVersions is sent on it. When the address failed and the
+    /// next one is being tried, that address gets its own connect deadline.
+    func continueConnect(
+        _ connection: BrokerConnection, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
+    ) {
+        guard let pending = connection.pendingConnect else { return }
+        let attempt = pending.attempt
+        // A failed address closes its descriptor and the next one may reuse the number, so the
+        // descriptor is deregistered first and the current one registered again below.
+        shared.poller.deregister(fileDescriptor: pending.fileDescriptor)
+        do throws(TransportError) {
+            guard let socket = try pending.finishConnect() else {
+                if pending.attempt != attempt {
+                    connection.connectDeadline = now + configuration.connectTimeout
+                }
+                try shared.poller.register(fileDescriptor: pending.fileDescriptor, token: connection.token,
+                                           interest: .writable)
+                return
+            }
+            connection.attach(socket)
+            try shared.poller.register(fileDescriptor: socket.fileDescriptor, token: connection.token,
+                                       interest: .readable)
+        } catch {
+            connectFailed(connection, error: error, now: now)
+            return
+        }
+        logger.debug("kafka connection opened", metadata: [
+            "kafka.node": "\(connection.nodeID)", "kafka.endpoint": "\(connection.endpoint)",
+        ])
+        sendApiVersions(on: connection, version: APIKey.apiVersions.supportedVersions.upperBound, now: now,
+                        deferred: &deferred)
+    }
+
+    /// Gives up on addresses whose connect passed connectTimeout, moving to the next address of
+    /// the endpoint or failing the connect when none is left.
+    func checkConnectDeadlines(now: ContinuousClock.Instant) {
+        for connection in Array(connections.values) {
+            guard let pending = connection.pendingConnect, let deadline = connection.connectDeadline,
+                  deadline <= now
+            else { continue }
+            shared.poller.deregister(fileDescriptor: pending.fileDescriptor)
+            do throws(TransportError) {
+                try pending.timeOut(after: configuration.connectTimeout)
+                connection.connectDeadline = now + configuration.connectTimeout
+                try shared.poller.register(fileDescriptor: pending.fileDescriptor, token: connection.token,
+                                           interest: .writable)
+            } catch {
+                connectFailed(connection, error: error, now: now)
+            }
+        }
+    }
+
+    /// Closes what a failed connect opened and schedules the next attempt with backoff. Nothing
+    /// is in flight on a connection that never connected, so no batch is affected here.
+    func connectFailed(_ connection: BrokerConnection, error: TransportError, now: ContinuousClock.Instant) {
+        if let descriptor = connection.registeredDescriptor {
+            shared.poller.deregister(fileDescriptor: descriptor)
+        }
+        _ = connection.disconnect()
+        connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
+        logger.debug("kafka connect failed", metadata: ["kafka.node": "\(connection.nodeID)", "error": "\(error)"])
+        shared.state.withLock { state in
+            state.metadata.requestRefresh()
+            state.lastConnectionError = "\(error)"
+        }
+    }
+
+    /// Returns a ready connection for Metadata or InitProducerId, or starts connecting to a broker
+    /// (a bootstrap server when no broker is known) and returns `nil`.
+    func anyReadyConnection(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) -> BrokerConnection? {
+        let ready = connections.values.filter { $0.isReady && $0.inFlight.count < maxInFlight }
+        if let best = ready.min(by: { $0.inFlight.count < $1.inFlight.count }) { return best }
+        if connections.values.contains(where: { $0.isOpenOrConnecting && !$0.isReady }) { return nil }
+        // Nothing connected: try a known broker, then the bootstrap list.
+        let brokers = shared.state.withLock { $0.metadata.brokers }
+        for (nodeID, broker) in brokers.sorted(by: { $0.key < $1.key }) {
+            connectIfNeeded(nodeID: nodeID, endpoint: .tcp(host: broker.host, port: broker.port), now: now,
+                            deferred: &deferred)
+            if connections[nodeID]?.isOpenOrConnecting == true { return nil }
+        }
+        for (index, endpoint) in bootstrap.enumerated() {
+            let nodeID = Int32(-1 - index)
+            connectIfNeeded(nodeID: nodeID, endpoint: endpoint, now: now, deferred: &deferred)
+            if connections[nodeID]?.isOpenOrConnecting == true { return nil }
+        }
+        return nil
+    }
+}
