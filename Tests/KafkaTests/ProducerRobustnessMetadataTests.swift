@@ -43,7 +43,6 @@ struct ProducerRobustnessMetadataTests {
             await producer.close(timeout: .seconds(1))
             return nil
         } catch {
-            print("ROBUST \(record.topic): \(error)")
             await producer.close(timeout: .seconds(1))
             return error
         }
@@ -157,7 +156,6 @@ struct ProducerRobustnessMetadataTests {
         let elapsed = ContinuousClock.now - start
         #expect(error == nil, "\(String(describing: error))")
         #expect(elapsed < .seconds(20), "took \(elapsed)")
-        print("ROBUST huge took \(elapsed)")
     }
 
     @Test(.timeLimit(.minutes(1)), arguments: [Int16(3), 5, 17, 29, 9999])
