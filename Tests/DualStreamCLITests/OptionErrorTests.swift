@@ -23,4 +23,26 @@ import Testing
         #expect(termination == .exited(2), "\(output)")
         #expect(output.contains("\"localhost:port\""), "\(output)")
     }
+
+    @Test func invalidRedisURLSaysItOnce() throws {
+        let (termination, output) = try CLIHarness.run(
+            ["publish", "--brokers", "127.0.0.1:1", "--redis-url", "http://127.0.0.1:1", "/dev/null"])
+        #expect(termination == .exited(2), "\(output)")
+        #expect(output.contains("http://127.0.0.1:1"), "\(output)")
+        #expect(output.contains("--redis-url"), "\(output)")
+        #expect(output.components(separatedBy: "http://127.0.0.1:1").count == 2, "URL repeated: \(output)")
+        #expect(output.components(separatedBy: "nvalid").count == 2, "invalid repeated: \(output)")
+    }
+
+    @Test func subscribeToClosedPortSaysItOnce() throws {
+        let port = try FreePort.allocate()
+        let (termination, output) = try CLIHarness.run(
+            ["subscribe", "--redis-url", "redis://127.0.0.1:\(port)", "--timeout", "5", "events:*"],
+            timeout: .seconds(60))
+        #expect(termination == .exited(1), "\(output)")
+        let failure = "connect to 127.0.0.1:\(port) failed"
+        #expect(output.contains(failure), "\(output)")
+        #expect(output.components(separatedBy: failure).count == 2, "failure repeated: \(output)")
+        #expect(output.components(separatedBy: "127.0.0.1:\(port)").count == 2, "endpoint repeated: \(output)")
+    }
 }

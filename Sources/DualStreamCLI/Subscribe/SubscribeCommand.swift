@@ -52,7 +52,7 @@ enum SubscribeCommand {
             }
         } catch {
             await subscriber.close()
-            throw .failure("cannot subscribe at \(configuration.endpoint): \(error)")
+            throw .failure("cannot subscribe: \(error)")
         }
         Output.error("subscribed to \(targets.joined(separator: " ")) at \(configuration.endpoint)")
 

@@ -61,7 +61,7 @@ enum Settings {
         do {
             return try RedisConfiguration(url: url)
         } catch {
-            throw .usage("invalid Redis URL: \(error)")
+            throw .usage("invalid Redis URL in --redis-url or DUALSTREAM_REDIS_URL: \(error.message)")
         }
     }
 }
