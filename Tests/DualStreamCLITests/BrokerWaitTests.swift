@@ -32,6 +32,20 @@ import Testing
         #expect(!output.contains("bootstrapServers"), "\(output)")
     }
 
+    @Test func summaryCountsOneEvent() throws {
+        let directory = try CLIHarness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let unusedPort = try FreePort.allocate()
+        let (termination, output) = try CLIHarness.run(
+            [
+                "publish", "--brokers", "127.0.0.1:\(unusedPort)", "--no-redis", "--max-block", "1",
+                try inputFile(lines: 1, in: directory),
+            ], timeout: .seconds(60))
+        #expect(termination == .exited(1), "\(output)")
+        #expect(output.contains("published 1 event in "), "\(output)")
+        #expect(!output.contains("1 events"), "\(output)")
+    }
+
     @Test func invalidMaxBlockIsUsageError() throws {
         let (termination, output) = try CLIHarness.run(
             ["publish", "--brokers", "127.0.0.1:1", "--no-redis", "--max-block", "0", "/dev/null"])

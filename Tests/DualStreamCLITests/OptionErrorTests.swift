@@ -45,4 +45,10 @@ import Testing
         #expect(output.components(separatedBy: failure).count == 2, "failure repeated: \(output)")
         #expect(output.components(separatedBy: "127.0.0.1:\(port)").count == 2, "endpoint repeated: \(output)")
     }
+
+    @Test func unknownOptionPointsToCommandHelp() throws {
+        let (termination, output) = try CLIHarness.run(["publish", "--bogus"])
+        #expect(termination == .exited(2), "\(output)")
+        #expect(output.contains("unknown option --bogus; see dualstream help publish"), "\(output)")
+    }
 }

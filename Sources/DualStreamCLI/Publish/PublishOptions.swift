@@ -33,7 +33,7 @@ struct PublishOptions {
     var logger: Logger
 
     init(arguments list: [String]) throws(CommandError) {
-        let arguments = try Arguments(list, valued: Self.valued, flags: Self.flags)
+        let arguments = try Arguments(list, command: "publish", valued: Self.valued, flags: Self.flags)
         files = arguments.positional.isEmpty ? ["-"] : arguments.positional
         mapping = try Self.mapping(arguments)
         let policy = arguments.value("on-invalid") ?? "skip"

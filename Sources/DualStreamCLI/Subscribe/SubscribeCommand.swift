@@ -25,7 +25,7 @@ enum SubscribeCommand {
 
     static func run(arguments list: [String]) async throws(CommandError) -> Int32 {
         let arguments = try Arguments(
-            list, valued: ["redis-url", "count", "timeout", "log-level"], flags: [])
+            list, command: "subscribe", valued: ["redis-url", "count", "timeout", "log-level"], flags: [])
         guard var configuration = try Settings.redis(arguments, allowDisabling: false) else {
             throw .usage("no Redis URL given")
         }
