@@ -13,7 +13,8 @@ import Testing
         #expect(output.contains("DUALSTREAM_BROKERS"), "\(output)")
         #expect(!output.contains("cannot start publishing"), "\(output)")
         let invalidBroker = brokers.split(separator: ",").last.map(String.init) ?? brokers
-        #expect(output.contains("\"\(invalidBroker)\""), "the message does not name \(invalidBroker): \(output)")
+        #expect(
+            output.contains("\"\(invalidBroker)\""), "the message does not name \(invalidBroker): \(output)")
     }
 
     @Test func malformedBrokerFromEnvironment() throws {
@@ -43,7 +44,8 @@ import Testing
         let failure = "connect to 127.0.0.1:\(port) failed"
         #expect(output.contains(failure), "\(output)")
         #expect(output.components(separatedBy: failure).count == 2, "failure repeated: \(output)")
-        #expect(output.components(separatedBy: "127.0.0.1:\(port)").count == 2, "endpoint repeated: \(output)")
+        let endpoint = "127.0.0.1:\(port)"
+        #expect(output.components(separatedBy: endpoint).count == 2, "endpoint repeated: \(output)")
     }
 
     @Test func unknownOptionPointsToCommandHelp() throws {

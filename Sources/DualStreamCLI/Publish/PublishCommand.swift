@@ -170,7 +170,7 @@ struct PublishCommand {
         lastProgress = .now
         Output.write(
             2,
-            "\r\u{1B}[Kpublished \(counted(summary.eventsRead, "event")): \(summary.acknowledged) acknowledged, "
-                + "\(summary.failedLines.count) failed")
+            "\r\u{1B}[Kpublished \(counted(summary.eventsRead, "event")): "
+                + "\(summary.acknowledged) acknowledged, \(summary.failedLines.count) failed")
     }
 }
