@@ -27,6 +27,7 @@ extension DualPublisher {
             }
             let missing = batch.count - replies.count
             state.withLock { state in
+                state.statistics.redisInFlight -= batch.count
                 state.statistics.redisSent += batch.count - failures.count - max(0, missing)
                 state.statistics.redisFailed += failures.count + max(0, missing)
                 for (item, reply) in zip(batch, replies) {
@@ -48,7 +49,12 @@ extension DualPublisher {
     private func nextBatch(limit: Int) async -> [NotificationQueue.Item]? {
         while true {
             let batch = state.withLock { state -> [NotificationQueue.Item]?? in
-                if state.queue.count > 0 { return .some(state.queue.take(limit: limit)) }
+                if state.queue.count > 0 {
+                    // Counted under the same lock as the take, so no snapshot misses the batch.
+                    let batch = state.queue.take(limit: limit)
+                    state.statistics.redisInFlight += batch.count
+                    return .some(batch)
+                }
                 if state.senderStopping { return .some(nil) }
                 return nil
             }

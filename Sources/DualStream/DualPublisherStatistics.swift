@@ -14,6 +14,11 @@ public struct DualPublisherStatistics: Sendable, Hashable, CustomStringConvertib
     public var redisDropped = 0
     /// Notifications waiting to be sent now.
     public var queueDepth = 0
+    /// Notifications sent to Redis in a pipeline whose replies have not arrived yet. With Redis
+    /// enabled and no publish call in progress, `redisSent + redisFailed + redisDropped +
+    /// queueDepth + redisInFlight` equals `kafkaAcknowledged`. During concurrent calls, a
+    /// notification whose ticket waits for an earlier event is in none of these counts.
+    public var redisInFlight = 0
     /// Time from handing a record to the producer to its acknowledgement.
     public var kafkaAckLatencyP50: Duration?
     public var kafkaAckLatencyP99: Duration?
@@ -26,6 +31,6 @@ public struct DualPublisherStatistics: Sendable, Hashable, CustomStringConvertib
     public var description: String {
         "kafka acknowledged \(kafkaAcknowledged), failed \(kafkaFailed); rejected \(rejected); "
             + "redis sent \(redisSent), failed \(redisFailed), dropped \(redisDropped), "
-            + "queued \(queueDepth)"
+            + "queued \(queueDepth), in flight \(redisInFlight)"
     }
 }

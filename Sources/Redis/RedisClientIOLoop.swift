@@ -105,8 +105,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
         do {
             socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
         } catch {
-            let failure = RedisError(
-                .notConnected, "connect to \(endpoint) failed: \(error)", underlying: error)
+            // The transport error already names the operation and the endpoint.
+            let failure = RedisError(.notConnected, "\(error)", underlying: error)
             connectionFailed(failure)
             return
         }

@@ -87,7 +87,8 @@ extension RedisConfiguration {
     }
 
     private static func urlError(_ url: String, _ reason: String) -> RedisError {
-        RedisError(.invalidURL, "Redis URL \(redacted(url)) is invalid: \(reason)")
+        // The description adds "Redis invalid URL: ", so the message is the URL and the reason.
+        RedisError(.invalidURL, "\(redacted(url)): \(reason)")
     }
 
     private static func percentDecode<S: StringProtocol>(_ text: S, url: String) throws(RedisError) -> String

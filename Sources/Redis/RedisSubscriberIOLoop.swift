@@ -117,8 +117,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         do {
             socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
         } catch {
-            connectionFailed(
-                RedisError(.notConnected, "connect to \(endpoint) failed: \(error)", underlying: error))
+            // The transport error already names the operation and the endpoint.
+            connectionFailed(RedisError(.notConnected, "\(error)", underlying: error))
             return
         }
         token &+= 1

@@ -36,7 +36,7 @@ struct PublishCommand {
         kafka.clientID = "dualstream-publish"
         kafka.deliveryTimeout = options.deliveryTimeout
         kafka.requestTimeout = min(kafka.requestTimeout, options.deliveryTimeout)
-        kafka.maxBlock = min(kafka.maxBlock, options.deliveryTimeout)
+        kafka.maxBlock = min(options.maxBlock, options.deliveryTimeout)
         var redis = options.redis
         redis?.clientName = "dualstream-publish"
         // Reconnect attempts are cheap, and notifications resume sooner after Redis restarts.
@@ -140,10 +140,19 @@ struct PublishCommand {
     private mutating func reportFailure(_ located: Located, _ error: DualStreamError) {
         errorsPrinted += 1
         if errorsPrinted <= 5 {
-            Output.error("error: \(located.input) line \(located.line): \(error)")
+            let message = Self.withOptionNames(error.message)
+            Output.error("error: \(located.input) line \(located.line): \(message)")
         } else if errorsPrinted == 6 {
             Output.error("error: further failures are counted in the summary")
         }
+    }
+
+    /// Replaces the producer's setting names in a library message with the options that set
+    /// them here, so the message names something the user can change.
+    static func withOptionNames(_ message: String) -> String {
+        message
+            .replacing("check bootstrapServers", with: "check --brokers (or DUALSTREAM_BROKERS)")
+            .replacing("maxBlock", with: "--max-block")
     }
 
     private mutating func reportInvalid(input: String, line: Int, reason: String) {
@@ -161,7 +170,7 @@ struct PublishCommand {
         lastProgress = .now
         Output.write(
             2,
-            "\r\u{1B}[Kpublished \(summary.eventsRead) events: \(summary.acknowledged) acknowledged, "
-                + "\(summary.failedLines.count) failed")
+            "\r\u{1B}[Kpublished \(counted(summary.eventsRead, "event")): "
+                + "\(summary.acknowledged) acknowledged, \(summary.failedLines.count) failed")
     }
 }

@@ -14,7 +14,7 @@ struct PublishOptions {
     static let valued: Set<String> = [
         "brokers", "topic", "redis-url", "preset", "id-path", "type-path", "type", "source-type",
         "source-type-path", "source-id-path", "on-invalid", "batch-size", "delivery-timeout",
-        "close-timeout", "log-level",
+        "close-timeout", "max-block", "log-level",
     ]
     static let flags: Set<String> = ["no-redis", "hash-missing-ids", "dry-run", "summary-json"]
 
@@ -29,10 +29,11 @@ struct PublishOptions {
     var redis: RedisConfiguration?
     var deliveryTimeout: Duration
     var closeTimeout: Duration
+    var maxBlock: Duration
     var logger: Logger
 
     init(arguments list: [String]) throws(CommandError) {
-        let arguments = try Arguments(list, valued: Self.valued, flags: Self.flags)
+        let arguments = try Arguments(list, command: "publish", valued: Self.valued, flags: Self.flags)
         files = arguments.positional.isEmpty ? ["-"] : arguments.positional
         mapping = try Self.mapping(arguments)
         let policy = arguments.value("on-invalid") ?? "skip"
@@ -46,6 +47,7 @@ struct PublishOptions {
         topic = Settings.topic(arguments)
         deliveryTimeout = try arguments.seconds("delivery-timeout") ?? .seconds(120)
         closeTimeout = try arguments.seconds("close-timeout") ?? .seconds(5)
+        maxBlock = try arguments.seconds("max-block") ?? .seconds(60)
         logger = try StandardErrorLogHandler.logger(label: "dualstream", level: arguments.value("log-level"))
         if !dryRun {
             brokers = try Settings.brokers(arguments)
@@ -119,6 +121,9 @@ struct PublishOptions {
           --batch-size N            events a Kafka batch and Redis pipeline (default 1000)
           --delivery-timeout SEC    how long Kafka may take to acknowledge an event (default 120)
           --close-timeout SEC       how long to wait at the end for notifications (default 5)
+          --max-block SEC           how long an event may wait for a reachable broker, the
+                                    topic's metadata or buffer space before it fails (default 60,
+                                    and never above --delivery-timeout)
           --dry-run                 print each mapped event as JSON and publish nothing
           --summary-json            print the final summary as one JSON object
           --log-level LEVEL         trace, debug, info, notice, warning (default), error, critical

@@ -28,7 +28,7 @@ struct PublishSummary {
         }
         let rate = Int(eventsPerSecond.rounded())
         Output.line(
-            "published \(eventsRead) events in \(formatted(seconds)) s (\(rate) events/s): "
+            "published \(counted(eventsRead, "event")) in \(formatted(seconds)) s (\(rate) events/s): "
                 + "\(acknowledged) acknowledged by Kafka, \(failedLines.count) not acknowledged")
         if redisEnabled {
             Output.line(
@@ -111,4 +111,9 @@ struct PublishSummary {
         let fraction = String(scaled % Int(scale))
         return "\(whole)." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
+}
+
+/// `count` and `noun`, with an "s" unless the count is 1: "1 event", "2 events".
+func counted(_ count: Int, _ noun: String) -> String {
+    count == 1 ? "\(count) \(noun)" : "\(count) \(noun)s"
 }

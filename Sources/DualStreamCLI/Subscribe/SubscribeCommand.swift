@@ -25,7 +25,7 @@ enum SubscribeCommand {
 
     static func run(arguments list: [String]) async throws(CommandError) -> Int32 {
         let arguments = try Arguments(
-            list, valued: ["redis-url", "count", "timeout", "log-level"], flags: [])
+            list, command: "subscribe", valued: ["redis-url", "count", "timeout", "log-level"], flags: [])
         guard var configuration = try Settings.redis(arguments, allowDisabling: false) else {
             throw .usage("no Redis URL given")
         }
@@ -52,7 +52,7 @@ enum SubscribeCommand {
             }
         } catch {
             await subscriber.close()
-            throw .failure("cannot subscribe at \(configuration.endpoint): \(error)")
+            throw .failure("cannot subscribe: \(error)")
         }
         Output.error("subscribed to \(targets.joined(separator: " ")) at \(configuration.endpoint)")
 

@@ -5,8 +5,10 @@ struct Arguments {
     private(set) var positional: [String] = []
 
     /// Parses `arguments`; `valued` names the options that take a value, `flags` those that
-    /// take none. Any other option is rejected.
-    init(_ arguments: [String], valued: Set<String>, flags: Set<String>) throws(CommandError) {
+    /// take none. Any other option is rejected with a pointer to `dualstream help command`.
+    init(_ arguments: [String], command: String, valued: Set<String>, flags: Set<String>)
+        throws(CommandError)
+    {
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
@@ -26,7 +28,7 @@ struct Arguments {
                 name = String(name[..<equals])
             }
             guard valued.contains(name) || flags.contains(name) else {
-                throw .usage("unknown option --\(name); see dualstream help")
+                throw .usage("unknown option --\(name); see dualstream help \(command)")
             }
             if flags.contains(name) && value != nil {
                 throw .usage("option --\(name) takes no value")

@@ -2,6 +2,7 @@ import DualStream
 import Glibc
 import Kafka
 import Redis
+import SocketTransport
 
 /// Connection settings shared by the commands, from options first, then environment variables.
 enum Settings {
@@ -20,6 +21,21 @@ enum Settings {
         let brokers = text.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
         guard !brokers.isEmpty else {
             throw .usage("invalid --brokers \(text.debugDescription): expected HOST:PORT[,HOST:PORT…]")
+        }
+        // The producer parses the same way, but its failure would surface only at start-up and
+        // as a run-time error (exit status 1) rather than as an invalid option.
+        for broker in brokers {
+            do {
+                _ = try Endpoint.parse(broker)
+            } catch {
+                // The parser's message repeats the address, so only its reason is kept.
+                var reason = error.description
+                let repeated = "invalid endpoint '\(broker)': "
+                if reason.hasPrefix(repeated) { reason.removeFirst(repeated.count) }
+                throw .usage(
+                    "invalid broker address \(broker.debugDescription) in --brokers or DUALSTREAM_BROKERS: "
+                        + reason)
+            }
         }
         return brokers
     }
@@ -45,7 +61,7 @@ enum Settings {
         do {
             return try RedisConfiguration(url: url)
         } catch {
-            throw .usage("invalid Redis URL: \(error)")
+            throw .usage("invalid Redis URL in --redis-url or DUALSTREAM_REDIS_URL: \(error.message)")
         }
     }
 }
