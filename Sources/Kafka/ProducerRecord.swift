@@ -32,7 +32,7 @@ public struct ProducerRecord: Sendable {
     }
 }
 
-/// Where the broker stored a record.
+/// The topic, partition, offset and timestamp of an acknowledged record.
 public struct RecordMetadata: Sendable, Hashable {
     public var topic: String
     public var partition: Int32
@@ -51,13 +51,14 @@ public struct RecordMetadata: Sendable, Hashable {
 }
 
 extension ProducerRecord {
-    /// Longest topic name Kafka accepts (Topic.MAX_NAME_LENGTH in Apache Kafka's clients).
+    /// Maximum topic name length in bytes (Topic.MAX_NAME_LENGTH in Apache Kafka's clients).
     static let maxTopicNameLength = 249
 
-    /// Rejects what no broker accepts, before the record touches metadata or the buffer: a topic
-    /// name that is empty, "." or "..", longer than 249 bytes or outside `[a-zA-Z0-9._-]` (the
-    /// rule of Apache Kafka's Topic.validate), and a negative timestamp (-1 means "none" on the
-    /// wire; the Java producer rejects negative timestamps too).
+    /// Rejects a record that no broker accepts, before it touches metadata or the buffer.
+    ///
+    /// A topic name must be 1 to 249 bytes of `[a-zA-Z0-9._-]` and not "." or "..", which is the
+    /// rule of Apache Kafka's Topic.validate. A negative timestamp is rejected because -1 means
+    /// "none" on the wire, and the Java producer rejects negative timestamps too.
     func validate() throws(KafkaProducerError) {
         let name = topic.utf8
         if name.isEmpty || topic == "." || topic == ".." {
