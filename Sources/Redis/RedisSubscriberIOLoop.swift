@@ -82,21 +82,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
                 return true
             }
             guard shouldWait else { continue }
-            let events: [Poller.Event]
-            do {
-                events = try poller.wait(timeout: timeout)
-            } catch {
-                if let suppressed = warningLimiter.admit() {
-                    logger.warning(
-                        "redis epoll wait failed",
-                        metadata: [
-                            "error": "\(error)", "log.suppressed": "\(suppressed)",
-                        ])
-                }
-                // Avoid spinning while epoll keeps failing.
-                usleep(10_000)
-                events = []
-            }
+            let events = poller.waitLoggingFailures(timeout: timeout, logger: logger, limiter: warningLimiter)
             core.shared.withLock { state in
                 state.ioThreadWaiting = false
                 state.wakeRequested = false
