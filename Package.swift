@@ -48,6 +48,6 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "FakeKafka", "TestSupport"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"]),
         .testTarget(name: "DualStreamTests", dependencies: ["DualStream", "FakeKafka", "TestSupport"]),
-        .testTarget(name: "DualStreamCLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "DualStreamCLITests", dependencies: ["TestSupport", "FakeKafka"]),
     ]
 )

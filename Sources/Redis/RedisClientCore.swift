@@ -100,11 +100,16 @@ final class RedisClientCore: Sendable {
                 return RedisError(.clientClosed, "\(name) was called after the client was closed")
             }
             if state.isKnownUnreachable && maxWait == .zero {
-                let reason = state.lastError.map { ": \($0.message)" } ?? ""
+                // A connect error names the endpoint already; say it once.
+                let endpoint = "\(configuration.endpoint)"
+                var reason = "\(endpoint) is unreachable"
+                if let last = state.lastError {
+                    reason = last.message.contains(endpoint)
+                        ? "the server is unreachable: \(last.message)" : "\(reason): \(last.message)"
+                }
                 return RedisError(
-                    .notConnected,
-                    "\(name) not sent: \(configuration.endpoint) is unreachable"
-                        + "\(reason); the client keeps reconnecting", underlying: state.lastError)
+                    .notConnected, "\(name) not sent: \(reason); the client keeps reconnecting",
+                    underlying: state.lastError)
             }
             guard state.pendingReplies + replyCount <= maxPending else {
                 return RedisError(

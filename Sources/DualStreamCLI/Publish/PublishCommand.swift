@@ -15,6 +15,7 @@ struct PublishCommand {
     private var summary = PublishSummary()
     private var batch: [Located] = []
     private var errorsPrinted = 0
+    private var toldAboutFurtherFailures = false
     private var lastProgress = ContinuousClock.now
     private let showProgress = Output.standardErrorIsTerminal
 
@@ -37,6 +38,8 @@ struct PublishCommand {
         kafka.deliveryTimeout = options.deliveryTimeout
         kafka.requestTimeout = min(kafka.requestTimeout, options.deliveryTimeout)
         kafka.maxBlock = min(options.maxBlock, options.deliveryTimeout)
+        kafka.bufferMemory = options.bufferMemory
+        kafka.batchSize = min(kafka.batchSize, options.bufferMemory)
         var redis = options.redis
         redis?.clientName = "dualstream-publish"
         // Reconnect attempts are cheap, and notifications resume sooner after Redis restarts.
@@ -137,12 +140,18 @@ struct PublishCommand {
         printProgress()
     }
 
+    /// Prints the first five failures and the first failure of every further cause, so a cause
+    /// that starts late (a full buffer after a run of timeouts) is still explained once.
     private mutating func reportFailure(_ located: Located, _ error: DualStreamError) {
+        let cause = error.kafkaError.map { "\($0.code)" } ?? (error.isClosed ? "closed" : "invalidEvent")
+        let isNewCause = summary.failureCauses.count(cause) == 0
+        summary.failureCauses.add(cause)
         errorsPrinted += 1
-        if errorsPrinted <= 5 {
+        if errorsPrinted <= 5 || isNewCause {
             let message = Self.withOptionNames(error.message)
             Output.error("error: \(located.input) line \(located.line): \(message)")
-        } else if errorsPrinted == 6 {
+        } else if !toldAboutFurtherFailures {
+            toldAboutFurtherFailures = true
             Output.error("error: further failures are counted in the summary")
         }
     }
@@ -153,6 +162,7 @@ struct PublishCommand {
         message
             .replacing("check bootstrapServers", with: "check --brokers (or DUALSTREAM_BROKERS)")
             .replacing("maxBlock", with: "--max-block")
+            .replacing("bufferMemory", with: "--buffer-memory")
     }
 
     private mutating func reportInvalid(input: String, line: Int, reason: String) {

@@ -14,7 +14,7 @@ struct PublishOptions {
     static let valued: Set<String> = [
         "brokers", "topic", "redis-url", "preset", "id-path", "type-path", "type", "source-type",
         "source-type-path", "source-id-path", "on-invalid", "batch-size", "delivery-timeout",
-        "close-timeout", "max-block", "log-level",
+        "close-timeout", "max-block", "buffer-memory", "log-level",
     ]
     static let flags: Set<String> = ["no-redis", "hash-missing-ids", "dry-run", "summary-json"]
 
@@ -30,6 +30,8 @@ struct PublishOptions {
     var deliveryTimeout: Duration
     var closeTimeout: Duration
     var maxBlock: Duration
+    /// Bytes of Kafka records the producer may hold, waiting or in flight.
+    var bufferMemory: Int
     var logger: Logger
 
     init(arguments list: [String]) throws(CommandError) {
@@ -48,6 +50,7 @@ struct PublishOptions {
         deliveryTimeout = try arguments.seconds("delivery-timeout") ?? .seconds(120)
         closeTimeout = try arguments.seconds("close-timeout") ?? .seconds(5)
         maxBlock = try arguments.seconds("max-block") ?? .seconds(60)
+        bufferMemory = (try arguments.integer("buffer-memory", range: 1...4_096) ?? 32) * 1_048_576
         logger = try StandardErrorLogHandler.logger(label: "dualstream", level: arguments.value("log-level"))
         if !dryRun {
             brokers = try Settings.brokers(arguments)
@@ -124,6 +127,8 @@ struct PublishOptions {
           --max-block SEC           how long an event may wait for a reachable broker, the
                                     topic's metadata or buffer space before it fails (default 60,
                                     and never above --delivery-timeout)
+          --buffer-memory MIB       memory for records waiting for Kafka (default 32); when it
+                                    stays full for --max-block, events fail
           --dry-run                 print each mapped event as JSON and publish nothing
           --summary-json            print the final summary as one JSON object
           --log-level LEVEL         trace, debug, info, notice, warning (default), error, critical

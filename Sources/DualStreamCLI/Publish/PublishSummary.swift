@@ -7,6 +7,8 @@ struct PublishSummary {
     var failedLines = InputLines()
     /// The first ids of events that were not acknowledged.
     var failedIDs: [String] = []
+    /// Events not acknowledged, by the producer's error code, in the order the causes appeared.
+    var failureCauses = CauseCounts()
     var invalidLines = InputLines()
     var publishDuration: Duration = .zero
     var statistics = DualPublisherStatistics()
@@ -46,6 +48,7 @@ struct PublishSummary {
         }
         if failedLines.count > 0 {
             Output.line("not acknowledged: \(failedLines.rendered())")
+            Output.line("not acknowledged by cause: \(failureCauses.rendered())")
             Output.line("first ids not acknowledged: \(failedIDs.joined(separator: ", "))")
             Output.line("to resume, publish those lines again")
         }
@@ -90,6 +93,14 @@ struct PublishSummary {
         number("events_per_second", Int(eventsPerSecond.rounded()))
         strings("not_acknowledged_lines", failedLines.renderedList())
         strings("not_acknowledged_ids", failedIDs)
+        key("not_acknowledged_by_cause")
+        output.append(UInt8(ascii: "{"))
+        for (index, entry) in failureCauses.entries.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            JSONString.append(entry.cause, to: &output)
+            output.append(contentsOf: Array(":\(entry.count)".utf8))
+        }
+        output.append(UInt8(ascii: "}"))
         strings("invalid_lines_list", invalidLines.renderedList())
         key("stopped")
         output.append(contentsOf: Array((stoppedAt == nil ? "false" : "true").utf8))
@@ -116,4 +127,26 @@ struct PublishSummary {
 /// `count` and `noun`, with an "s" unless the count is 1: "1 event", "2 events".
 func counted(_ count: Int, _ noun: String) -> String {
     count == 1 ? "\(count) \(noun)" : "\(count) \(noun)s"
+}
+
+/// Counts by cause, kept in the order the causes first appeared.
+struct CauseCounts {
+    private(set) var entries: [(cause: String, count: Int)] = []
+
+    func count(_ cause: String) -> Int {
+        entries.first { $0.cause == cause }?.count ?? 0
+    }
+
+    mutating func add(_ cause: String) {
+        if let index = entries.firstIndex(where: { $0.cause == cause }) {
+            entries[index].count += 1
+        } else {
+            entries.append((cause, 1))
+        }
+    }
+
+    /// "timedOut 681, bufferFull 2319".
+    func rendered() -> String {
+        entries.map { "\($0.cause) \($0.count)" }.joined(separator: ", ")
+    }
 }
