@@ -21,8 +21,9 @@ enum RedisBenchmarks {
         var rounds = 3
         var redisServer = "redis-server"
         var redisBenchmark = "redis-benchmark"
-        /// Runs only our pipelined scenario on the client executor, for profiling.
-        var profilePipelined = false
+        /// Runs only one of our scenarios, for a profiler: `pipelined`, `pipelined-default`,
+        /// `sequential` or `sequential-default`.
+        var profileScenario: String?
     }
 
     static let channel = "events:push:12345"
@@ -58,11 +59,9 @@ enum RedisBenchmarks {
         _ = try await client.ping()
 
         let executor = client.executor
-        if options.profilePipelined {
-            let rate = try await withTaskExecutorPreference(executor) {
-                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
-            }
-            print("pipelined on client executor: \(format(rate)) requests/s")
+        if let scenario = options.profileScenario {
+            let rate = try await runProfiled(scenario, client: client, options: options)
+            print("\(scenario): \(format(rate)) requests/s")
             await client.close()
             return
         }
@@ -160,6 +159,26 @@ enum RedisBenchmarks {
     }
 
     // MARK: our client
+
+    static let profileScenarios = ["pipelined", "pipelined-default", "sequential", "sequential-default"]
+
+    static func runProfiled(_ scenario: String, client: RedisClient, options: Options) async throws -> Double {
+        let executor = client.executor
+        switch scenario {
+        case "pipelined":
+            return try await withTaskExecutorPreference(executor) {
+                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+            }
+        case "pipelined-default":
+            return try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+        case "sequential":
+            return try await withTaskExecutorPreference(executor) {
+                try await publishSequentially(client, count: options.sequentialCount)
+            }
+        default:
+            return try await publishSequentially(client, count: options.sequentialCount)
+        }
+    }
 
     static func publishPipelined(_ client: RedisClient, count: Int, depth: Int) async throws -> Double {
         let channelBytes = Array(channel.utf8)
@@ -286,13 +305,22 @@ enum RedisBenchmarks {
             case "--rounds": options.rounds = try count()
             case "--redis-server": options.redisServer = try value()
             case "--redis-benchmark": options.redisBenchmark = try value()
-            case "--profile-pipelined": options.profilePipelined = true
+            case "--profile-pipelined": options.profileScenario = "pipelined"
+            case "--profile":
+                let scenario = try value()
+                guard profileScenarios.contains(scenario) else {
+                    throw BenchmarkError(
+                        "--profile needs one of \(profileScenarios.joined(separator: ", ")), got \(scenario)")
+                }
+                options.profileScenario = scenario
             default:
                 throw BenchmarkError(
                     "unknown option \(argument); options: --pipelined-count N (default 1000000), "
                         + "--sequential-count N (default 50000), --rounds N (default 3), "
                         + "--redis-server PATH, "
-                        + "--redis-benchmark PATH, --profile-pipelined (ours only, for a profiler)")
+                        + "--redis-benchmark PATH, --profile SCENARIO (ours only, for a profiler: "
+                        + profileScenarios.joined(separator: ", ") + "), "
+                        + "--profile-pipelined (same as --profile pipelined)")
             }
         }
         return options

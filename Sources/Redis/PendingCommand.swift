@@ -5,7 +5,8 @@ import RedisWire
 ///
 /// A class, so moving it between the queue, the in-flight list and the completed list costs a
 /// reference count rather than a copy of every field. Only the I/O thread mutates it after
-/// it was queued.
+/// it was queued, so its results opt out of runtime exclusivity checks, which would cost a
+/// thread-local lookup per reply.
 final class PendingCommand {
     enum Completion {
         case single(CheckedContinuation<Result<RESPValue, RedisError>, Never>)
@@ -27,9 +28,9 @@ final class PendingCommand {
     /// ``RedisError/Code/notConnected`` when it was queued while the server was unreachable.
     let unsentFailure: RedisError.Code
     /// The reply of a single command.
-    private var singleResult: Result<RESPValue, RedisError>?
+    @exclusivity(unchecked) private var singleResult: Result<RESPValue, RedisError>?
     /// Replies received so far for a pipeline.
-    private var batchResults: [Result<RESPValue, RedisError>] = []
+    @exclusivity(unchecked) private var batchResults: [Result<RESPValue, RedisError>] = []
 
     init(
         completion: Completion, name: String, replyCount: Int, byteCount: Int, timeout: Duration,

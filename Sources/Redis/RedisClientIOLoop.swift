@@ -5,6 +5,10 @@ import SocketTransport
 
 /// The I/O thread of one ``RedisClient``: connects, writes queued commands, reads and matches
 /// replies, enforces deadlines, and reconnects. Everything here runs on that one thread.
+///
+/// The mutable properties opt out of runtime exclusivity checks with `@exclusivity(unchecked)`:
+/// only the I/O thread touches them, and the checks cost a thread-local lookup per access,
+/// several per reply. The compiler still checks exclusivity statically.
 final class RedisClientIOLoop: @unchecked Sendable {
     private let core: RedisClientCore
     private let poller: Poller
@@ -12,22 +16,22 @@ final class RedisClientIOLoop: @unchecked Sendable {
     private let logger: Logger
     /// Limits warnings for failures that repeat every loop turn, such as a failing epoll_wait.
     private let warningLimiter = LogRateLimiter()
-    private var lifecycle: ConnectionLifecycle
-    private var io: RedisSocketIO?
-    private var token: UInt64 = 0
-    private var writeInterest = false
-    private var inFlight: [PendingCommand] = []
-    private var inFlightHead = 0
+    @exclusivity(unchecked) private var lifecycle: ConnectionLifecycle
+    @exclusivity(unchecked) private var io: RedisSocketIO?
+    @exclusivity(unchecked) private var token: UInt64 = 0
+    @exclusivity(unchecked) private var writeInterest = false
+    @exclusivity(unchecked) private var inFlight: [PendingCommand] = []
+    @exclusivity(unchecked) private var inFlightHead = 0
     /// Reused when taking the queue, so taking allocates nothing in the steady state.
-    private var spareQueue: [PendingCommand] = []
+    @exclusivity(unchecked) private var spareQueue: [PendingCommand] = []
     /// Commands whose replies all arrived during the current read, resumed after the shared
     /// pending count was lowered so a resumed caller never sees a stale count.
-    private var completed: [PendingCommand] = []
+    @exclusivity(unchecked) private var completed: [PendingCommand] = []
     /// Handshake commands waiting for replies, by name, in order.
-    private var handshakeNames: [String] = []
-    private var handshakeDeadline: ContinuousClock.Instant?
+    @exclusivity(unchecked) private var handshakeNames: [String] = []
+    @exclusivity(unchecked) private var handshakeDeadline: ContinuousClock.Instant?
     /// A lower bound of the in-flight deadlines; recomputed when it passes.
-    private var earliestInFlightDeadline: ContinuousClock.Instant?
+    @exclusivity(unchecked) private var earliestInFlightDeadline: ContinuousClock.Instant?
 
     init(core: RedisClientCore, poller: Poller) {
         self.core = core
