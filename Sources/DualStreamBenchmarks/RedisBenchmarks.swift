@@ -11,8 +11,8 @@ import SocketTransport
 ///   the client's executor and from one on the default executor, against
 ///   `redis-benchmark -P 64 -c 1`. Also 64 concurrent publishers coalesced by the client's
 ///   automatic pipelining.
-/// - Sequential round trips: one PUBLISH awaited at a time, on both executors, against
-///   `redis-benchmark -P 1 -c 1`.
+/// - Sequential round trips: one PUBLISH awaited at a time, on both executors, and one at a
+///   time on the blocking `RedisConnection`, against `redis-benchmark -P 1 -c 1`.
 /// Each scenario runs `--rounds` times, alternating ours and theirs, and the median is reported.
 enum RedisBenchmarks {
     struct Options {
@@ -22,7 +22,7 @@ enum RedisBenchmarks {
         var redisServer = "redis-server"
         var redisBenchmark = "redis-benchmark"
         /// Runs only one of our scenarios, for a profiler: `pipelined`, `pipelined-default`,
-        /// `sequential` or `sequential-default`.
+        /// `sequential`, `sequential-default` or `sequential-connection`.
         var profileScenario: String?
     }
 
@@ -55,6 +55,11 @@ enum RedisBenchmarks {
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
         configuration.maxPendingCommands = 100_000
         configuration.commandTimeout = .seconds(30)
+        if options.profileScenario == "sequential-connection" {
+            let rate = try publishOnConnection(configuration, count: options.sequentialCount)
+            print("sequential-connection: \(format(rate)) requests/s")
+            return
+        }
         let client = RedisClient(configuration: configuration)
         _ = try await client.ping()
 
@@ -90,6 +95,9 @@ enum RedisBenchmarks {
                 try runRedisBenchmark(options, port: port, pipeline: 1, count: options.sequentialCount))
             results["sequential-default", default: []].append(
                 try await publishSequentially(client, count: options.sequentialCount)
+            )
+            results["sequential-connection", default: []].append(
+                try publishOnConnection(configuration, count: options.sequentialCount)
             )
             let line = results.keys.sorted().map { "\($0) \(format(results[$0]!.last!))" }.joined(
                 separator: ", ")
@@ -127,6 +135,10 @@ enum RedisBenchmarks {
                 "publish() awaited one at a time, default executor", "sequential-default", peerSequential,
                 peerSequentialPeak
             ),
+            (
+                "RedisConnection.publish() one at a time, blocking", "sequential-connection", peerSequential,
+                peerSequentialPeak
+            ),
         ]
         print("")
         print(
@@ -151,8 +163,12 @@ enum RedisBenchmarks {
         print("")
         print("per-round ratios, pipelined on client executor: \(roundRatios("pipelined", pipelinedPeer))")
         print("per-round ratios, sequential on client executor: \(roundRatios("sequential", sequentialPeer))")
+        print("per-round ratios, sequential on default executor: \(roundRatios("sequential-default", sequentialPeer))")
         print(
-            "redis-benchmark rows: -P 64 -c 1 for the first three, -P 1 -c 1 for the last two; medians of "
+            "per-round ratios, sequential on RedisConnection: "
+                + roundRatios("sequential-connection", sequentialPeer))
+        print(
+            "redis-benchmark rows: -P 64 -c 1 for the first three, -P 1 -c 1 for the last three; medians of "
                 + "\(options.rounds) rounds. Our peak RSS is getrusage(RUSAGE_SELF).ru_maxrss "
                 + "for the whole run, "
                 + "redis-benchmark's the largest maximum resident set size of its runs.")
@@ -160,7 +176,9 @@ enum RedisBenchmarks {
 
     // MARK: our client
 
-    static let profileScenarios = ["pipelined", "pipelined-default", "sequential", "sequential-default"]
+    static let profileScenarios = [
+        "pipelined", "pipelined-default", "sequential", "sequential-default", "sequential-connection",
+    ]
 
     static func runProfiled(_ scenario: String, client: RedisClient, options: Options) async throws -> Double {
         let executor = client.executor
@@ -223,6 +241,22 @@ enum RedisBenchmarks {
         let started = ContinuousClock.now
         for _ in 0..<count {
             _ = try await client.publish(channel: channelBytes, message: payload)
+        }
+        return rate(count, since: started)
+    }
+
+    /// Publishes `count` times on a new `RedisConnection`, one round trip at a time. It blocks
+    /// the calling thread, one thread of the cooperative pool, for the run; nothing else runs
+    /// meanwhile.
+    static func publishOnConnection(_ configuration: RedisConfiguration, count: Int) throws -> Double {
+        let connection = RedisConnection(configuration: configuration)
+        defer { connection.close() }
+        let channelBytes = Array(channel.utf8)
+        let payload = Array(notification.utf8)
+        _ = try connection.send("PING")
+        let started = ContinuousClock.now
+        for _ in 0..<count {
+            _ = try connection.publish(channel: channelBytes, message: payload)
         }
         return rate(count, since: started)
     }

@@ -8,9 +8,12 @@ import RedisWire
 /// it was queued, so its results opt out of runtime exclusivity checks, which would cost a
 /// thread-local lookup per reply.
 final class PendingCommand {
+    /// Unchecked continuations, because the checked ones allocate and free a canary per call.
+    /// Each command is resumed exactly once: by ``complete()`` after it left the in-flight
+    /// list, or by ``fail(_:)`` when it is dropped from the queue or the in-flight list.
     enum Completion {
-        case single(CheckedContinuation<Result<RESPValue, RedisError>, Never>)
-        case batch(CheckedContinuation<[Result<RESPValue, RedisError>], Never>)
+        case single(UnsafeContinuation<Result<RESPValue, RedisError>, Never>)
+        case batch(UnsafeContinuation<[Result<RESPValue, RedisError>], Never>)
     }
 
     let completion: Completion

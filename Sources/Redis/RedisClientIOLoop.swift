@@ -16,7 +16,15 @@ final class RedisClientIOLoop: @unchecked Sendable {
     private let logger: Logger
     /// Limits warnings for failures that repeat every loop turn, such as a failing epoll_wait.
     private let warningLimiter = LogRateLimiter()
-    @exclusivity(unchecked) private var lifecycle: ConnectionLifecycle
+    @exclusivity(unchecked) private var lifecycle: ConnectionLifecycle {
+        didSet {
+            if case .ready = lifecycle.state { isReady = true } else { isReady = false }
+        }
+    }
+    /// Whether ``lifecycle`` is ready, kept in a Bool because the state enum holds a
+    /// `ContinuousClock.Instant`, whose layout is not known at compile time: every read of the
+    /// state then goes through runtime metadata, hundreds of instructions per loop turn.
+    @exclusivity(unchecked) private var isReady = false
     @exclusivity(unchecked) private var io: RedisSocketIO?
     @exclusivity(unchecked) private var token: UInt64 = 0
     @exclusivity(unchecked) private var writeInterest = false
@@ -49,15 +57,15 @@ final class RedisClientIOLoop: @unchecked Sendable {
         executor.bindToCurrentThread()
         while true {
             executor.runJobs()
-            if core.shared.withLock({ $0.isClosing }) {
+            // One lock both checks for close and takes the queued commands. Commands queued
+            // while not ready stay queued; after connect() made the connection ready, the wait
+            // check below sees them and the next turn takes them.
+            if takeQueuedUnlessClosing() {
                 shutDown()
                 return
             }
-            if lifecycle.shouldConnect(now: .now) {
+            if !isReady, case .disconnected = lifecycle.state, lifecycle.shouldConnect(now: .now) {
                 connect()
-            }
-            if lifecycle.state == .ready {
-                takeQueued()
             }
             let now = ContinuousClock.now
             expireDeadlines(now: now)
@@ -65,7 +73,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 flush(io)
             }
             let timeout = nextWakeup(now: now)
-            let isReady = lifecycle.state == .ready
+            let isReady = self.isReady
             let shouldWait = core.shared.withLock { state in
                 if state.isClosing || (isReady && !state.queued.isEmpty) || executor.hasJobs {
                     return false
@@ -159,7 +167,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 command.fail(error)
             }
         }
-        inFlight.removeAll(keepingCapacity: true)
+        inFlight.removeAllKeepingCapacity()
         inFlightHead = 0
         earliestInFlightDeadline = nil
 
@@ -192,10 +200,13 @@ final class RedisClientIOLoop: @unchecked Sendable {
 
     // MARK: writing
 
-    private func takeQueued() {
-        guard let io else { return }
-        core.shared.withLock { state in
-            guard !state.queued.isEmpty else { return }
+    /// Returns true when the client is closing. Otherwise, when the connection is ready, moves
+    /// the queued commands to the write buffer and the in-flight list.
+    private func takeQueuedUnlessClosing() -> Bool {
+        let io = isReady ? self.io : nil
+        let isClosing = core.shared.withLock { state in
+            if state.isClosing { return true }
+            guard let io, !state.queued.isEmpty else { return false }
             if io.writeBuffer.isEmpty {
                 swap(&io.writeBuffer, &state.outbound)
             } else {
@@ -203,14 +214,18 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 state.outbound.removeAll(keepingCapacity: true)
             }
             swap(&state.queued, &spareQueue)
+            return false
         }
+        if isClosing { return true }
+        guard !spareQueue.isEmpty else { return false }
         for command in spareQueue {
             if earliestInFlightDeadline.map({ command.deadline < $0 }) ?? true {
                 earliestInFlightDeadline = command.deadline
             }
             inFlight.append(command)
         }
-        spareQueue.removeAll(keepingCapacity: true)
+        spareQueue.removeAllKeepingCapacity()
+        return false
     }
 
     private func flush(_ io: RedisSocketIO) {
@@ -255,7 +270,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
         for command in completed {
             command.complete()
         }
-        completed.removeAll(keepingCapacity: true)
+        completed.removeAllKeepingCapacity()
     }
 
     /// Matches one reply to the handshake or the oldest command.
@@ -284,7 +299,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             completed.append(inFlight[inFlightHead])
             inFlightHead += 1
             if inFlightHead == inFlight.count {
-                inFlight.removeAll(keepingCapacity: true)
+                inFlight.removeAllKeepingCapacity()
                 inFlightHead = 0
             } else if inFlightHead >= 4_096 {
                 inFlight.removeFirst(inFlightHead)
@@ -296,7 +311,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
     // MARK: deadlines
 
     private func expireDeadlines(now: ContinuousClock.Instant) {
-        if case .handshaking = lifecycle.state, let handshakeDeadline, now >= handshakeDeadline {
+        if !isReady, case .handshaking = lifecycle.state, let handshakeDeadline, now >= handshakeDeadline {
             let name = handshakeNames.first ?? "handshake"
             connectionFailed(
                 RedisError(
@@ -314,7 +329,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 earliestInFlightDeadline = inFlight[inFlightHead...].map(\.deadline).min()
             }
         }
-        if lifecycle.state != .ready {
+        if !isReady {
             expireQueued(now: now)
         }
     }
@@ -355,25 +370,28 @@ final class RedisClientIOLoop: @unchecked Sendable {
     }
 
     private func nextWakeup(now: ContinuousClock.Instant) -> Duration? {
-        var next: ContinuousClock.Instant?
-        func consider(_ instant: ContinuousClock.Instant?) {
-            guard let instant else { return }
-            if next.map({ instant < $0 }) ?? true { next = instant }
-        }
-        switch lifecycle.state {
-        case .disconnected(let retryAt):
-            consider(retryAt)
-        case .handshaking:
-            consider(handshakeDeadline)
-        case .connecting, .ready, .closed:
-            break
-        }
-        consider(earliestInFlightDeadline)
-        if lifecycle.state != .ready {
-            consider(core.shared.withLock { $0.queued.map(\.deadline).min() })
+        var next = earliestInFlightDeadline
+        if !isReady {
+            switch lifecycle.state {
+            case .disconnected(let retryAt):
+                next = Self.earlier(next, retryAt)
+            case .handshaking:
+                next = Self.earlier(next, handshakeDeadline)
+            case .connecting, .ready, .closed:
+                break
+            }
+            next = Self.earlier(next, core.shared.withLock { $0.queued.map(\.deadline).min() })
         }
         guard let next else { return nil }
         return max(.zero, next - now)
+    }
+
+    private static func earlier(
+        _ first: ContinuousClock.Instant?, _ second: ContinuousClock.Instant?
+    ) -> ContinuousClock.Instant? {
+        guard let first else { return second }
+        guard let second else { return first }
+        return min(first, second)
     }
 
     // MARK: closing
@@ -407,6 +425,16 @@ final class RedisClientIOLoop: @unchecked Sendable {
         logger.debug("redis client closed", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
         for waiter in waiters {
             waiter.resume()
+        }
+    }
+}
+
+extension Array where Element == PendingCommand {
+    /// Empties the array and keeps its storage. `removeAll(keepingCapacity: true)` goes through
+    /// the generic `replaceSubrange`, which costs several hundred instructions per call.
+    mutating func removeAllKeepingCapacity() {
+        while !isEmpty {
+            removeLast()
         }
     }
 }
