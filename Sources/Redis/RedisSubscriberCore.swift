@@ -96,13 +96,11 @@ final class RedisSubscriberCore: Sendable {
                         RedisError(.clientClosed, "\(command) was called after the subscriber was closed"))
                 }
                 if state.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero {
-                    let reason = state.lastError.map { ": \($0.message)" } ?? ""
                     return .failure(
-                        RedisError(
-                            .notConnected,
-                            "\(command) not sent: \(configuration.endpoint) is "
-                                + "unreachable\(reason); the subscriber keeps reconnecting",
-                            underlying: state.lastError))
+                        RedisError.notSent(
+                            command,
+                            reason: "no connection to \(configuration.endpoint); the subscriber keeps reconnecting",
+                            lastError: state.lastError))
                 }
                 listenerID = state.makeID()
                 state.buffers[listenerID] = buffer

@@ -99,26 +99,20 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         let endpoint = configuration.endpoint
         logger.debug("redis subscriber connecting", metadata: ["redis.endpoint": "\(endpoint)"])
         lifecycle.connecting()
-        let socket: StreamSocket
+        let opened: OpenedRedisConnection
         do {
-            socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
+            opened = try RedisConnectionSetup.open(configuration, includeSelect: false)
         } catch {
-            // The transport error already names the operation and the endpoint.
-            connectionFailed(RedisError(.notConnected, "\(error)", underlying: error))
+            connectionFailed(error)
             return
         }
         token &+= 1
-        let connection = RedisSocketIO(socket: socket)
-        let commands = configuration.handshakeCommands(includeSelect: false)
-        for command in commands {
-            RESPEncoder.encodeCommand(command, into: &connection.writeBuffer)
-        }
-        handshakeNames = commands.map(RedisClientIOLoop.handshakeName)
+        handshakeNames = opened.handshakeNames
         handshakeDeadline = .now + configuration.commandTimeout
-        io = connection
+        io = opened.io
         registeredInterest = nil
         lastReceived = .now
-        if lifecycle.connected(handshakeCount: commands.count) {
+        if lifecycle.connected(handshakeCount: opened.handshakeNames.count) {
             becameReady()
         }
     }
@@ -204,17 +198,15 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         for command in unsent {
             command.completion?.resume(
                 returning: .failure(
-                    RedisError(.notConnected, "subscribe not sent: \(error.message)", underlying: error)
-                ))
+                    RedisError.notSent(
+                        "subscribe", reason: "no connection to \(configuration.endpoint)", lastError: error)))
         }
         for buffer in buffers {
             buffer.pushControl(.disconnected(error))
         }
-        logger.debug(
-            "redis subscriber connection failed",
-            metadata: [
-                "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
-            ])
+        RedisConnectionSetup.logFailure(
+            error, message: "redis subscriber connection failed", configuration: configuration, logger: logger,
+            limiter: warningLimiter)
     }
 
     // MARK: writing
@@ -313,11 +305,11 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             for command in expired {
                 command.completion?.resume(
                     returning: .failure(
-                        RedisError(
-                            .notConnected,
-                            "subscribe not sent: no connection to \(configuration.endpoint) in time",
-                            underlying: lifecycle.lastError
-                        )))
+                        RedisError.notSent(
+                            "subscribe",
+                            reason: "no connection to \(configuration.endpoint) within "
+                                + "\(configuration.maxWaitWhileDisconnected)",
+                            lastError: lifecycle.lastError)))
             }
         }
     }
