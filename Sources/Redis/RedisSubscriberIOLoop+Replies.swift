@@ -79,8 +79,8 @@ extension RedisSubscriberIOLoop {
                 guard let (kind, isSubscribe) = SubscriptionKind.confirmation(word), items.count == 3 else {
                     throw unexpected(reply)
                 }
-                // An unsubscribe confirmation may carry a null name.
-                let name = items[1].bytes ?? []
+                // An unsubscribe confirmation may carry a null name, which no command of ours expects.
+                let name = items[1].bytes
                 outcomes = confirmations.receiveConfirmation(kind: kind, isSubscribe: isSubscribe, name: name)
             }
         case .simpleString(let text) where text == Array("PONG".utf8):
@@ -142,7 +142,10 @@ extension RedisSubscriberIOLoop {
                     "the server ended the subscription", endpoint: configuration.endpoint)
                 endSubscriptions([SubscriptionKey(kind: kind, name: name)], error: error)
             case .unexpected(let text):
-                throw RedisError(.protocolError, "\(text) from \(configuration.endpoint)")
+                throw RedisError(
+                    .protocolError,
+                    "\(text) from \(configuration.endpoint); the subscriber closes the connection and "
+                        + "resubscribes on a new one")
             }
         }
     }

@@ -123,6 +123,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         handshakeDeadline = nil
         let batches: [(kind: SubscriptionKind, names: [[UInt8]])] = core.shared.withLock { state in
             state.isKnownUnreachable = false
+            state.isConnectionReady = true
             state.lastError = nil
             // On the first connection the callers' own SUBSCRIBE commands are still queued.
             guard hasBeenReady else { return [] }
@@ -133,7 +134,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             let id = core.shared.withLock { $0.makeID() }
             RESPEncoder.encodeCommand([batch.kind.subscribeCommand] + batch.names, into: &io.writeBuffer)
             confirmations.expect(
-                id, .confirmations(batch.kind, isSubscribe: true, remaining: batch.names.count),
+                id, .confirmations(batch.kind, isSubscribe: true, names: batch.names[...]),
                 isResubscribe: true
             )
             commandDeadlines[id] = deadline
@@ -188,11 +189,15 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         let failFast = lifecycle.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero
         let (unsent, buffers): ([PubSubCommand], [SubscriptionBuffer]) = core.shared.withLock { state in
             state.isKnownUnreachable = lifecycle.isKnownUnreachable
+            state.isConnectionReady = false
             state.lastError = error
             let buffers = wasReady ? Array(state.buffers.values) : []
-            guard failFast else { return ([], buffers) }
-            let unsent = state.queued.filter { $0.completion != nil }
-            state.queued.removeAll { $0.completion != nil }
+            var unsent: [PubSubCommand] = []
+            if failFast {
+                unsent = state.queued.filter { $0.completion != nil }
+                state.queued.removeAll { $0.completion != nil }
+            }
+            state.pruneQueuedUnsubscribes()
             return (unsent, buffers)
         }
         for command in unsent {
@@ -222,7 +227,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             RESPEncoder.encodeCommand([name] + command.names, into: &io.writeBuffer)
             confirmations.expect(
                 command.id,
-                .confirmations(command.kind, isSubscribe: command.isSubscribe, remaining: command.names.count)
+                .confirmations(command.kind, isSubscribe: command.isSubscribe, names: command.names[...])
             )
             if let completion = command.completion {
                 completions[command.id] = completion
@@ -299,7 +304,9 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         if lifecycle.state != .ready {
             let expired: [PubSubCommand] = core.shared.withLock { state in
                 let expired = state.queued.filter { $0.completion != nil && $0.deadline <= now }
+                guard !expired.isEmpty else { return [] }
                 state.queued.removeAll { $0.completion != nil && $0.deadline <= now }
+                state.pruneQueuedUnsubscribes()
                 return expired
             }
             for command in expired {
