@@ -52,7 +52,9 @@ struct PendingConfirmations {
 
     /// Records a `subscribe`/`unsubscribe`-style confirmation; `name` is nil when the server sent
     /// a null name, which only an UNSUBSCRIBE without names gets.
-    mutating func receiveConfirmation(kind: SubscriptionKind, isSubscribe: Bool, name: [UInt8]?) -> [Outcome] {
+    mutating func receiveConfirmation(
+        kind: SubscriptionKind, isSubscribe: Bool, name: [UInt8]?
+    ) -> [Outcome] {
         guard let head = entries.first,
             case .confirmations(let expectedKind, let expectedSubscribe, var names) = head.expectation,
             expectedKind == kind, expectedSubscribe == isSubscribe,
@@ -63,7 +65,10 @@ struct PendingConfirmations {
             }
             let word = commandName(kind, isSubscribe: isSubscribe).lowercased()
             let quotedName = name.map { "\"\(Self.describe($0))\"" } ?? "a null name"
-            return [.unexpected("a \(word) confirmation for \(quotedName) arrived while \(describeHead()) was expected")]
+            return [
+                .unexpected(
+                    "a \(word) confirmation for \(quotedName) arrived while \(describeHead()) was expected")
+            ]
         }
         if index == names.startIndex {
             names.removeFirst()

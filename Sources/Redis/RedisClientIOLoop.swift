@@ -96,7 +96,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
         }
         token &+= 1
         do {
-            try poller.register(fileDescriptor: opened.io.socket.fileDescriptor, token: token, interest: .readable)
+            try poller.register(
+                fileDescriptor: opened.io.socket.fileDescriptor, token: token, interest: .readable)
         } catch {
             opened.io.socket.close()
             connectionFailed(RedisError(.notConnected, "registering the socket with epoll failed: \(error)"))
@@ -331,12 +332,14 @@ final class RedisClientIOLoop: @unchecked Sendable {
             let wait = code == .notConnected ? configuration.maxWaitWhileDisconnected : command.timeout
             let noConnection = "no connection to \(configuration.endpoint) within \(wait)"
             if lifecycle.lastError?.code == .authenticationFailed {
-                command.fail(RedisError.notSent(command.name, reason: noConnection, lastError: lifecycle.lastError))
+                command.fail(
+                    RedisError.notSent(command.name, reason: noConnection, lastError: lifecycle.lastError))
                 continue
             }
             command.fail(
                 RedisError(
-                    code, "\(command.name) not sent: \(noConnection)\(reason)", underlying: lifecycle.lastError))
+                    code, "\(command.name) not sent: \(noConnection)\(reason)",
+                    underlying: lifecycle.lastError))
         }
     }
 

@@ -18,7 +18,8 @@ enum RedisConnectionSetup {
     ) throws(RedisError) -> OpenedRedisConnection {
         let socket: StreamSocket
         do {
-            socket = try StreamSocket.connect(to: configuration.endpoint, timeout: configuration.connectTimeout)
+            socket = try StreamSocket.connect(
+                to: configuration.endpoint, timeout: configuration.connectTimeout)
         } catch {
             // The transport error already names the operation and the endpoint.
             throw RedisError(.notConnected, "\(error)", underlying: error)
@@ -49,7 +50,8 @@ enum RedisConnectionSetup {
         logger.warning(
             "redis authentication failed; retrying at the maximum reconnect delay",
             metadata: [
-                "redis.endpoint": .string(endpoint), "redis.username": .string(configuration.username ?? "default"),
+                "redis.endpoint": .string(endpoint),
+                "redis.username": .string(configuration.username ?? "default"),
                 "redis.retry_delay": "\(configuration.reconnectBackoffMaximum)", "error": "\(error.message)",
                 "log.suppressed": "\(suppressed)",
             ])

@@ -48,7 +48,9 @@ struct RedisSubscriberShared {
                 subscribed.formUnion(keys)
                 return command
             }
-            let needed = command.names.filter { subscribed.contains(SubscriptionKey(kind: command.kind, name: $0)) }
+            let needed = command.names.filter {
+                subscribed.contains(SubscriptionKey(kind: command.kind, name: $0))
+            }
             guard !needed.isEmpty else { return nil }
             return PubSubCommand(
                 id: command.id, kind: command.kind, isSubscribe: false, names: needed, completion: nil,
@@ -125,7 +127,8 @@ final class RedisSubscriberCore: Sendable {
                     return .failure(
                         RedisError.notSent(
                             command,
-                            reason: "no connection to \(configuration.endpoint); the subscriber keeps reconnecting",
+                            reason: "no connection to \(configuration.endpoint); the subscriber keeps "
+                                + "reconnecting",
                             lastError: state.lastError))
                 }
                 let maxPending = configuration.maxPendingCommands
@@ -133,8 +136,9 @@ final class RedisSubscriberCore: Sendable {
                     return .failure(
                         RedisError(
                             .queueFull,
-                            "\(command) not queued: \(state.queuedSubscribeCount) subscribe commands are "
-                                + "already waiting to be sent, the limit is maxPendingCommands = \(maxPending)"))
+                            "\(command) not queued: \(state.queuedSubscribeCount) subscribe commands "
+                                + "are already waiting to be sent, the limit is maxPendingCommands = "
+                                + "\(maxPending)"))
                 }
                 listenerID = state.makeID()
                 state.buffers[listenerID] = buffer

@@ -170,32 +170,11 @@ extension RedisSubscriberIOLoop {
         let event = RedisSubscriptionEvent.message(message)
         let pending = buffers.filter { !$0.offerMessage(event) }
         if !pending.isEmpty {
-            // NOTE: while stalled nothing is read, so a connection the server closes meanwhile is
-            // noticed only after the listener takes an event.
+            // While stalled nothing is read; checkStalled notices a close and bounds the pause.
             stalled = (event, pending)
             stalledSince = .now
             logger.debug("redis subscriber stopped reading: a subscription buffer is full")
         }
-    }
-
-    /// Offers the stalled message again; once every buffer took it, reading resumes and the
-    /// health check and command deadlines restart from now.
-    func retryStalledDelivery() {
-        guard let (event, buffers) = stalled else { return }
-        let pending = buffers.filter { !$0.offerMessage(event) }
-        guard pending.isEmpty else {
-            stalled = (event, pending)
-            return
-        }
-        stalled = nil
-        let now = ContinuousClock.now
-        let pause = now - stalledSince
-        lastReceived = now
-        if let pingDeadline {
-            self.pingDeadline = pingDeadline + pause
-        }
-        commandDeadlines = commandDeadlines.mapValues { $0 + pause }
-        logger.debug("redis subscriber resumed reading")
     }
 
     private func describeOldestCommand() -> String {

@@ -58,6 +58,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             }
             if stalled != nil {
                 retryStalledDelivery()
+                checkStalled(now: .now, hangupReported: false)
             }
             if stalled == nil, io != nil {
                 processBufferedReplies()
@@ -87,8 +88,11 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
                 state.ioThreadWaiting = false
                 state.wakeRequested = false
             }
-            if io != nil, stalled == nil, events.contains(where: { $0.token == token }) {
+            guard io != nil, let event = events.first(where: { $0.token == token }) else { continue }
+            if stalled == nil {
                 readAvailable()
+            } else if event.hangup || event.error {
+                checkStalled(now: .now, hangupReported: true)
             }
         }
     }
@@ -210,8 +214,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             buffer.pushControl(.disconnected(error))
         }
         RedisConnectionSetup.logFailure(
-            error, message: "redis subscriber connection failed", configuration: configuration, logger: logger,
-            limiter: warningLimiter)
+            error, message: "redis subscriber connection failed", configuration: configuration,
+            logger: logger, limiter: warningLimiter)
     }
 
     // MARK: writing
@@ -237,7 +241,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
     }
 
     /// Registers the socket for reading unless a full buffer stalls delivery, and for writing
-    /// while bytes wait.
+    /// while bytes wait. A stalled socket stays registered with no interest, because epoll
+    /// still reports EPOLLHUP and EPOLLERR for it.
     func updateInterest() {
         guard let io else { return }
         var interest: Poller.Interest = []
@@ -246,10 +251,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         guard interest != registeredInterest else { return }
         let descriptor = io.socket.fileDescriptor
         do {
-            if interest.isEmpty {
-                poller.deregister(fileDescriptor: descriptor)
-                registeredInterest = nil
-            } else if registeredInterest == nil {
+            if registeredInterest == nil {
                 try poller.register(fileDescriptor: descriptor, token: token, interest: interest)
                 registeredInterest = interest
             } else {
@@ -336,6 +338,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             if stalled == nil {
                 consider(pingDeadline ?? lastReceived + configuration.healthCheckInterval)
                 consider(commandDeadlines.values.min())
+            } else {
+                consider(nextStallCheck(now: now))
             }
         case .connecting, .closed:
             break
