@@ -102,11 +102,9 @@ final class RedisClientCore: Sendable {
                 return RedisError(.clientClosed, "\(name) was called after the client was closed")
             }
             if state.isKnownUnreachable && maxWait == .zero {
-                let reason = state.lastError.map { ": \($0.message)" } ?? ""
-                return RedisError(
-                    .notConnected,
-                    "\(name) not sent: \(configuration.endpoint) is unreachable"
-                        + "\(reason); the client keeps reconnecting", underlying: state.lastError)
+                return RedisError.notSent(
+                    name, reason: "no connection to \(configuration.endpoint); the client keeps reconnecting",
+                    lastError: state.lastError)
             }
             guard state.pendingReplies + replyCount <= maxPending else {
                 return RedisError(

@@ -99,41 +99,30 @@ final class RedisClientIOLoop: @unchecked Sendable {
         let endpoint = configuration.endpoint
         logger.debug("redis connecting", metadata: ["redis.endpoint": "\(endpoint)"])
         lifecycle.connecting()
-        let socket: StreamSocket
+        let opened: OpenedRedisConnection
         do {
-            socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
+            opened = try RedisConnectionSetup.open(configuration, includeSelect: true)
         } catch {
-            // The transport error already names the operation and the endpoint.
-            let failure = RedisError(.notConnected, "\(error)", underlying: error)
-            connectionFailed(failure)
+            connectionFailed(error)
             return
         }
         token &+= 1
         do {
-            try poller.register(fileDescriptor: socket.fileDescriptor, token: token, interest: .readable)
+            try poller.register(
+                fileDescriptor: opened.io.socket.fileDescriptor, token: token, interest: .readable)
         } catch {
-            socket.close()
+            opened.io.socket.close()
             connectionFailed(RedisError(.notConnected, "registering the socket with epoll failed: \(error)"))
             return
         }
 
-        let connection = RedisSocketIO(socket: socket)
-        let commands = configuration.handshakeCommands(includeSelect: true)
-        for command in commands {
-            RESPEncoder.encodeCommand(command, into: &connection.writeBuffer)
-        }
-        handshakeNames = commands.map(Self.handshakeName)
+        handshakeNames = opened.handshakeNames
         handshakeDeadline = .now + configuration.commandTimeout
-        io = connection
+        io = opened.io
         writeInterest = false
-        if lifecycle.connected(handshakeCount: commands.count) {
+        if lifecycle.connected(handshakeCount: opened.handshakeNames.count) {
             becameReady()
         }
-    }
-
-    static func handshakeName(_ command: [[UInt8]]) -> String {
-        let words = command.prefix(command.first == Array("CLIENT".utf8) ? 2 : 1)
-        return words.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
     }
 
     private func becameReady() {
@@ -189,13 +178,12 @@ final class RedisClientIOLoop: @unchecked Sendable {
         }
         for command in unsent {
             command.fail(
-                RedisError(.notConnected, "\(command.name) not sent: \(error.message)", underlying: error))
+                RedisError.notSent(
+                    command.name, reason: "no connection to \(configuration.endpoint)", lastError: error))
         }
-        logger.debug(
-            "redis connection failed",
-            metadata: [
-                "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
-            ])
+        RedisConnectionSetup.logFailure(
+            error, message: "redis connection failed", configuration: configuration, logger: logger,
+            limiter: warningLimiter)
     }
 
     // MARK: writing
@@ -361,11 +349,16 @@ final class RedisClientIOLoop: @unchecked Sendable {
         for command in expired {
             let code = command.unsentFailure
             let wait = code == .notConnected ? configuration.maxWaitWhileDisconnected : command.timeout
+            let noConnection = "no connection to \(configuration.endpoint) within \(wait)"
+            if lifecycle.lastError?.code == .authenticationFailed {
+                command.fail(
+                    RedisError.notSent(command.name, reason: noConnection, lastError: lifecycle.lastError))
+                continue
+            }
             command.fail(
                 RedisError(
-                    code,
-                    "\(command.name) not sent: no connection to \(configuration.endpoint) "
-                        + "within \(wait)\(reason)", underlying: lifecycle.lastError))
+                    code, "\(command.name) not sent: \(noConnection)\(reason)",
+                    underlying: lifecycle.lastError))
         }
     }
 

@@ -16,6 +16,7 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
             case invalidArgument = "invalid argument"
             case unexpectedReply = "unexpected reply"
             case clientClosed = "client closed"
+            case authenticationFailed = "authentication failed"
         }
 
         private let base: Base
@@ -43,6 +44,11 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
         public static var unexpectedReply: Code { Code(.unexpectedReply) }
         /// The client or subscriber was closed.
         public static var clientClosed: Code { Code(.clientClosed) }
+        /// The server rejected the AUTH of the handshake (`WRONGPASS`, `NOPERM`, or
+        /// `ERR invalid password` from servers before 6.0); ``RedisError/serverMessage`` holds its
+        /// reply. Commands fail with this code until a connection authenticates. The client keeps
+        /// retrying at the maximum reconnect delay, because the server may be reconfigured.
+        public static var authenticationFailed: Code { Code(.authenticationFailed) }
 
         public var description: String { base.rawValue }
     }
@@ -79,6 +85,27 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
             .serverError, "\(command) failed: \(String(decoding: text.prefix(512), as: UTF8.self))",
             serverMessage: text
         )
+    }
+
+    /// The error for a rejected handshake AUTH; the server's reply never contains the password.
+    static func authenticationFailed(_ text: [UInt8]) -> RedisError {
+        RedisError(
+            .authenticationFailed,
+            "AUTH failed: \(String(decoding: text.prefix(512), as: UTF8.self)); check the username "
+                + "and password", serverMessage: text)
+    }
+
+    /// The error for a call that was not sent because no connection is ready. It keeps the code
+    /// ``Code/authenticationFailed`` when the server rejected the credentials, so callers can tell
+    /// a configuration error from a network failure; otherwise the code is ``Code/notConnected``.
+    static func notSent(_ command: String, reason: String, lastError: RedisError?) -> RedisError {
+        if let lastError, lastError.code == .authenticationFailed {
+            return RedisError(
+                .authenticationFailed, "\(command) not sent: \(reason): \(lastError.message)",
+                serverMessage: lastError.serverMessage, underlying: lastError)
+        }
+        let detail = lastError.map { ": \($0.message)" } ?? ""
+        return RedisError(.notConnected, "\(command) not sent: \(reason)\(detail)", underlying: lastError)
     }
 
     static func timedOut(after timeout: Duration, endpoint: Endpoint) -> RedisError {

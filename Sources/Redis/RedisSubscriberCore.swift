@@ -21,6 +21,10 @@ struct RedisSubscriberShared {
     var queued: [PubSubCommand] = []
     var nextID: UInt64 = 1
     var isKnownUnreachable = false
+    /// Whether the I/O thread has a connection past its handshake. Without one, an UNSUBSCRIBE
+    /// is queued only for names an earlier queued SUBSCRIBE names, because a new connection
+    /// starts with no subscriptions.
+    var isConnectionReady = false
     var lastError: RedisError?
     var isClosing = false
     var ioThreadWaiting = false
@@ -32,6 +36,30 @@ struct RedisSubscriberShared {
         defer { nextID += 1 }
         return nextID
     }
+
+    /// Removes from queued UNSUBSCRIBE commands every name that no earlier queued SUBSCRIBE
+    /// names, and the commands left empty. Called when there is no connection, so each name
+    /// removed is one the next connection never subscribes.
+    mutating func pruneQueuedUnsubscribes() {
+        var subscribed = Set<SubscriptionKey>()
+        queued = queued.compactMap { command in
+            let keys = command.names.map { SubscriptionKey(kind: command.kind, name: $0) }
+            if command.isSubscribe {
+                subscribed.formUnion(keys)
+                return command
+            }
+            let needed = command.names.filter {
+                subscribed.contains(SubscriptionKey(kind: command.kind, name: $0))
+            }
+            guard !needed.isEmpty else { return nil }
+            return PubSubCommand(
+                id: command.id, kind: command.kind, isSubscribe: false, names: needed, completion: nil,
+                deadline: command.deadline)
+        }
+    }
+
+    /// Subscribe commands in ``queued``, which callers wait on.
+    var queuedSubscribeCount: Int { queued.count { $0.completion != nil } }
 }
 
 final class RedisSubscriberCore: Sendable {
@@ -96,13 +124,21 @@ final class RedisSubscriberCore: Sendable {
                         RedisError(.clientClosed, "\(command) was called after the subscriber was closed"))
                 }
                 if state.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero {
-                    let reason = state.lastError.map { ": \($0.message)" } ?? ""
+                    return .failure(
+                        RedisError.notSent(
+                            command,
+                            reason: "no connection to \(configuration.endpoint); the subscriber keeps "
+                                + "reconnecting",
+                            lastError: state.lastError))
+                }
+                let maxPending = configuration.maxPendingCommands
+                guard state.queuedSubscribeCount < maxPending else {
                     return .failure(
                         RedisError(
-                            .notConnected,
-                            "\(command) not sent: \(configuration.endpoint) is "
-                                + "unreachable\(reason); the subscriber keeps reconnecting",
-                            underlying: state.lastError))
+                            .queueFull,
+                            "\(command) not queued: \(state.queuedSubscribeCount) subscribe commands "
+                                + "are already waiting to be sent, the limit is maxPendingCommands = "
+                                + "\(maxPending)"))
                 }
                 listenerID = state.makeID()
                 state.buffers[listenerID] = buffer
@@ -157,6 +193,9 @@ final class RedisSubscriberCore: Sendable {
                         id: state.makeID(), kind: kind, isSubscribe: false, names: names, completion: nil,
                         deadline: .now + configuration.commandTimeout
                     ))
+            }
+            if !state.isConnectionReady {
+                state.pruneQueuedUnsubscribes()
             }
             return buffer
         }
