@@ -18,17 +18,21 @@ import SocketTransport
 /// connection is closed, never reused, because its late reply would be taken for the next
 /// command's. After a connection is lost, the next call reconnects at once. After a failed
 /// attempt, calls fail with ``RedisError/Code/notConnected`` until the backoff delay passed, or
-/// wait for it when it is within ``RedisConfiguration/maxWaitWhileDisconnected``.
+/// wait for it when it is within ``RedisConfiguration/maxWaitWhileDisconnected``. A rejected AUTH
+/// fails with ``RedisError/Code/authenticationFailed`` and is retried after the maximum delay.
 ///
-/// Not `Sendable`: one thread at a time owns it.
+/// Not `Sendable`: one thread at a time owns it. Its mutable properties therefore opt out of
+/// runtime exclusivity checks, which cost a thread-local lookup per access.
 public final class RedisConnection {
     public let configuration: RedisConfiguration
     private let logger: Logger
-    private var lifecycle: ConnectionLifecycle
-    private var socket: StreamSocket?
-    private var parser = RESPParser()
-    private var cursor = ByteCursor()
-    private var writeBuffer: [UInt8] = []
+    /// Limits warnings for a rejected AUTH, which repeats on every attempt.
+    private let warningLimiter = LogRateLimiter()
+    @exclusivity(unchecked) private var lifecycle: ConnectionLifecycle
+    @exclusivity(unchecked) private var socket: StreamSocket?
+    @exclusivity(unchecked) private var parser = RESPParser()
+    @exclusivity(unchecked) private var cursor = ByteCursor()
+    @exclusivity(unchecked) private var writeBuffer: [UInt8] = []
     private let readChunk: UnsafeMutableRawBufferPointer
 
     /// Creates the connection object without connecting; the first command connects.
@@ -168,12 +172,11 @@ public final class RedisConnection {
         let endpoint = configuration.endpoint
         var now = ContinuousClock.now
         if case .disconnected(let retryAt) = lifecycle.state, retryAt > now {
-            let reason = lifecycle.lastError.map { ": \($0.message)" } ?? ""
             guard retryAt - now <= configuration.maxWaitWhileDisconnected else {
-                throw RedisError(
-                    .notConnected,
-                    "\(commandName) not sent: \(endpoint) is unreachable\(reason); the next connect "
-                        + "attempt is due in \(retryAt - now)", underlying: lifecycle.lastError)
+                throw RedisError.notSent(
+                    commandName,
+                    reason: "no connection to \(endpoint); the next connect attempt is due in \(retryAt - now)",
+                    lastError: lifecycle.lastError)
             }
             sleep(until: retryAt)
             now = .now
@@ -187,14 +190,15 @@ public final class RedisConnection {
             // The transport error already names the operation and the endpoint.
             let failure = RedisError(.notConnected, "\(error)", underlying: error)
             lifecycle.fail(failure, now: .now)
+            logFailure(failure)
             throw failure
         }
         socket = opened
         do {
             try handshake(opened)
         } catch {
-            // As on RedisClient: a failed handshake means the command was not sent.
-            throw RedisError(.notConnected, "\(commandName) not sent: \(error.message)", underlying: error)
+            // As on RedisClient: the command was not sent, and a rejected AUTH keeps its code.
+            throw RedisError.notSent(commandName, reason: "no connection to \(endpoint)", lastError: error)
         }
         logger.debug("redis connected", metadata: ["redis.endpoint": "\(endpoint)"])
         return opened
@@ -215,7 +219,7 @@ public final class RedisConnection {
         do throws(RedisError) {
             try write(handshakeBytes, to: socket, deadline: deadline, timeout: timeout)
             for command in commands {
-                let name = RedisClientIOLoop.handshakeName(command)
+                let name = RedisConnectionSetup.handshakeName(command)
                 let reply = try readReply(from: socket, deadline: deadline, timeout: timeout)
                 if case .failed(let error, _) = lifecycle.handshakeReplied(reply, command: name, now: .now) {
                     throw error
@@ -234,9 +238,13 @@ public final class RedisConnection {
         } else {
             lifecycle.fail(error, now: .now)
         }
-        logger.debug(
-            "redis connection failed",
-            metadata: ["redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)"])
+        logFailure(error)
+    }
+
+    private func logFailure(_ error: RedisError) {
+        RedisConnectionSetup.logFailure(
+            error, message: "redis connection failed", configuration: configuration, logger: logger,
+            limiter: warningLimiter)
     }
 
     private func resetConnection() {

@@ -67,16 +67,26 @@ extension RedisServerSuite {
             #expect(try redisCLI(server, ["-n", "1", "GET", "db-marker"]) == "1")
 
             configuration.password = "wrong"
+            configuration.reconnectBackoffMaximum = .seconds(30)
             let rejected = RedisConnection(configuration: configuration)
             do {
                 _ = try rejected.send("PING")
                 Issue.record("wrong password accepted")
             } catch {
-                #expect(error.code == .notConnected)
+                #expect(error.code == .authenticationFailed)
                 #expect(error.description.contains("WRONGPASS"))
                 #expect(!error.description.contains("wrong"))
             }
             #expect(!rejected.isConnected)
+            // The retry waits for the maximum reconnect delay, so the next call fails at once
+            // with the same code instead of sending AUTH again.
+            do {
+                _ = try rejected.send("PING")
+                Issue.record("wrong password accepted")
+            } catch {
+                #expect(error.code == .authenticationFailed)
+                #expect(error.message.contains("next connect attempt is due"))
+            }
         }
 
         @Test("timeout closes the connection, next call reconnects")
