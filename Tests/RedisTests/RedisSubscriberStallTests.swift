@@ -77,13 +77,15 @@ extension RedisServerSuite {
             #expect(fastEvents.disconnectErrors.isEmpty, "\(fastEvents.snapshot)")
 
             // The slow subscription ends: its two buffered messages, the reason, then the end.
-            var slowEvents: [RedisSubscriptionEvent] = []
-            for await event in slow {
-                slowEvents.append(event)
-            }
+            let slowCollector = EventCollector(slow)
+            #expect(await slowCollector.wait(timeout: .seconds(3)) { $0.count >= 3 })
+            let slowEvents = slowCollector.snapshot
+            slowCollector.stop()
             #expect(slowEvents.count == 3, "\(slowEvents)")
             guard slowEvents.count == 3, case .disconnected(let error) = slowEvents[2] else {
                 Issue.record("expected two messages and a disconnect: \(slowEvents)")
+                await subscriber.close()
+                await client.close()
                 return
             }
             #expect(error.code == .queueFull, "\(error)")
