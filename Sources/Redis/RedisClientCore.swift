@@ -49,11 +49,11 @@ final class RedisClientCore: Sendable {
         IOThread.start(name: "redis-client") { loop.run() }
     }
 
-    func submitSingle(
+    nonisolated(nonsending) func submitSingle(
         name: String, timeout: Duration?, encode: (inout [UInt8]) -> Void
     ) async throws(RedisError) -> RESPValue {
-        let result = await withCheckedContinuation {
-            (continuation: CheckedContinuation<Result<RESPValue, RedisError>, Never>) in
+        let result = await withUnsafeContinuation {
+            (continuation: UnsafeContinuation<Result<RESPValue, RedisError>, Never>) in
             if let error = enqueue(
                 .single(continuation), name: name, replyCount: 1, timeout: timeout, encode: encode)
             {
@@ -63,9 +63,11 @@ final class RedisClientCore: Sendable {
         return try result.get()
     }
 
-    func submitBatch(count: Int, encode: (inout [UInt8]) -> Void) async -> [Result<RESPValue, RedisError>] {
-        await withCheckedContinuation {
-            (continuation: CheckedContinuation<[Result<RESPValue, RedisError>], Never>) in
+    nonisolated(nonsending) func submitBatch(
+        count: Int, encode: (inout [UInt8]) -> Void
+    ) async -> [Result<RESPValue, RedisError>] {
+        await withUnsafeContinuation {
+            (continuation: UnsafeContinuation<[Result<RESPValue, RedisError>], Never>) in
             let name = "pipeline command"
             if let error = enqueue(
                 .batch(continuation), name: name, replyCount: count, timeout: nil, encode: encode)
