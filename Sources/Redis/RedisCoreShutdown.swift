@@ -3,11 +3,11 @@ import Synchronization
 
 /// The fields of a client's or subscriber's shared state that closing its I/O thread uses.
 protocol IOThreadShutdownState {
-    /// Set by `close()` or deinit; the I/O thread fails what is pending and ends.
+    /// Set by `close()` or deinit, after which the I/O thread fails what is pending and ends.
     var isClosing: Bool { get set }
     /// Set by the I/O thread as it ends, after which `close()` returns at once.
     var ioThreadEnded: Bool { get set }
-    /// Callers of `close()` waiting for the I/O thread to end; the thread resumes them.
+    /// Callers of `close()` waiting for the I/O thread to end, which resumes them.
     var closeWaiters: [CheckedContinuation<Void, Never>] { get set }
 }
 
