@@ -32,14 +32,7 @@ final class RedisClientCore: Sendable {
     init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        do {
-            poller = try Poller()
-            pollerError = nil
-        } catch {
-            poller = nil
-            pollerError = RedisError(
-                .notConnected, "creating the epoll instance failed: \(error)", underlying: error)
-        }
+        (poller, pollerError) = RedisCoreShutdown.makePoller()
         executor = IOThreadExecutor(poller: poller)
     }
 
@@ -141,27 +134,10 @@ final class RedisClientCore: Sendable {
 
     /// Asks the I/O thread to fail everything pending and end. Returns at once.
     func requestClose() {
-        let wake = shared.withLock { state in
-            let wasClosing = state.isClosing
-            state.isClosing = true
-            return !wasClosing
-        }
-        if wake {
-            poller?.wake()
-        }
+        RedisCoreShutdown.requestClose(shared, poller: poller)
     }
 
     func close() async {
-        requestClose()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ended = shared.withLock { state in
-                if state.ioThreadEnded { return true }
-                state.closeWaiters.append(continuation)
-                return false
-            }
-            if ended {
-                continuation.resume()
-            }
-        }
+        await RedisCoreShutdown.close(shared, poller: poller)
     }
 }

@@ -72,14 +72,7 @@ final class RedisSubscriberCore: Sendable {
     init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        do {
-            poller = try Poller()
-            pollerError = nil
-        } catch {
-            poller = nil
-            pollerError = RedisError(
-                .notConnected, "creating the epoll instance failed: \(error)", underlying: error)
-        }
+        (poller, pollerError) = RedisCoreShutdown.makePoller()
     }
 
     func startIOThread() {
@@ -205,27 +198,10 @@ final class RedisSubscriberCore: Sendable {
     }
 
     func requestClose() {
-        let wake = shared.withLock { state in
-            let wasClosing = state.isClosing
-            state.isClosing = true
-            return !wasClosing
-        }
-        if wake {
-            poller?.wake()
-        }
+        RedisCoreShutdown.requestClose(shared, poller: poller)
     }
 
     func close() async {
-        requestClose()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ended = shared.withLock { state in
-                if state.ioThreadEnded { return true }
-                state.closeWaiters.append(continuation)
-                return false
-            }
-            if ended {
-                continuation.resume()
-            }
-        }
+        await RedisCoreShutdown.close(shared, poller: poller)
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
+import Glibc
 import Redis
+import SocketTransport
 import TestSupport
 import Testing
 
@@ -77,13 +79,15 @@ extension RedisServerSuite {
             #expect(fastEvents.disconnectErrors.isEmpty, "\(fastEvents.snapshot)")
 
             // The slow subscription ends: its two buffered messages, the reason, then the end.
-            var slowEvents: [RedisSubscriptionEvent] = []
-            for await event in slow {
-                slowEvents.append(event)
-            }
+            let slowCollector = EventCollector(slow)
+            #expect(await slowCollector.wait(timeout: .seconds(3)) { $0.count >= 3 })
+            let slowEvents = slowCollector.snapshot
+            slowCollector.stop()
             #expect(slowEvents.count == 3, "\(slowEvents)")
             guard slowEvents.count == 3, case .disconnected(let error) = slowEvents[2] else {
                 Issue.record("expected two messages and a disconnect: \(slowEvents)")
+                await subscriber.close()
+                await client.close()
                 return
             }
             #expect(error.code == .queueFull, "\(error)")
@@ -99,5 +103,63 @@ extension RedisServerSuite {
             await subscriber.close()
             await client.close()
         }
+    }
+}
+
+/// A connection reset while a full buffer pauses reading, from a fake server.
+@Suite("Redis subscriber reset while stalled")
+struct RedisSubscriberStallResetTests {
+    private static func push(_ words: String...) -> String {
+        "*\(words.count)\r\n" + words.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+    }
+
+    @Test("reset noticed while buffer full")
+    func resetNoticedWhileStalled() async throws {
+        let server = try HostileRedisServer { index, socket in
+            _ = HostileRedisServer.readCommands(socket, count: 1)
+            var replies = "*3\r\n$9\r\nsubscribe\r\n$4\r\nchan\r\n:1\r\n"
+            if index == 0 {
+                for number in 0..<5 {
+                    replies += Self.push("message", "chan", "m\(number)")
+                }
+            }
+            HostileRedisServer.send(socket, replies)
+            guard index == 0 else {
+                HostileRedisServer.drainUntilClosed(socket, timeout: .seconds(5))
+                socket.close()
+                return
+            }
+            usleep(300_000)
+            // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+            var option = linger(l_onoff: 1, l_linger: 0)
+            _ = setsockopt(
+                socket.fileDescriptor, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+            socket.close()
+        }
+        defer { server.stop() }
+        var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: server.port))
+        configuration.subscriptionBufferCapacity = 2
+        configuration.subscriptionStallTimeout = .seconds(60)
+        configuration.reconnectBackoffInitial = .milliseconds(5)
+        configuration.reconnectBackoffMaximum = .milliseconds(100)
+        // The fake server never replies to PING.
+        configuration.healthCheckInterval = .seconds(60)
+        let subscriber = RedisSubscriber(configuration: configuration)
+        let subscription = try await subscriber.subscribe(channels: [bytes("chan")])
+
+        // Nothing reads the subscription, yet the subscriber notices the reset and reconnects.
+        let deadline = ContinuousClock.now + .seconds(3)
+        while server.accepted < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(server.accepted >= 2, "\(server.accepted) connections")
+
+        let events = EventCollector(subscription)
+        #expect(await events.waitForResubscribed(timeout: .seconds(3)), "\(events.snapshot)")
+        #expect(events.messages.map(\.payload) == [bytes("m0"), bytes("m1"), bytes("m2")])
+        #expect(events.disconnectErrors.count == 1, "\(events.snapshot)")
+        #expect(events.disconnectErrors.first?.code == .connectionClosed, "\(events.snapshot)")
+        events.stop()
+        await subscriber.close()
     }
 }
