@@ -163,7 +163,9 @@ enum RedisBenchmarks {
         print("")
         print("per-round ratios, pipelined on client executor: \(roundRatios("pipelined", pipelinedPeer))")
         print("per-round ratios, sequential on client executor: \(roundRatios("sequential", sequentialPeer))")
-        print("per-round ratios, sequential on default executor: \(roundRatios("sequential-default", sequentialPeer))")
+        print(
+            "per-round ratios, sequential on default executor: "
+                + roundRatios("sequential-default", sequentialPeer))
         print(
             "per-round ratios, sequential on RedisConnection: "
                 + roundRatios("sequential-connection", sequentialPeer))
@@ -180,7 +182,9 @@ enum RedisBenchmarks {
         "pipelined", "pipelined-default", "sequential", "sequential-default", "sequential-connection",
     ]
 
-    static func runProfiled(_ scenario: String, client: RedisClient, options: Options) async throws -> Double {
+    static func runProfiled(
+        _ scenario: String, client: RedisClient, options: Options
+    ) async throws -> Double {
         let executor = client.executor
         switch scenario {
         case "pipelined":

@@ -134,8 +134,8 @@ public final class RedisClient: Sendable {
     /// every command.
     private static func isSubscribeModeCommand(_ name: [UInt8]) -> Bool {
         guard name.count >= 7 && name.count <= 12 else { return false }
-        // Each of them ends in E or R (MONITOR); this rejects PUBLISH and most other commands
-        // with one comparison.
+        // Each of them ends in E, or R for MONITOR, so one comparison rejects PUBLISH and most
+        // other commands.
         let last = name[name.count - 1] & 0xDF
         guard last == UInt8(ascii: "E") || last == UInt8(ascii: "R") else { return false }
         return subscribeModeCommands.contains { candidate in

@@ -21,8 +21,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
             if case .ready = lifecycle.state { isReady = true } else { isReady = false }
         }
     }
-    /// Whether ``lifecycle`` is ready, kept in a Bool because the state enum holds a
-    /// `ContinuousClock.Instant`, whose layout is not known at compile time: every read of the
+    /// Whether ``lifecycle`` is ready, kept in a Bool because the state enum contains a
+    /// `ContinuousClock.Instant`, whose layout is not known at compile time. Every read of the
     /// state then goes through runtime metadata, hundreds of instructions per loop turn.
     @exclusivity(unchecked) private var isReady = false
     @exclusivity(unchecked) private var io: RedisSocketIO?

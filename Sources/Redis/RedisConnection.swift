@@ -8,9 +8,10 @@ import SocketTransport
 ///
 /// A round trip costs three system calls (send, poll, recv) and no thread switch, which suits a
 /// caller that does one command at a time on its own thread. ``RedisClient`` suits concurrent
-/// callers and Swift tasks: its calls never block a thread, and it pipelines commands from
-/// concurrent callers into one write. Do not call a `RedisConnection` from a task on the
-/// cooperative pool for long, because a blocked call holds one of its few threads.
+/// callers and Swift tasks, because its calls suspend instead of blocking a thread and it
+/// pipelines commands from concurrent callers into one write. Do not call a `RedisConnection`
+/// from a task on the cooperative pool for long, because a blocked call holds one of its few
+/// threads.
 ///
 /// It shares the client's rules. It connects on first use and sends the same handshake (AUTH,
 /// SELECT, CLIENT SETNAME) with the same limits on replies. A command that gets no reply within
@@ -119,7 +120,8 @@ public final class RedisConnection {
         } catch where error.code == .timedOut {
             throw RedisError.timedOut(after: timeout, endpoint: configuration.endpoint)
         } catch {
-            throw RedisError.closed("write failed: \(error)", endpoint: configuration.endpoint, underlying: error)
+            throw RedisError.closed(
+                "write failed: \(error)", endpoint: configuration.endpoint, underlying: error)
         }
     }
 
@@ -175,12 +177,14 @@ public final class RedisConnection {
             guard retryAt - now <= configuration.maxWaitWhileDisconnected else {
                 throw RedisError.notSent(
                     commandName,
-                    reason: "no connection to \(endpoint); the next connect attempt is due in \(retryAt - now)",
+                    reason: "no connection to \(endpoint); the next connect attempt is due in "
+                        + "\(retryAt - now)",
                     lastError: lifecycle.lastError)
             }
             sleep(until: retryAt)
             now = .now
         }
+
         logger.debug("redis connecting", metadata: ["redis.endpoint": "\(endpoint)"])
         lifecycle.connecting()
         let opened: StreamSocket
@@ -194,11 +198,14 @@ public final class RedisConnection {
             throw failure
         }
         socket = opened
+
         do {
             try handshake(opened)
         } catch {
-            // As on RedisClient: the command was not sent, and a rejected AUTH keeps its code.
-            throw RedisError.notSent(commandName, reason: "no connection to \(endpoint)", lastError: error)
+            // As on RedisClient: a failed handshake means the command was not sent, and a rejected
+            // AUTH keeps its own code.
+            throw RedisError.notSent(
+                commandName, reason: "the handshake with \(endpoint) failed", lastError: error)
         }
         logger.debug("redis connected", metadata: ["redis.endpoint": "\(endpoint)"])
         return opened

@@ -75,9 +75,9 @@ public struct RESPParser: Sendable {
         }
     }
 
-    /// Parses a complete `:<digits>\r\n` reply of at most 18 digits, the most common reply to a
-    /// pipelined write such as PUBLISH or INCR. Returns `nil` for anything else, which the
-    /// general parser then handles, including every malformed or incomplete case.
+    /// Parses a complete `:<digits>\r\n` reply of at most 18 digits, the reply to PUBLISH, INCR
+    /// and other counting commands. Returns `nil` for anything else, which the general parser
+    /// then handles, including every malformed or incomplete case.
     private static func parseSmallInteger(_ buffer: UnsafeBufferPointer<UInt8>) -> (RESPValue, Int)? {
         guard buffer.count >= 4, buffer[0] == UInt8(ascii: ":") else { return nil }
         var value: Int64 = 0

@@ -171,7 +171,7 @@ extension RedisServerSuite {
     }
 }
 
-/// A loopback port that was free a moment ago, for a server that is not running.
+/// Returns a loopback port that was free a moment ago, for a server that is not running.
 private func freeLoopbackPort() throws -> Int {
     let listener = try ListeningSocket.listen(on: .tcp(host: "127.0.0.1", port: 0))
     defer { listener.close() }

@@ -4,7 +4,8 @@ import Testing
 /// Resuming an incomplete array where the previous call stopped, instead of parsing it again.
 @Suite("RESP parser resumes incomplete arrays")
 struct RESPParserResumeTests {
-    /// An array of `count` bulk strings of 100 bytes each, written by hand from the RESP2 rules.
+    /// Builds an array of `count` bulk strings of 100 bytes each by hand from the RESP2 rules,
+    /// with the value it encodes.
     static func bulkStringArray(count: Int) -> (bytes: [UInt8], value: RESPValue) {
         var bytes = [UInt8](ascii: "*\(count)\r\n")
         var elements: [RESPValue] = []
