@@ -162,6 +162,9 @@ enum RedisBenchmarks {
         }
         print("")
         print("per-round ratios, pipelined on client executor: \(roundRatios("pipelined", pipelinedPeer))")
+        print(
+            "per-round ratios, pipelined on default executor: "
+                + roundRatios("pipelined-default", pipelinedPeer))
         print("per-round ratios, sequential on client executor: \(roundRatios("sequential", sequentialPeer))")
         print(
             "per-round ratios, sequential on default executor: "
