@@ -116,12 +116,26 @@ public enum RESPEncoder {
     {
         output[0] = type
         let digits = decimalDigitCount(count)
-        var rest = count
-        var index = digits
-        while index > 0 {
-            output[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
-            index -= 1
+        let zero = UInt8(ascii: "0")
+        // Up to three digits, the usual lengths and counts, are written without a loop.
+        switch digits {
+        case 1:
+            output[1] = zero &+ UInt8(truncatingIfNeeded: count)
+        case 2:
+            output[1] = zero &+ UInt8(truncatingIfNeeded: count / 10)
+            output[2] = zero &+ UInt8(truncatingIfNeeded: count % 10)
+        case 3:
+            output[1] = zero &+ UInt8(truncatingIfNeeded: count / 100)
+            output[2] = zero &+ UInt8(truncatingIfNeeded: count / 10 % 10)
+            output[3] = zero &+ UInt8(truncatingIfNeeded: count % 10)
+        default:
+            var rest = count
+            var index = digits
+            while index > 0 {
+                output[index] = zero &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+                index -= 1
+            }
         }
         output[digits + 1] = UInt8(ascii: "\r")
         output[digits + 2] = UInt8(ascii: "\n")
