@@ -42,7 +42,8 @@ struct RESPEncoderCommandTests {
     func pipelineEncoding() {
         let commands: [[[UInt8]]] =
             Self.lengths.map { length in
-                [[UInt8](ascii: "PUBLISH"), [UInt8](ascii: "channel"), [UInt8](repeating: 0x62, count: length)]
+                let message = [UInt8](repeating: 0x62, count: length)
+                return [[UInt8](ascii: "PUBLISH"), [UInt8](ascii: "channel"), message]
             } + [[[UInt8](ascii: "PING")]]
         var buffer: [UInt8] = [0xAA, 0xBB]
         RESPEncoder.encodeCommands(commands, into: &buffer)
