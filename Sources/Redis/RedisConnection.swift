@@ -172,10 +172,8 @@ public final class RedisConnection {
         if case .disconnected(let retryAt) = lifecycle.state, retryAt > now {
             guard retryAt - now <= configuration.maxWaitWhileDisconnected else {
                 throw RedisError.notSent(
-                    commandName,
-                    reason: "no connection to \(endpoint); the next connect attempt is due in "
-                        + "\(retryAt - now)",
-                    lastError: lifecycle.lastError)
+                    commandName, endpoint: endpoint, lastError: lifecycle.lastError,
+                    detail: "; the next connect attempt is due in \(retryAt - now)")
             }
             sleep(until: retryAt)
             now = .now
@@ -197,8 +195,7 @@ public final class RedisConnection {
         } catch {
             // As on RedisClient: a failed handshake means the command was not sent, and a rejected
             // AUTH keeps its own code.
-            throw RedisError.notSent(
-                commandName, reason: "the handshake with \(endpoint) failed", lastError: error)
+            throw RedisError.notSent(commandName, endpoint: endpoint, lastError: error)
         }
         logger.debug("redis connected", metadata: ["redis.endpoint": "\(endpoint)"])
         return opened

@@ -207,8 +207,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         for command in unsent {
             command.completion?.resume(
                 returning: .failure(
-                    RedisError.notSent(
-                        "subscribe", reason: "no connection to \(configuration.endpoint)", lastError: error)))
+                    RedisError.notSent("subscribe", endpoint: configuration.endpoint, lastError: error)))
         }
         for buffer in buffers {
             buffer.pushControl(.disconnected(error))
@@ -315,10 +314,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
                 command.completion?.resume(
                     returning: .failure(
                         RedisError.notSent(
-                            "subscribe",
-                            reason: "no connection to \(configuration.endpoint) within "
-                                + "\(configuration.maxWaitWhileDisconnected)",
-                            lastError: lifecycle.lastError)))
+                            "subscribe", endpoint: configuration.endpoint, lastError: lifecycle.lastError,
+                            detail: " (waited \(configuration.maxWaitWhileDisconnected) for a connection)")))
             }
         }
     }
