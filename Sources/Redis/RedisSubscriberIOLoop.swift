@@ -265,6 +265,9 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
     // MARK: health and deadlines
 
     private func checkHealth(now: ContinuousClock.Instant) {
+        // NOTE: no PING is sent while a full buffer pauses reading, because its reply could not be
+        // read. A peer that vanishes without FIN or RST then goes unnoticed until
+        // subscriptionStallTimeout ends the pause.
         guard lifecycle.state == .ready, stalled == nil, let io else { return }
         if let pingDeadline {
             if now >= pingDeadline {
