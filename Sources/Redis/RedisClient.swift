@@ -102,9 +102,7 @@ public final class RedisClient: Sendable {
             return Array(repeating: .failure(Self.replySuppressingError), count: commands.count)
         }
         return await core.submitBatch(count: commands.count) { buffer in
-            for command in commands {
-                RESPEncoder.encodeCommand(command, into: &buffer)
-            }
+            RESPEncoder.encodeCommands(commands, into: &buffer)
         }
     }
 

@@ -18,19 +18,21 @@ import SocketTransport
 /// connection is closed, never reused, because its late reply would be taken for the next
 /// command's. After a connection is lost, the next call reconnects at once. After a failed
 /// attempt, calls fail with ``RedisError/Code/notConnected`` until the backoff delay passed, or
-/// wait for it when it is within ``RedisConfiguration/maxWaitWhileDisconnected``.
+/// wait for it when it is within ``RedisConfiguration/maxWaitWhileDisconnected``. A rejected AUTH
+/// fails with ``RedisError/Code/authenticationFailed`` and is retried after the maximum delay.
 ///
-/// Not `Sendable`: one thread at a time owns it.
+/// Not `Sendable`: one thread at a time owns it. Its mutable properties therefore opt out of
+/// runtime exclusivity checks, which cost a thread-local lookup per access.
 public final class RedisConnection {
     public let configuration: RedisConfiguration
     private let logger: Logger
-    /// Limits the warnings for a rejected AUTH, which repeat on every connect attempt.
+    /// Limits warnings for a rejected AUTH, which repeats on every attempt.
     private let warningLimiter = LogRateLimiter()
-    private var lifecycle: ConnectionLifecycle
-    private var socket: StreamSocket?
-    private var parser = RESPParser()
-    private var cursor = ByteCursor()
-    private var writeBuffer: [UInt8] = []
+    @exclusivity(unchecked) private var lifecycle: ConnectionLifecycle
+    @exclusivity(unchecked) private var socket: StreamSocket?
+    @exclusivity(unchecked) private var parser = RESPParser()
+    @exclusivity(unchecked) private var cursor = ByteCursor()
+    @exclusivity(unchecked) private var writeBuffer: [UInt8] = []
     private let readChunk: UnsafeMutableRawBufferPointer
 
     /// Creates the connection object without connecting; the first command connects.
@@ -187,14 +189,14 @@ public final class RedisConnection {
             // The transport error already names the operation and the endpoint.
             let failure = RedisError(.notConnected, "\(error)", underlying: error)
             lifecycle.fail(failure, now: .now)
+            logFailure(failure)
             throw failure
         }
         socket = opened
         do {
             try handshake(opened)
         } catch {
-            // As on RedisClient: a failed handshake means the command was not sent, and a rejected
-            // AUTH keeps its own code.
+            // As on RedisClient: the command was not sent, and a rejected AUTH keeps its code.
             throw RedisError.notSent(commandName, endpoint: endpoint, lastError: error)
         }
         logger.debug("redis connected", metadata: ["redis.endpoint": "\(endpoint)"])
@@ -235,6 +237,10 @@ public final class RedisConnection {
         } else {
             lifecycle.fail(error, now: .now)
         }
+        logFailure(error)
+    }
+
+    private func logFailure(_ error: RedisError) {
         RedisConnectionSetup.logFailure(
             error, message: "redis connection failed", configuration: configuration, logger: logger,
             limiter: warningLimiter)

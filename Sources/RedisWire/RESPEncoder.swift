@@ -6,17 +6,45 @@
 public enum RESPEncoder {
     /// Appends `*<n>\r\n` followed by each argument as `$<len>\r\n<bytes>\r\n`.
     public static func encodeCommand(_ arguments: [[UInt8]], into buffer: inout [UInt8]) {
+        writeInPlace(size: encodedSize(arguments), into: &buffer) { output in
+            writeCommand(arguments, to: &output)
+        }
+    }
+
+    /// Appends each command as ``encodeCommand(_:into:)`` does, growing `buffer` once for all
+    /// of them, which saves a generic append per command in a pipeline.
+    public static func encodeCommands(_ commands: [[[UInt8]]], into buffer: inout [UInt8]) {
+        commands.withUnsafeBufferPointer { commands in
+            var size = 0
+            for command in commands.indices {
+                size += encodedSize(commands[command])
+            }
+            writeInPlace(size: size, into: &buffer) { output in
+                for command in commands.indices {
+                    writeCommand(commands[command], to: &output)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func encodedSize(_ arguments: [[UInt8]]) -> Int {
         arguments.withUnsafeBufferPointer { arguments in
             var size = headerSize(arguments.count)
             for index in arguments.indices {
                 let count = arguments[index].count
                 size += headerSize(count) + count + 2
             }
-            writeInPlace(size: size, into: &buffer) { output in
-                writeHeader(UInt8(ascii: "*"), arguments.count, to: &output)
-                for index in arguments.indices {
-                    writeBulkString(arguments[index], to: &output)
-                }
+            return size
+        }
+    }
+
+    @inline(__always)
+    private static func writeCommand(_ arguments: [[UInt8]], to output: inout UnsafeMutablePointer<UInt8>) {
+        arguments.withUnsafeBufferPointer { arguments in
+            writeHeader(UInt8(ascii: "*"), arguments.count, to: &output)
+            for index in arguments.indices {
+                writeBulkString(arguments[index], to: &output)
             }
         }
     }
