@@ -96,8 +96,8 @@ final class RedisClientCore: Sendable {
             }
             if state.isKnownUnreachable && maxWait == .zero {
                 return RedisError.notSent(
-                    name, reason: "no connection to \(configuration.endpoint); the client keeps reconnecting",
-                    lastError: state.lastError)
+                    name, endpoint: configuration.endpoint, lastError: state.lastError,
+                    detail: "; the client keeps reconnecting")
             }
             guard state.pendingReplies + replyCount <= maxPending else {
                 return RedisError(

@@ -178,8 +178,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
         }
         for command in unsent {
             command.fail(
-                RedisError.notSent(
-                    command.name, reason: "no connection to \(configuration.endpoint)", lastError: error))
+                RedisError.notSent(command.name, endpoint: configuration.endpoint, lastError: error))
         }
         RedisConnectionSetup.logFailure(
             error, message: "redis connection failed", configuration: configuration, logger: logger,
@@ -352,7 +351,9 @@ final class RedisClientIOLoop: @unchecked Sendable {
             let noConnection = "no connection to \(configuration.endpoint) within \(wait)"
             if lifecycle.lastError?.code == .authenticationFailed {
                 command.fail(
-                    RedisError.notSent(command.name, reason: noConnection, lastError: lifecycle.lastError))
+                    RedisError.notSent(
+                        command.name, endpoint: configuration.endpoint, lastError: lifecycle.lastError,
+                        detail: " (waited \(wait) for a connection)"))
                 continue
             }
             command.fail(

@@ -172,17 +172,14 @@ public final class RedisConnection {
     private func connectedSocket(commandName: String) throws(RedisError) -> StreamSocket {
         if let socket { return socket }
         let endpoint = configuration.endpoint
-        var now = ContinuousClock.now
+        let now = ContinuousClock.now
         if case .disconnected(let retryAt) = lifecycle.state, retryAt > now {
             guard retryAt - now <= configuration.maxWaitWhileDisconnected else {
                 throw RedisError.notSent(
-                    commandName,
-                    reason: "no connection to \(endpoint); the next connect attempt is due in "
-                        + "\(retryAt - now)",
-                    lastError: lifecycle.lastError)
+                    commandName, endpoint: endpoint, lastError: lifecycle.lastError,
+                    detail: "; the next connect attempt is due in \(retryAt - now)")
             }
             sleep(until: retryAt)
-            now = .now
         }
 
         logger.debug("redis connecting", metadata: ["redis.endpoint": "\(endpoint)"])
@@ -202,10 +199,8 @@ public final class RedisConnection {
         do {
             try handshake(opened)
         } catch {
-            // As on RedisClient: a failed handshake means the command was not sent, and a rejected
-            // AUTH keeps its own code.
-            throw RedisError.notSent(
-                commandName, reason: "the handshake with \(endpoint) failed", lastError: error)
+            // As on RedisClient: the command was not sent, and a rejected AUTH keeps its code.
+            throw RedisError.notSent(commandName, endpoint: endpoint, lastError: error)
         }
         logger.debug("redis connected", metadata: ["redis.endpoint": "\(endpoint)"])
         return opened

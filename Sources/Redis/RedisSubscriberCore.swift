@@ -119,10 +119,8 @@ final class RedisSubscriberCore: Sendable {
                 if state.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero {
                     return .failure(
                         RedisError.notSent(
-                            command,
-                            reason: "no connection to \(configuration.endpoint); the subscriber keeps "
-                                + "reconnecting",
-                            lastError: state.lastError))
+                            command, endpoint: configuration.endpoint, lastError: state.lastError,
+                            detail: "; the subscriber keeps reconnecting"))
                 }
                 let maxPending = configuration.maxPendingCommands
                 guard state.queuedSubscribeCount < maxPending else {

@@ -207,8 +207,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         for command in unsent {
             command.completion?.resume(
                 returning: .failure(
-                    RedisError.notSent(
-                        "subscribe", reason: "no connection to \(configuration.endpoint)", lastError: error)))
+                    RedisError.notSent("subscribe", endpoint: configuration.endpoint, lastError: error)))
         }
         for buffer in buffers {
             buffer.pushControl(.disconnected(error))
@@ -266,6 +265,9 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
     // MARK: health and deadlines
 
     private func checkHealth(now: ContinuousClock.Instant) {
+        // NOTE: no PING is sent while a full buffer pauses reading, because its reply could not be
+        // read. A peer that vanishes without FIN or RST then goes unnoticed until
+        // subscriptionStallTimeout ends the pause.
         guard lifecycle.state == .ready, stalled == nil, let io else { return }
         if let pingDeadline {
             if now >= pingDeadline {
@@ -315,10 +317,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
                 command.completion?.resume(
                     returning: .failure(
                         RedisError.notSent(
-                            "subscribe",
-                            reason: "no connection to \(configuration.endpoint) within "
-                                + "\(configuration.maxWaitWhileDisconnected)",
-                            lastError: lifecycle.lastError)))
+                            "subscribe", endpoint: configuration.endpoint, lastError: lifecycle.lastError,
+                            detail: " (waited \(configuration.maxWaitWhileDisconnected) for a connection)")))
             }
         }
     }
