@@ -11,8 +11,8 @@ import SocketTransport
 ///   the client's executor and from one on the default executor, against
 ///   `redis-benchmark -P 64 -c 1`. Also 64 concurrent publishers coalesced by the client's
 ///   automatic pipelining.
-/// - Sequential round trips: one PUBLISH awaited at a time, on both executors, against
-///   `redis-benchmark -P 1 -c 1`.
+/// - Sequential round trips: one PUBLISH awaited at a time, on both executors, and one at a
+///   time on the blocking `RedisConnection`, against `redis-benchmark -P 1 -c 1`.
 /// Each scenario runs `--rounds` times, alternating ours and theirs, and the median is reported.
 enum RedisBenchmarks {
     struct Options {
@@ -21,8 +21,9 @@ enum RedisBenchmarks {
         var rounds = 3
         var redisServer = "redis-server"
         var redisBenchmark = "redis-benchmark"
-        /// Runs only our pipelined scenario on the client executor, for profiling.
-        var profilePipelined = false
+        /// Runs only one of our scenarios, for a profiler: `pipelined`, `pipelined-default`,
+        /// `sequential`, `sequential-default` or `sequential-connection`.
+        var profileScenario: String?
     }
 
     static let channel = "events:push:12345"
@@ -54,15 +55,18 @@ enum RedisBenchmarks {
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
         configuration.maxPendingCommands = 100_000
         configuration.commandTimeout = .seconds(30)
+        if options.profileScenario == "sequential-connection" {
+            let rate = try publishOnConnection(configuration, count: options.sequentialCount)
+            print("sequential-connection: \(format(rate)) requests/s")
+            return
+        }
         let client = RedisClient(configuration: configuration)
         _ = try await client.ping()
 
         let executor = client.executor
-        if options.profilePipelined {
-            let rate = try await withTaskExecutorPreference(executor) {
-                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
-            }
-            print("pipelined on client executor: \(format(rate)) requests/s")
+        if let scenario = options.profileScenario {
+            let rate = try await runProfiled(scenario, client: client, options: options)
+            print("\(scenario): \(format(rate)) requests/s")
             await client.close()
             return
         }
@@ -91,6 +95,9 @@ enum RedisBenchmarks {
                 try runRedisBenchmark(options, port: port, pipeline: 1, count: options.sequentialCount))
             results["sequential-default", default: []].append(
                 try await publishSequentially(client, count: options.sequentialCount)
+            )
+            results["sequential-connection", default: []].append(
+                try publishOnConnection(configuration, count: options.sequentialCount)
             )
             let line = results.keys.sorted().map { "\($0) \(format(results[$0]!.last!))" }.joined(
                 separator: ", ")
@@ -128,6 +135,10 @@ enum RedisBenchmarks {
                 "publish() awaited one at a time, default executor", "sequential-default", peerSequential,
                 peerSequentialPeak
             ),
+            (
+                "RedisConnection.publish() one at a time, blocking", "sequential-connection", peerSequential,
+                peerSequentialPeak
+            ),
         ]
         print("")
         print(
@@ -151,15 +162,48 @@ enum RedisBenchmarks {
         }
         print("")
         print("per-round ratios, pipelined on client executor: \(roundRatios("pipelined", pipelinedPeer))")
+        print(
+            "per-round ratios, pipelined on default executor: "
+                + roundRatios("pipelined-default", pipelinedPeer))
         print("per-round ratios, sequential on client executor: \(roundRatios("sequential", sequentialPeer))")
         print(
-            "redis-benchmark rows: -P 64 -c 1 for the first three, -P 1 -c 1 for the last two; medians of "
+            "per-round ratios, sequential on default executor: "
+                + roundRatios("sequential-default", sequentialPeer))
+        print(
+            "per-round ratios, sequential on RedisConnection: "
+                + roundRatios("sequential-connection", sequentialPeer))
+        print(
+            "redis-benchmark rows: -P 64 -c 1 for the first three, -P 1 -c 1 for the last three; medians of "
                 + "\(options.rounds) rounds. Our peak RSS is getrusage(RUSAGE_SELF).ru_maxrss "
                 + "for the whole run, "
                 + "redis-benchmark's the largest maximum resident set size of its runs.")
     }
 
     // MARK: our client
+
+    static let profileScenarios = [
+        "pipelined", "pipelined-default", "sequential", "sequential-default", "sequential-connection",
+    ]
+
+    static func runProfiled(
+        _ scenario: String, client: RedisClient, options: Options
+    ) async throws -> Double {
+        let executor = client.executor
+        switch scenario {
+        case "pipelined":
+            return try await withTaskExecutorPreference(executor) {
+                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+            }
+        case "pipelined-default":
+            return try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+        case "sequential":
+            return try await withTaskExecutorPreference(executor) {
+                try await publishSequentially(client, count: options.sequentialCount)
+            }
+        default:
+            return try await publishSequentially(client, count: options.sequentialCount)
+        }
+    }
 
     static func publishPipelined(_ client: RedisClient, count: Int, depth: Int) async throws -> Double {
         let channelBytes = Array(channel.utf8)
@@ -204,6 +248,22 @@ enum RedisBenchmarks {
         let started = ContinuousClock.now
         for _ in 0..<count {
             _ = try await client.publish(channel: channelBytes, message: payload)
+        }
+        return rate(count, since: started)
+    }
+
+    /// Publishes `count` times on a new `RedisConnection`, one round trip at a time. It blocks
+    /// the calling thread, one thread of the cooperative pool, for the run; nothing else runs
+    /// meanwhile.
+    static func publishOnConnection(_ configuration: RedisConfiguration, count: Int) throws -> Double {
+        let connection = RedisConnection(configuration: configuration)
+        defer { connection.close() }
+        let channelBytes = Array(channel.utf8)
+        let payload = Array(notification.utf8)
+        _ = try connection.send("PING")
+        let started = ContinuousClock.now
+        for _ in 0..<count {
+            _ = try connection.publish(channel: channelBytes, message: payload)
         }
         return rate(count, since: started)
     }
@@ -286,13 +346,22 @@ enum RedisBenchmarks {
             case "--rounds": options.rounds = try count()
             case "--redis-server": options.redisServer = try value()
             case "--redis-benchmark": options.redisBenchmark = try value()
-            case "--profile-pipelined": options.profilePipelined = true
+            case "--profile-pipelined": options.profileScenario = "pipelined"
+            case "--profile":
+                let scenario = try value()
+                guard profileScenarios.contains(scenario) else {
+                    throw BenchmarkError(
+                        "--profile needs one of \(profileScenarios.joined(separator: ", ")), got \(scenario)")
+                }
+                options.profileScenario = scenario
             default:
                 throw BenchmarkError(
                     "unknown option \(argument); options: --pipelined-count N (default 1000000), "
                         + "--sequential-count N (default 50000), --rounds N (default 3), "
                         + "--redis-server PATH, "
-                        + "--redis-benchmark PATH, --profile-pipelined (ours only, for a profiler)")
+                        + "--redis-benchmark PATH, --profile SCENARIO (ours only, for a profiler: "
+                        + profileScenarios.joined(separator: ", ") + "), "
+                        + "--profile-pipelined (same as --profile pipelined)")
             }
         }
         return options

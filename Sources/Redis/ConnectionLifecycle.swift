@@ -70,7 +70,9 @@ struct ConnectionLifecycle {
     ) -> HandshakeAction {
         guard case .handshaking(let remaining) = state else { return .wait }
         if case .error(let text) = reply {
-            let error = RedisError.server(text, command: command)
+            let error =
+                command == "AUTH"
+                ? RedisError.authenticationFailed(text) : RedisError.server(text, command: command)
             let retryAt = fail(error, now: now)
             return .failed(error, retryAt: retryAt)
         }
@@ -88,14 +90,18 @@ struct ConnectionLifecycle {
     /// The first retry after a ready connection is lost happens at once, and backoff starts over.
     /// Later ones back off exponentially with jitter. At most one retry per maximum backoff
     /// delay happens at once, so a server that accepts and closes every connection is not
-    /// reconnected to in a busy loop.
+    /// reconnected to in a busy loop. A rejected AUTH is retried after the maximum delay, since
+    /// a quicker retry would be rejected again.
     @discardableResult
     mutating func fail(_ error: RedisError, now: ContinuousClock.Instant) -> ContinuousClock.Instant {
         guard state != .closed else { return now }
         let wasReady = state == .ready
         lastError = error
         let retryAt: ContinuousClock.Instant
-        if wasReady, lastImmediateRetry.map({ now - $0 >= backoff.maximum }) ?? true {
+        if error.code == .authenticationFailed {
+            isKnownUnreachable = true
+            retryAt = now + backoff.maximum
+        } else if wasReady, lastImmediateRetry.map({ now - $0 >= backoff.maximum }) ?? true {
             lastImmediateRetry = now
             backoff.reset()
             retryAt = now

@@ -18,8 +18,9 @@ final class IOThreadExecutor: TaskExecutor, @unchecked Sendable {
     private let poller: Poller?
     /// `pthread_self()` of the I/O thread, 0 before it starts.
     private let ioThread = Atomic<UInt>(0)
-    /// Jobs taken from the queue; reused so taking allocates nothing in the steady state.
-    private var running: [UnownedJob] = []
+    /// Jobs taken from the queue; reused so taking allocates nothing in the steady state. Only
+    /// the I/O thread touches it, so it opts out of runtime exclusivity checks.
+    @exclusivity(unchecked) private var running: [UnownedJob] = []
 
     init(poller: Poller?) {
         self.poller = poller

@@ -5,11 +5,15 @@ import RedisWire
 ///
 /// A class, so moving it between the queue, the in-flight list and the completed list costs a
 /// reference count rather than a copy of every field. Only the I/O thread mutates it after
-/// it was queued.
+/// it was queued, so its results opt out of runtime exclusivity checks, which would cost a
+/// thread-local lookup per reply.
 final class PendingCommand {
+    /// Unchecked continuations, because the checked ones allocate and free a canary per call.
+    /// Each command is resumed exactly once: by ``complete()`` after it left the in-flight
+    /// list, or by ``fail(_:)`` when it is dropped from the queue or the in-flight list.
     enum Completion {
-        case single(CheckedContinuation<Result<RESPValue, RedisError>, Never>)
-        case batch(CheckedContinuation<[Result<RESPValue, RedisError>], Never>)
+        case single(UnsafeContinuation<Result<RESPValue, RedisError>, Never>)
+        case batch(UnsafeContinuation<[Result<RESPValue, RedisError>], Never>)
     }
 
     let completion: Completion
@@ -27,9 +31,9 @@ final class PendingCommand {
     /// ``RedisError/Code/notConnected`` when it was queued while the server was unreachable.
     let unsentFailure: RedisError.Code
     /// The reply of a single command.
-    private var singleResult: Result<RESPValue, RedisError>?
+    @exclusivity(unchecked) private var singleResult: Result<RESPValue, RedisError>?
     /// Replies received so far for a pipeline.
-    private var batchResults: [Result<RESPValue, RedisError>] = []
+    @exclusivity(unchecked) private var batchResults: [Result<RESPValue, RedisError>] = []
 
     init(
         completion: Completion, name: String, replyCount: Int, byteCount: Int, timeout: Duration,

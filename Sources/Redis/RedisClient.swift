@@ -14,6 +14,9 @@ import SocketTransport
 /// While the server is unreachable, calls fail at once with ``RedisError/Code/notConnected``
 /// (or wait up to ``RedisConfiguration/maxWaitWhileDisconnected``), and at most
 /// ``RedisConfiguration/maxPendingCommands`` commands are queued or in flight.
+///
+/// The command methods are `nonisolated(nonsending)`: they run on the caller's executor, so a
+/// call adds no executor switch of its own.
 public final class RedisClient: Sendable {
     private let core: RedisClientCore
 
@@ -40,7 +43,9 @@ public final class RedisClient: Sendable {
     public var pendingCommandCount: Int { core.shared.withLock { $0.pendingReplies } }
 
     /// Sends `PUBLISH channel message` and returns the number of subscribers that received it.
-    public func publish(channel: [UInt8], message: [UInt8]) async throws(RedisError) -> Int {
+    nonisolated(nonsending) public func publish(
+        channel: [UInt8], message: [UInt8]
+    ) async throws(RedisError) -> Int {
         let reply = try await core.submitSingle(name: "PUBLISH", timeout: nil) { buffer in
             RESPEncoder.encodePublish(channel: channel, message: message, into: &buffer)
         }
@@ -51,7 +56,7 @@ public final class RedisClient: Sendable {
     }
 
     /// Sends `PING` and returns the server's reply text (`PONG`).
-    public func ping() async throws(RedisError) -> [UInt8] {
+    nonisolated(nonsending) public func ping() async throws(RedisError) -> [UInt8] {
         let reply = try await send([Array("PING".utf8)])
         guard let text = reply.bytes else {
             throw RedisError(.unexpectedReply, "PING returned \(reply), expected a string")
@@ -63,30 +68,27 @@ public final class RedisClient: Sendable {
     /// ``RedisError/Code/serverError``.
     ///
     /// - Parameter timeout: overrides ``RedisConfiguration/commandTimeout`` for this command.
-    public func send(_ arguments: [[UInt8]], timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
-        guard let first = arguments.first else {
-            throw RedisError(.invalidArgument, "send needs at least the command name")
-        }
-        let name = String(decoding: first.prefix(32), as: UTF8.self).uppercased()
-        if Self.isSubscribeModeCommand(first) {
-            throw Self.subscribeModeError(name)
-        }
-        if Self.isReplySuppressingCommand(arguments) {
-            throw Self.replySuppressingError
-        }
+    nonisolated(nonsending) public func send(
+        _ arguments: [[UInt8]], timeout: Duration? = nil
+    ) async throws(RedisError) -> RESPValue {
+        let name = try Self.validatedName(arguments)
         return try await core.submitSingle(name: name, timeout: timeout) { buffer in
             RESPEncoder.encodeCommand(arguments, into: &buffer)
         }
     }
 
     /// Sends `send(_:)` with string arguments, for convenience.
-    public func send(_ arguments: String..., timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
+    nonisolated(nonsending) public func send(
+        _ arguments: String..., timeout: Duration? = nil
+    ) async throws(RedisError) -> RESPValue {
         try await send(arguments.map { Array($0.utf8) }, timeout: timeout)
     }
 
     /// Sends the commands back to back in one write and returns one result per command, in order.
     /// The commands are queued together or not at all.
-    public func pipeline(_ commands: [[[UInt8]]]) async -> [Result<RESPValue, RedisError>] {
+    nonisolated(nonsending) public func pipeline(
+        _ commands: [[[UInt8]]]
+    ) async -> [Result<RESPValue, RedisError>] {
         if commands.isEmpty { return [] }
         if let empty = commands.firstIndex(where: { $0.isEmpty }) {
             let error = RedisError(.invalidArgument, "pipeline command \(empty) has no arguments")
@@ -100,10 +102,24 @@ public final class RedisClient: Sendable {
             return Array(repeating: .failure(Self.replySuppressingError), count: commands.count)
         }
         return await core.submitBatch(count: commands.count) { buffer in
-            for command in commands {
-                RESPEncoder.encodeCommand(command, into: &buffer)
-            }
+            RESPEncoder.encodeCommands(commands, into: &buffer)
         }
+    }
+
+    /// Returns the command name for messages, or throws when the command is empty or would
+    /// break the one-reply-per-command matching (subscribe mode, CLIENT REPLY OFF or SKIP).
+    static func validatedName(_ arguments: [[UInt8]]) throws(RedisError) -> String {
+        guard let first = arguments.first else {
+            throw RedisError(.invalidArgument, "send needs at least the command name")
+        }
+        let name = String(decoding: first.prefix(32), as: UTF8.self).uppercased()
+        if isSubscribeModeCommand(first) {
+            throw subscribeModeError(name)
+        }
+        if isReplySuppressingCommand(arguments) {
+            throw replySuppressingError
+        }
+        return name
     }
 
     /// Commands that switch the connection into a mode whose replies are not matched one to
@@ -118,6 +134,10 @@ public final class RedisClient: Sendable {
     /// every command.
     private static func isSubscribeModeCommand(_ name: [UInt8]) -> Bool {
         guard name.count >= 7 && name.count <= 12 else { return false }
+        // Each of them ends in E, or R for MONITOR, so one comparison rejects PUBLISH and most
+        // other commands.
+        let last = name[name.count - 1] & 0xDF
+        guard last == UInt8(ascii: "E") || last == UInt8(ascii: "R") else { return false }
         return subscribeModeCommands.contains { candidate in
             candidate.count == name.count && zip(candidate, name).allSatisfy { $0 == $1 & 0xDF }
         }
@@ -143,15 +163,17 @@ public final class RedisClient: Sendable {
 
     private static let replySuppressingError = RedisError(
         .invalidArgument,
-        "CLIENT REPLY OFF and SKIP are not supported on RedisClient, because the server then sends "
-            + "no reply for some commands and later replies would be matched with the wrong command"
+        "CLIENT REPLY OFF and SKIP are not supported on RedisClient and RedisConnection, because the "
+            + "server then sends no reply for some commands and later replies would be matched with "
+            + "the wrong command"
     )
 
     private static func subscribeModeError(_ name: String) -> RedisError {
         RedisError(
             .invalidArgument,
-            "\(name) is not supported on RedisClient, because its replies are not matched one to "
-                + "one with commands; use RedisSubscriber for (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE"
+            "\(name) is not supported on RedisClient and RedisConnection, because its replies are not "
+                + "matched one to one with commands; use RedisSubscriber for (P|S)SUBSCRIBE and "
+                + "(P|S)UNSUBSCRIBE"
         )
     }
 

@@ -32,14 +32,7 @@ final class RedisClientCore: Sendable {
     init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        do {
-            poller = try Poller()
-            pollerError = nil
-        } catch {
-            poller = nil
-            pollerError = RedisError(
-                .notConnected, "creating the epoll instance failed: \(error)", underlying: error)
-        }
+        (poller, pollerError) = RedisCoreShutdown.makePoller()
         executor = IOThreadExecutor(poller: poller)
     }
 
@@ -56,11 +49,11 @@ final class RedisClientCore: Sendable {
         IOThread.start(name: "redis-client") { loop.run() }
     }
 
-    func submitSingle(
+    nonisolated(nonsending) func submitSingle(
         name: String, timeout: Duration?, encode: (inout [UInt8]) -> Void
     ) async throws(RedisError) -> RESPValue {
-        let result = await withCheckedContinuation {
-            (continuation: CheckedContinuation<Result<RESPValue, RedisError>, Never>) in
+        let result = await withUnsafeContinuation {
+            (continuation: UnsafeContinuation<Result<RESPValue, RedisError>, Never>) in
             if let error = enqueue(
                 .single(continuation), name: name, replyCount: 1, timeout: timeout, encode: encode)
             {
@@ -70,9 +63,11 @@ final class RedisClientCore: Sendable {
         return try result.get()
     }
 
-    func submitBatch(count: Int, encode: (inout [UInt8]) -> Void) async -> [Result<RESPValue, RedisError>] {
-        await withCheckedContinuation {
-            (continuation: CheckedContinuation<[Result<RESPValue, RedisError>], Never>) in
+    nonisolated(nonsending) func submitBatch(
+        count: Int, encode: (inout [UInt8]) -> Void
+    ) async -> [Result<RESPValue, RedisError>] {
+        await withUnsafeContinuation {
+            (continuation: UnsafeContinuation<[Result<RESPValue, RedisError>], Never>) in
             let name = "pipeline command"
             if let error = enqueue(
                 .batch(continuation), name: name, replyCount: count, timeout: nil, encode: encode)
@@ -100,16 +95,9 @@ final class RedisClientCore: Sendable {
                 return RedisError(.clientClosed, "\(name) was called after the client was closed")
             }
             if state.isKnownUnreachable && maxWait == .zero {
-                // A connect error names the endpoint already; say it once.
-                let endpoint = "\(configuration.endpoint)"
-                var reason = "\(endpoint) is unreachable"
-                if let last = state.lastError {
-                    reason = last.message.contains(endpoint)
-                        ? "the server is unreachable: \(last.message)" : "\(reason): \(last.message)"
-                }
-                return RedisError(
-                    .notConnected, "\(name) not sent: \(reason); the client keeps reconnecting",
-                    underlying: state.lastError)
+                return RedisError.notSent(
+                    name, endpoint: configuration.endpoint, lastError: state.lastError,
+                    detail: "; the client keeps reconnecting")
             }
             guard state.pendingReplies + replyCount <= maxPending else {
                 return RedisError(
@@ -146,27 +134,10 @@ final class RedisClientCore: Sendable {
 
     /// Asks the I/O thread to fail everything pending and end. Returns at once.
     func requestClose() {
-        let wake = shared.withLock { state in
-            let wasClosing = state.isClosing
-            state.isClosing = true
-            return !wasClosing
-        }
-        if wake {
-            poller?.wake()
-        }
+        RedisCoreShutdown.requestClose(shared, poller: poller)
     }
 
     func close() async {
-        requestClose()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ended = shared.withLock { state in
-                if state.ioThreadEnded { return true }
-                state.closeWaiters.append(continuation)
-                return false
-            }
-            if ended {
-                continuation.resume()
-            }
-        }
+        await RedisCoreShutdown.close(shared, poller: poller)
     }
 }

@@ -5,6 +5,10 @@ import SocketTransport
 
 /// The I/O thread of one ``RedisClient``: connects, writes queued commands, reads and matches
 /// replies, enforces deadlines, and reconnects. Everything here runs on that one thread.
+///
+/// The mutable properties opt out of runtime exclusivity checks with `@exclusivity(unchecked)`:
+/// only the I/O thread touches them, and the checks cost a thread-local lookup per access,
+/// several per reply. The compiler still checks exclusivity statically.
 final class RedisClientIOLoop: @unchecked Sendable {
     private let core: RedisClientCore
     private let poller: Poller
@@ -12,22 +16,30 @@ final class RedisClientIOLoop: @unchecked Sendable {
     private let logger: Logger
     /// Limits warnings for failures that repeat every loop turn, such as a failing epoll_wait.
     private let warningLimiter = LogRateLimiter()
-    private var lifecycle: ConnectionLifecycle
-    private var io: RedisSocketIO?
-    private var token: UInt64 = 0
-    private var writeInterest = false
-    private var inFlight: [PendingCommand] = []
-    private var inFlightHead = 0
+    @exclusivity(unchecked) private var lifecycle: ConnectionLifecycle {
+        didSet {
+            if case .ready = lifecycle.state { isReady = true } else { isReady = false }
+        }
+    }
+    /// Whether ``lifecycle`` is ready, kept in a Bool because the state enum contains a
+    /// `ContinuousClock.Instant`, whose layout is not known at compile time. Every read of the
+    /// state then goes through runtime metadata, hundreds of instructions per loop turn.
+    @exclusivity(unchecked) private var isReady = false
+    @exclusivity(unchecked) private var io: RedisSocketIO?
+    @exclusivity(unchecked) private var token: UInt64 = 0
+    @exclusivity(unchecked) private var writeInterest = false
+    @exclusivity(unchecked) private var inFlight: [PendingCommand] = []
+    @exclusivity(unchecked) private var inFlightHead = 0
     /// Reused when taking the queue, so taking allocates nothing in the steady state.
-    private var spareQueue: [PendingCommand] = []
+    @exclusivity(unchecked) private var spareQueue: [PendingCommand] = []
     /// Commands whose replies all arrived during the current read, resumed after the shared
     /// pending count was lowered so a resumed caller never sees a stale count.
-    private var completed: [PendingCommand] = []
+    @exclusivity(unchecked) private var completed: [PendingCommand] = []
     /// Handshake commands waiting for replies, by name, in order.
-    private var handshakeNames: [String] = []
-    private var handshakeDeadline: ContinuousClock.Instant?
+    @exclusivity(unchecked) private var handshakeNames: [String] = []
+    @exclusivity(unchecked) private var handshakeDeadline: ContinuousClock.Instant?
     /// A lower bound of the in-flight deadlines; recomputed when it passes.
-    private var earliestInFlightDeadline: ContinuousClock.Instant?
+    @exclusivity(unchecked) private var earliestInFlightDeadline: ContinuousClock.Instant?
 
     init(core: RedisClientCore, poller: Poller) {
         self.core = core
@@ -45,15 +57,15 @@ final class RedisClientIOLoop: @unchecked Sendable {
         executor.bindToCurrentThread()
         while true {
             executor.runJobs()
-            if core.shared.withLock({ $0.isClosing }) {
+            // One lock both checks for close and takes the queued commands. Commands queued
+            // while not ready stay queued; after connect() made the connection ready, the wait
+            // check below sees them and the next turn takes them.
+            if takeQueuedUnlessClosing() {
                 shutDown()
                 return
             }
-            if lifecycle.shouldConnect(now: .now) {
+            if !isReady, case .disconnected = lifecycle.state, lifecycle.shouldConnect(now: .now) {
                 connect()
-            }
-            if lifecycle.state == .ready {
-                takeQueued()
             }
             let now = ContinuousClock.now
             expireDeadlines(now: now)
@@ -61,7 +73,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 flush(io)
             }
             let timeout = nextWakeup(now: now)
-            let isReady = lifecycle.state == .ready
+            let isReady = self.isReady
             let shouldWait = core.shared.withLock { state in
                 if state.isClosing || (isReady && !state.queued.isEmpty) || executor.hasJobs {
                     return false
@@ -87,41 +99,30 @@ final class RedisClientIOLoop: @unchecked Sendable {
         let endpoint = configuration.endpoint
         logger.debug("redis connecting", metadata: ["redis.endpoint": "\(endpoint)"])
         lifecycle.connecting()
-        let socket: StreamSocket
+        let opened: OpenedRedisConnection
         do {
-            socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
+            opened = try RedisConnectionSetup.open(configuration, includeSelect: true)
         } catch {
-            // The transport error already names the operation and the endpoint.
-            let failure = RedisError(.notConnected, "\(error)", underlying: error)
-            connectionFailed(failure)
+            connectionFailed(error)
             return
         }
         token &+= 1
         do {
-            try poller.register(fileDescriptor: socket.fileDescriptor, token: token, interest: .readable)
+            try poller.register(
+                fileDescriptor: opened.io.socket.fileDescriptor, token: token, interest: .readable)
         } catch {
-            socket.close()
+            opened.io.socket.close()
             connectionFailed(RedisError(.notConnected, "registering the socket with epoll failed: \(error)"))
             return
         }
 
-        let connection = RedisSocketIO(socket: socket)
-        let commands = configuration.handshakeCommands(includeSelect: true)
-        for command in commands {
-            RESPEncoder.encodeCommand(command, into: &connection.writeBuffer)
-        }
-        handshakeNames = commands.map(Self.handshakeName)
+        handshakeNames = opened.handshakeNames
         handshakeDeadline = .now + configuration.commandTimeout
-        io = connection
+        io = opened.io
         writeInterest = false
-        if lifecycle.connected(handshakeCount: commands.count) {
+        if lifecycle.connected(handshakeCount: opened.handshakeNames.count) {
             becameReady()
         }
-    }
-
-    static func handshakeName(_ command: [[UInt8]]) -> String {
-        let words = command.prefix(command.first == Array("CLIENT".utf8) ? 2 : 1)
-        return words.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
     }
 
     private func becameReady() {
@@ -155,7 +156,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 command.fail(error)
             }
         }
-        inFlight.removeAll(keepingCapacity: true)
+        inFlight.removeAllKeepingCapacity()
         inFlightHead = 0
         earliestInFlightDeadline = nil
 
@@ -177,21 +178,22 @@ final class RedisClientIOLoop: @unchecked Sendable {
         }
         for command in unsent {
             command.fail(
-                RedisError(.notConnected, "\(command.name) not sent: \(error.message)", underlying: error))
+                RedisError.notSent(command.name, endpoint: configuration.endpoint, lastError: error))
         }
-        logger.debug(
-            "redis connection failed",
-            metadata: [
-                "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
-            ])
+        RedisConnectionSetup.logFailure(
+            error, message: "redis connection failed", configuration: configuration, logger: logger,
+            limiter: warningLimiter)
     }
 
     // MARK: writing
 
-    private func takeQueued() {
-        guard let io else { return }
-        core.shared.withLock { state in
-            guard !state.queued.isEmpty else { return }
+    /// Returns true when the client is closing. Otherwise, when the connection is ready, moves
+    /// the queued commands to the write buffer and the in-flight list.
+    private func takeQueuedUnlessClosing() -> Bool {
+        let io = isReady ? self.io : nil
+        let isClosing = core.shared.withLock { state in
+            if state.isClosing { return true }
+            guard let io, !state.queued.isEmpty else { return false }
             if io.writeBuffer.isEmpty {
                 swap(&io.writeBuffer, &state.outbound)
             } else {
@@ -199,14 +201,18 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 state.outbound.removeAll(keepingCapacity: true)
             }
             swap(&state.queued, &spareQueue)
+            return false
         }
+        if isClosing { return true }
+        guard !spareQueue.isEmpty else { return false }
         for command in spareQueue {
             if earliestInFlightDeadline.map({ command.deadline < $0 }) ?? true {
                 earliestInFlightDeadline = command.deadline
             }
             inFlight.append(command)
         }
-        spareQueue.removeAll(keepingCapacity: true)
+        spareQueue.removeAllKeepingCapacity()
+        return false
     }
 
     private func flush(_ io: RedisSocketIO) {
@@ -251,7 +257,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
         for command in completed {
             command.complete()
         }
-        completed.removeAll(keepingCapacity: true)
+        completed.removeAllKeepingCapacity()
     }
 
     /// Matches one reply to the handshake or the oldest command.
@@ -280,7 +286,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             completed.append(inFlight[inFlightHead])
             inFlightHead += 1
             if inFlightHead == inFlight.count {
-                inFlight.removeAll(keepingCapacity: true)
+                inFlight.removeAllKeepingCapacity()
                 inFlightHead = 0
             } else if inFlightHead >= 4_096 {
                 inFlight.removeFirst(inFlightHead)
@@ -292,7 +298,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
     // MARK: deadlines
 
     private func expireDeadlines(now: ContinuousClock.Instant) {
-        if case .handshaking = lifecycle.state, let handshakeDeadline, now >= handshakeDeadline {
+        if !isReady, case .handshaking = lifecycle.state, let handshakeDeadline, now >= handshakeDeadline {
             let name = handshakeNames.first ?? "handshake"
             connectionFailed(
                 RedisError(
@@ -310,7 +316,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 earliestInFlightDeadline = inFlight[inFlightHead...].map(\.deadline).min()
             }
         }
-        if lifecycle.state != .ready {
+        if !isReady {
             expireQueued(now: now)
         }
     }
@@ -342,34 +348,44 @@ final class RedisClientIOLoop: @unchecked Sendable {
         for command in expired {
             let code = command.unsentFailure
             let wait = code == .notConnected ? configuration.maxWaitWhileDisconnected : command.timeout
+            let noConnection = "no connection to \(configuration.endpoint) within \(wait)"
+            if lifecycle.lastError?.code == .authenticationFailed {
+                command.fail(
+                    RedisError.notSent(
+                        command.name, endpoint: configuration.endpoint, lastError: lifecycle.lastError,
+                        detail: " (waited \(wait) for a connection)"))
+                continue
+            }
             command.fail(
                 RedisError(
-                    code,
-                    "\(command.name) not sent: no connection to \(configuration.endpoint) "
-                        + "within \(wait)\(reason)", underlying: lifecycle.lastError))
+                    code, "\(command.name) not sent: \(noConnection)\(reason)",
+                    underlying: lifecycle.lastError))
         }
     }
 
     private func nextWakeup(now: ContinuousClock.Instant) -> Duration? {
-        var next: ContinuousClock.Instant?
-        func consider(_ instant: ContinuousClock.Instant?) {
-            guard let instant else { return }
-            if next.map({ instant < $0 }) ?? true { next = instant }
-        }
-        switch lifecycle.state {
-        case .disconnected(let retryAt):
-            consider(retryAt)
-        case .handshaking:
-            consider(handshakeDeadline)
-        case .connecting, .ready, .closed:
-            break
-        }
-        consider(earliestInFlightDeadline)
-        if lifecycle.state != .ready {
-            consider(core.shared.withLock { $0.queued.map(\.deadline).min() })
+        var next = earliestInFlightDeadline
+        if !isReady {
+            switch lifecycle.state {
+            case .disconnected(let retryAt):
+                next = Self.earlier(next, retryAt)
+            case .handshaking:
+                next = Self.earlier(next, handshakeDeadline)
+            case .connecting, .ready, .closed:
+                break
+            }
+            next = Self.earlier(next, core.shared.withLock { $0.queued.map(\.deadline).min() })
         }
         guard let next else { return nil }
         return max(.zero, next - now)
+    }
+
+    private static func earlier(
+        _ first: ContinuousClock.Instant?, _ second: ContinuousClock.Instant?
+    ) -> ContinuousClock.Instant? {
+        guard let first else { return second }
+        guard let second else { return first }
+        return min(first, second)
     }
 
     // MARK: closing
@@ -403,6 +419,16 @@ final class RedisClientIOLoop: @unchecked Sendable {
         logger.debug("redis client closed", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
         for waiter in waiters {
             waiter.resume()
+        }
+    }
+}
+
+extension Array where Element == PendingCommand {
+    /// Empties the array and keeps its storage. `removeAll(keepingCapacity: true)` goes through
+    /// the generic `replaceSubrange`, which costs several hundred instructions per call.
+    mutating func removeAllKeepingCapacity() {
+        while !isEmpty {
+            removeLast()
         }
     }
 }

@@ -4,8 +4,10 @@ extension RedisConfiguration {
     /// Parses `redis://[user[:password]@]host[:port][/db]` or `unix:///path/to/socket`.
     ///
     /// The host may be a name, an IPv4 address or a bracketed IPv6 address; the port defaults to
-    /// 6379. User and password are percent-decoded, so `%40` stands for `@` and `%3A` for `:`.
-    /// `redis://:password@host` sets only a password. TLS (`rediss://`) is not supported.
+    /// 6379 and must be in 1...65535. An IPv6 address without brackets is rejected, because in
+    /// `::1:6379` the port cannot be told from the address. User, password and socket path are
+    /// percent-decoded, so `%40` stands for `@` and `%3A` for `:`. `redis://:password@host` sets
+    /// only a password. TLS (`rediss://`) is not supported and is rejected.
     public init(url: String) throws(RedisError) {
         if url.hasPrefix("unix://") {
             let path = String(url.dropFirst("unix://".count))
@@ -13,12 +15,22 @@ extension RedisConfiguration {
                 throw Self.urlError(
                     url, "a unix URL needs an absolute socket path, as in unix:///run/redis.sock")
             }
-            self.init(endpoint: .unix(path: try Self.percentDecode(path, url: url)))
+            let decoded = try Self.percentDecode(path, url: url)
+            // The transport checks the length limit of sun_path and rejects a NUL from "%00".
+            do {
+                self.init(endpoint: try Endpoint.parse("unix:" + decoded))
+            } catch {
+                throw Self.urlError(url, "the socket path is invalid: \(error)")
+            }
             return
         }
-        guard url.hasPrefix("redis://") else {
+        if url.hasPrefix("rediss://") {
             throw Self.urlError(
-                url, "the scheme must be redis:// or unix:// (TLS with rediss:// is not supported)")
+                url, "rediss:// (TLS) is not supported by this client; use redis:// to a server "
+                    + "or TLS proxy that accepts plain connections")
+        }
+        guard url.hasPrefix("redis://") else {
+            throw Self.urlError(url, "the scheme must be redis:// or unix://")
         }
         var rest = Substring(url.dropFirst("redis://".count))
 
@@ -56,6 +68,13 @@ extension RedisConfiguration {
 
         guard !rest.isEmpty else {
             throw Self.urlError(url, "the host is missing")
+        }
+        let colonCount = rest.utf8.count { $0 == UInt8(ascii: ":") }
+        if !rest.hasPrefix("["), colonCount > 1 {
+            throw Self.urlError(
+                url,
+                "the host part \"\(rest)\" is an IPv6 address without brackets, so its port is "
+                    + "ambiguous; write the address in brackets, as in [::1]:6379")
         }
         let endpoint: Endpoint
         do {

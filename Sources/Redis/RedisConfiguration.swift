@@ -33,6 +33,13 @@ public struct RedisConfiguration: Sendable {
     /// Subscriber: events each ``RedisSubscription`` buffers before the subscriber stops reading
     /// from the server (see ``RedisSubscription``).
     public var subscriptionBufferCapacity = 1_024
+    /// Subscriber: how long one full subscription buffer may pause reading from the server.
+    /// After that, each subscription whose buffer is still full gets
+    /// ``RedisSubscriptionEvent/disconnected(_:)`` with ``RedisError/Code/queueFull`` and ends,
+    /// so a listener that never reads cannot hold up the others. Redis's default
+    /// `client-output-buffer-limit pubsub 32mb 8mb 60` closes a subscriber that stays 8 MB behind
+    /// for 60 seconds, so the default stays well below that.
+    public var subscriptionStallTimeout: Duration = .seconds(10)
     /// Subscriber: channels named per SUBSCRIBE when resubscribing after a reconnect.
     public var resubscribeBatchSize = 100
 

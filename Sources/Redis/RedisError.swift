@@ -16,6 +16,7 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
             case invalidArgument = "invalid argument"
             case unexpectedReply = "unexpected reply"
             case clientClosed = "client closed"
+            case authenticationFailed = "authentication failed"
         }
 
         private let base: Base
@@ -43,6 +44,11 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
         public static var unexpectedReply: Code { Code(.unexpectedReply) }
         /// The client or subscriber was closed.
         public static var clientClosed: Code { Code(.clientClosed) }
+        /// The server rejected the AUTH of the handshake (`WRONGPASS`, `NOPERM`, or
+        /// `ERR invalid password` from servers before 6.0); ``RedisError/serverMessage`` contains its
+        /// reply. Commands fail with this code until a connection authenticates. The client keeps
+        /// retrying at the maximum reconnect delay, because the server may be reconfigured.
+        public static var authenticationFailed: Code { Code(.authenticationFailed) }
 
         public var description: String { base.rawValue }
     }
@@ -79,6 +85,38 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
             .serverError, "\(command) failed: \(String(decoding: text.prefix(512), as: UTF8.self))",
             serverMessage: text
         )
+    }
+
+    /// Creates the error for a rejected handshake AUTH. Redis 7.0 does not echo the password in its reply.
+    static func authenticationFailed(_ text: [UInt8]) -> RedisError {
+        var reply = String(decoding: text.prefix(512), as: UTF8.self)
+        // Redis ends WRONGPASS with a period, which would run into the advice after it.
+        if reply.hasSuffix(".") {
+            reply.removeLast()
+        }
+        return RedisError(
+            .authenticationFailed, "the server rejected AUTH (\(reply)); check the username and password",
+            serverMessage: text)
+    }
+
+    /// Creates the error for a call that was not sent because no connection is ready. The code is
+    /// ``Code/authenticationFailed`` when the server rejected the credentials, so callers can tell
+    /// a configuration error from a network failure. Otherwise it is ``Code/notConnected``.
+    /// `detail` is appended to the message, as in "; the client keeps reconnecting".
+    static func notSent(
+        _ command: String, endpoint: Endpoint, lastError: RedisError?, detail: String = ""
+    ) -> RedisError {
+        guard let lastError else {
+            return RedisError(.notConnected, "\(command) not sent: no connection to \(endpoint)\(detail)")
+        }
+        if lastError.code == .authenticationFailed {
+            return RedisError(
+                .authenticationFailed, "\(command) not sent to \(endpoint): \(lastError.message)\(detail)",
+                serverMessage: lastError.serverMessage, underlying: lastError)
+        }
+        // The other connection errors already name the endpoint.
+        return RedisError(
+            .notConnected, "\(command) not sent: \(lastError.message)\(detail)", underlying: lastError)
     }
 
     static func timedOut(after timeout: Duration, endpoint: Endpoint) -> RedisError {

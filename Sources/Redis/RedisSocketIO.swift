@@ -2,7 +2,7 @@ import RedisWire
 import SocketTransport
 
 /// One open socket with its write buffer, read cursor and parser. Used only by the I/O thread
-/// that owns the connection.
+/// that owns the connection, so its mutable properties opt out of runtime exclusivity checks.
 final class RedisSocketIO {
     enum ReadStatus {
         /// Bytes were read; call ``nextReply()`` until it returns nil. `filledChunk` is true
@@ -15,10 +15,10 @@ final class RedisSocketIO {
     let socket: StreamSocket
     let endpoint: Endpoint
     /// Bytes encoded but not yet written, from ``writeOffset`` on.
-    var writeBuffer: [UInt8] = []
-    private var writeOffset = 0
-    private var cursor = ByteCursor()
-    private var parser: RESPParser
+    @exclusivity(unchecked) var writeBuffer: [UInt8] = []
+    @exclusivity(unchecked) private var writeOffset = 0
+    @exclusivity(unchecked) private var cursor = ByteCursor()
+    @exclusivity(unchecked) private var parser: RESPParser
     private let readChunk: UnsafeMutableRawBufferPointer
 
     init(socket: StreamSocket, limits: RESPLimits = .init(), readChunkSize: Int = 64 * 1024) {

@@ -9,7 +9,9 @@ import DualStreamLogging
 /// reconnect it authenticates, then subscribes every channel, pattern and shard channel again
 /// in batches of ``RedisConfiguration/resubscribeBatchSize`` names, and sends
 /// ``RedisSubscriptionEvent/resubscribed`` to every subscription once all are confirmed.
-/// Pub/Sub is not scoped by database, so no SELECT is sent.
+/// Pub/Sub is not scoped by database, so no SELECT is sent. When the server rejects AUTH,
+/// subscribe calls fail with ``RedisError/Code/authenticationFailed`` and the subscriber retries
+/// only after ``RedisConfiguration/reconnectBackoffMaximum``.
 public final class RedisSubscriber: Sendable {
     private let core: RedisSubscriberCore
 

@@ -21,6 +21,10 @@ struct RedisSubscriberShared {
     var queued: [PubSubCommand] = []
     var nextID: UInt64 = 1
     var isKnownUnreachable = false
+    /// Whether the I/O thread has a connection past its handshake. Without one, an UNSUBSCRIBE
+    /// is queued only for names an earlier queued SUBSCRIBE names, because a new connection
+    /// starts with no subscriptions.
+    var isConnectionReady = false
     var lastError: RedisError?
     var isClosing = false
     var ioThreadWaiting = false
@@ -32,6 +36,30 @@ struct RedisSubscriberShared {
         defer { nextID += 1 }
         return nextID
     }
+
+    /// Removes from queued UNSUBSCRIBE commands every name that no earlier queued SUBSCRIBE
+    /// names, and the commands left empty. Called when there is no connection, so each name
+    /// removed is one the next connection never subscribes.
+    mutating func pruneQueuedUnsubscribes() {
+        var subscribed = Set<SubscriptionKey>()
+        queued = queued.compactMap { command in
+            let keys = command.names.map { SubscriptionKey(kind: command.kind, name: $0) }
+            if command.isSubscribe {
+                subscribed.formUnion(keys)
+                return command
+            }
+            let needed = command.names.filter {
+                subscribed.contains(SubscriptionKey(kind: command.kind, name: $0))
+            }
+            guard !needed.isEmpty else { return nil }
+            return PubSubCommand(
+                id: command.id, kind: command.kind, isSubscribe: false, names: needed, completion: nil,
+                deadline: command.deadline)
+        }
+    }
+
+    /// Subscribe commands in ``queued``, which callers wait on.
+    var queuedSubscribeCount: Int { queued.count { $0.completion != nil } }
 }
 
 final class RedisSubscriberCore: Sendable {
@@ -44,14 +72,7 @@ final class RedisSubscriberCore: Sendable {
     init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        do {
-            poller = try Poller()
-            pollerError = nil
-        } catch {
-            poller = nil
-            pollerError = RedisError(
-                .notConnected, "creating the epoll instance failed: \(error)", underlying: error)
-        }
+        (poller, pollerError) = RedisCoreShutdown.makePoller()
     }
 
     func startIOThread() {
@@ -96,13 +117,19 @@ final class RedisSubscriberCore: Sendable {
                         RedisError(.clientClosed, "\(command) was called after the subscriber was closed"))
                 }
                 if state.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero {
-                    let reason = state.lastError.map { ": \($0.message)" } ?? ""
+                    return .failure(
+                        RedisError.notSent(
+                            command, endpoint: configuration.endpoint, lastError: state.lastError,
+                            detail: "; the subscriber keeps reconnecting"))
+                }
+                let maxPending = configuration.maxPendingCommands
+                guard state.queuedSubscribeCount < maxPending else {
                     return .failure(
                         RedisError(
-                            .notConnected,
-                            "\(command) not sent: \(configuration.endpoint) is "
-                                + "unreachable\(reason); the subscriber keeps reconnecting",
-                            underlying: state.lastError))
+                            .queueFull,
+                            "\(command) not queued: \(state.queuedSubscribeCount) subscribe commands "
+                                + "are already waiting to be sent, the limit is maxPendingCommands = "
+                                + "\(maxPending)"))
                 }
                 listenerID = state.makeID()
                 state.buffers[listenerID] = buffer
@@ -158,6 +185,9 @@ final class RedisSubscriberCore: Sendable {
                         deadline: .now + configuration.commandTimeout
                     ))
             }
+            if !state.isConnectionReady {
+                state.pruneQueuedUnsubscribes()
+            }
             return buffer
         }
         guard let buffer else { return }
@@ -166,27 +196,10 @@ final class RedisSubscriberCore: Sendable {
     }
 
     func requestClose() {
-        let wake = shared.withLock { state in
-            let wasClosing = state.isClosing
-            state.isClosing = true
-            return !wasClosing
-        }
-        if wake {
-            poller?.wake()
-        }
+        RedisCoreShutdown.requestClose(shared, poller: poller)
     }
 
     func close() async {
-        requestClose()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ended = shared.withLock { state in
-                if state.ioThreadEnded { return true }
-                state.closeWaiters.append(continuation)
-                return false
-            }
-            if ended {
-                continuation.resume()
-            }
-        }
+        await RedisCoreShutdown.close(shared, poller: poller)
     }
 }

@@ -79,8 +79,8 @@ extension RedisSubscriberIOLoop {
                 guard let (kind, isSubscribe) = SubscriptionKind.confirmation(word), items.count == 3 else {
                     throw unexpected(reply)
                 }
-                // An unsubscribe confirmation may carry a null name.
-                let name = items[1].bytes ?? []
+                // An unsubscribe confirmation may carry a null name, which no command of ours expects.
+                let name = items[1].bytes
                 outcomes = confirmations.receiveConfirmation(kind: kind, isSubscribe: isSubscribe, name: name)
             }
         case .simpleString(let text) where text == Array("PONG".utf8):
@@ -142,7 +142,10 @@ extension RedisSubscriberIOLoop {
                     "the server ended the subscription", endpoint: configuration.endpoint)
                 endSubscriptions([SubscriptionKey(kind: kind, name: name)], error: error)
             case .unexpected(let text):
-                throw RedisError(.protocolError, "\(text) from \(configuration.endpoint)")
+                throw RedisError(
+                    .protocolError,
+                    "\(text) from \(configuration.endpoint); the subscriber closes the connection and "
+                        + "resubscribes on a new one")
             }
         }
     }
@@ -167,32 +170,11 @@ extension RedisSubscriberIOLoop {
         let event = RedisSubscriptionEvent.message(message)
         let pending = buffers.filter { !$0.offerMessage(event) }
         if !pending.isEmpty {
-            // NOTE: while stalled nothing is read, so a connection the server closes meanwhile is
-            // noticed only after the listener takes an event.
+            // While stalled nothing is read; checkStalled notices a close and bounds the pause.
             stalled = (event, pending)
             stalledSince = .now
             logger.debug("redis subscriber stopped reading: a subscription buffer is full")
         }
-    }
-
-    /// Offers the stalled message again; once every buffer took it, reading resumes and the
-    /// health check and command deadlines restart from now.
-    func retryStalledDelivery() {
-        guard let (event, buffers) = stalled else { return }
-        let pending = buffers.filter { !$0.offerMessage(event) }
-        guard pending.isEmpty else {
-            stalled = (event, pending)
-            return
-        }
-        stalled = nil
-        let now = ContinuousClock.now
-        let pause = now - stalledSince
-        lastReceived = now
-        if let pingDeadline {
-            self.pingDeadline = pingDeadline + pause
-        }
-        commandDeadlines = commandDeadlines.mapValues { $0 + pause }
-        logger.debug("redis subscriber resumed reading")
     }
 
     private func describeOldestCommand() -> String {

@@ -58,6 +58,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             }
             if stalled != nil {
                 retryStalledDelivery()
+                checkStalled(now: .now, hangupReported: false)
             }
             if stalled == nil, io != nil {
                 processBufferedReplies()
@@ -87,8 +88,11 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
                 state.ioThreadWaiting = false
                 state.wakeRequested = false
             }
-            if io != nil, stalled == nil, events.contains(where: { $0.token == token }) {
+            guard io != nil, let event = events.first(where: { $0.token == token }) else { continue }
+            if stalled == nil {
                 readAvailable()
+            } else if event.hangup || event.error {
+                checkStalled(now: .now, hangupReported: true)
             }
         }
     }
@@ -99,26 +103,20 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         let endpoint = configuration.endpoint
         logger.debug("redis subscriber connecting", metadata: ["redis.endpoint": "\(endpoint)"])
         lifecycle.connecting()
-        let socket: StreamSocket
+        let opened: OpenedRedisConnection
         do {
-            socket = try StreamSocket.connect(to: endpoint, timeout: configuration.connectTimeout)
+            opened = try RedisConnectionSetup.open(configuration, includeSelect: false)
         } catch {
-            // The transport error already names the operation and the endpoint.
-            connectionFailed(RedisError(.notConnected, "\(error)", underlying: error))
+            connectionFailed(error)
             return
         }
         token &+= 1
-        let connection = RedisSocketIO(socket: socket)
-        let commands = configuration.handshakeCommands(includeSelect: false)
-        for command in commands {
-            RESPEncoder.encodeCommand(command, into: &connection.writeBuffer)
-        }
-        handshakeNames = commands.map(RedisClientIOLoop.handshakeName)
+        handshakeNames = opened.handshakeNames
         handshakeDeadline = .now + configuration.commandTimeout
-        io = connection
+        io = opened.io
         registeredInterest = nil
         lastReceived = .now
-        if lifecycle.connected(handshakeCount: commands.count) {
+        if lifecycle.connected(handshakeCount: opened.handshakeNames.count) {
             becameReady()
         }
     }
@@ -129,6 +127,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         handshakeDeadline = nil
         let batches: [(kind: SubscriptionKind, names: [[UInt8]])] = core.shared.withLock { state in
             state.isKnownUnreachable = false
+            state.isConnectionReady = true
             state.lastError = nil
             // On the first connection the callers' own SUBSCRIBE commands are still queued.
             guard hasBeenReady else { return [] }
@@ -139,7 +138,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             let id = core.shared.withLock { $0.makeID() }
             RESPEncoder.encodeCommand([batch.kind.subscribeCommand] + batch.names, into: &io.writeBuffer)
             confirmations.expect(
-                id, .confirmations(batch.kind, isSubscribe: true, remaining: batch.names.count),
+                id, .confirmations(batch.kind, isSubscribe: true, names: batch.names[...]),
                 isResubscribe: true
             )
             commandDeadlines[id] = deadline
@@ -194,27 +193,28 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         let failFast = lifecycle.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero
         let (unsent, buffers): ([PubSubCommand], [SubscriptionBuffer]) = core.shared.withLock { state in
             state.isKnownUnreachable = lifecycle.isKnownUnreachable
+            state.isConnectionReady = false
             state.lastError = error
             let buffers = wasReady ? Array(state.buffers.values) : []
-            guard failFast else { return ([], buffers) }
-            let unsent = state.queued.filter { $0.completion != nil }
-            state.queued.removeAll { $0.completion != nil }
+            var unsent: [PubSubCommand] = []
+            if failFast {
+                unsent = state.queued.filter { $0.completion != nil }
+                state.queued.removeAll { $0.completion != nil }
+            }
+            state.pruneQueuedUnsubscribes()
             return (unsent, buffers)
         }
         for command in unsent {
             command.completion?.resume(
                 returning: .failure(
-                    RedisError(.notConnected, "subscribe not sent: \(error.message)", underlying: error)
-                ))
+                    RedisError.notSent("subscribe", endpoint: configuration.endpoint, lastError: error)))
         }
         for buffer in buffers {
             buffer.pushControl(.disconnected(error))
         }
-        logger.debug(
-            "redis subscriber connection failed",
-            metadata: [
-                "redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)",
-            ])
+        RedisConnectionSetup.logFailure(
+            error, message: "redis subscriber connection failed", configuration: configuration,
+            logger: logger, limiter: warningLimiter)
     }
 
     // MARK: writing
@@ -230,7 +230,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             RESPEncoder.encodeCommand([name] + command.names, into: &io.writeBuffer)
             confirmations.expect(
                 command.id,
-                .confirmations(command.kind, isSubscribe: command.isSubscribe, remaining: command.names.count)
+                .confirmations(command.kind, isSubscribe: command.isSubscribe, names: command.names[...])
             )
             if let completion = command.completion {
                 completions[command.id] = completion
@@ -240,7 +240,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
     }
 
     /// Registers the socket for reading unless a full buffer stalls delivery, and for writing
-    /// while bytes wait.
+    /// while bytes wait. A stalled socket stays registered with no interest, because epoll
+    /// still reports EPOLLHUP and EPOLLERR for it.
     func updateInterest() {
         guard let io else { return }
         var interest: Poller.Interest = []
@@ -249,10 +250,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         guard interest != registeredInterest else { return }
         let descriptor = io.socket.fileDescriptor
         do {
-            if interest.isEmpty {
-                poller.deregister(fileDescriptor: descriptor)
-                registeredInterest = nil
-            } else if registeredInterest == nil {
+            if registeredInterest == nil {
                 try poller.register(fileDescriptor: descriptor, token: token, interest: interest)
                 registeredInterest = interest
             } else {
@@ -267,6 +265,9 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
     // MARK: health and deadlines
 
     private func checkHealth(now: ContinuousClock.Instant) {
+        // NOTE: no PING is sent while a full buffer pauses reading, because its reply could not be
+        // read. A peer that vanishes without FIN or RST then goes unnoticed until
+        // subscriptionStallTimeout ends the pause.
         guard lifecycle.state == .ready, stalled == nil, let io else { return }
         if let pingDeadline {
             if now >= pingDeadline {
@@ -307,17 +308,17 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         if lifecycle.state != .ready {
             let expired: [PubSubCommand] = core.shared.withLock { state in
                 let expired = state.queued.filter { $0.completion != nil && $0.deadline <= now }
+                guard !expired.isEmpty else { return [] }
                 state.queued.removeAll { $0.completion != nil && $0.deadline <= now }
+                state.pruneQueuedUnsubscribes()
                 return expired
             }
             for command in expired {
                 command.completion?.resume(
                     returning: .failure(
-                        RedisError(
-                            .notConnected,
-                            "subscribe not sent: no connection to \(configuration.endpoint) in time",
-                            underlying: lifecycle.lastError
-                        )))
+                        RedisError.notSent(
+                            "subscribe", endpoint: configuration.endpoint, lastError: lifecycle.lastError,
+                            detail: " (waited \(configuration.maxWaitWhileDisconnected) for a connection)")))
             }
         }
     }
@@ -337,6 +338,8 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             if stalled == nil {
                 consider(pingDeadline ?? lastReceived + configuration.healthCheckInterval)
                 consider(commandDeadlines.values.min())
+            } else {
+                consider(nextStallCheck(now: now))
             }
         case .connecting, .closed:
             break

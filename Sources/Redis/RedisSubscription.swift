@@ -3,11 +3,16 @@
 ///
 /// Each subscription buffers at most ``RedisConfiguration/subscriptionBufferCapacity`` messages.
 /// When a listener falls that far behind, the subscriber stops reading from the server instead of
-/// dropping messages, which stalls every subscription of that ``RedisSubscriber``. If the listener
-/// stays behind, the server's `client-output-buffer-limit pubsub` closes the connection; the
-/// listener then receives the buffered messages, ``RedisSubscriptionEvent/disconnected(_:)``, and
-/// ``RedisSubscriptionEvent/resubscribed`` once the subscriber has reconnected. Messages
-/// published in between are lost, as with any Redis Pub/Sub disconnect.
+/// dropping messages, which pauses every subscription of that ``RedisSubscriber``. The pause is
+/// bounded, so memory stays bounded by the buffer capacities:
+/// - If the buffer is still full after ``RedisConfiguration/subscriptionStallTimeout``, the
+///   subscription gets its buffered messages, then ``RedisSubscriptionEvent/disconnected(_:)``
+///   with ``RedisError/Code/queueFull``, and then its iteration ends. The others resume.
+/// - If the server closes the connection during the pause (for example through its
+///   `client-output-buffer-limit pubsub`), every subscription gets
+///   ``RedisSubscriptionEvent/disconnected(_:)`` and, after the reconnect,
+///   ``RedisSubscriptionEvent/resubscribed``. Messages the server sent but the subscriber had not
+///   read yet are lost, like messages published while disconnected.
 ///
 /// The subscription ends, and its names are unsubscribed on the server when no other
 /// subscription uses them, when ``cancel()`` is called, when the iterating task is cancelled,

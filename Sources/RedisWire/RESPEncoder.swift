@@ -6,14 +6,45 @@
 public enum RESPEncoder {
     /// Appends `*<n>\r\n` followed by each argument as `$<len>\r\n<bytes>\r\n`.
     public static func encodeCommand(_ arguments: [[UInt8]], into buffer: inout [UInt8]) {
-        var size = headerSize(arguments.count)
-        for argument in arguments {
-            size += headerSize(argument.count) + argument.count + 2
+        writeInPlace(size: encodedSize(arguments), into: &buffer) { output in
+            writeCommand(arguments, to: &output)
         }
-        writeInPlace(size: size, into: &buffer) { output in
+    }
+
+    /// Appends each command as ``encodeCommand(_:into:)`` does, growing `buffer` once for all
+    /// of them, which saves a generic append per command in a pipeline.
+    public static func encodeCommands(_ commands: [[[UInt8]]], into buffer: inout [UInt8]) {
+        commands.withUnsafeBufferPointer { commands in
+            var size = 0
+            for command in commands.indices {
+                size += encodedSize(commands[command])
+            }
+            writeInPlace(size: size, into: &buffer) { output in
+                for command in commands.indices {
+                    writeCommand(commands[command], to: &output)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func encodedSize(_ arguments: [[UInt8]]) -> Int {
+        arguments.withUnsafeBufferPointer { arguments in
+            var size = headerSize(arguments.count)
+            for index in arguments.indices {
+                let count = arguments[index].count
+                size += headerSize(count) + count + 2
+            }
+            return size
+        }
+    }
+
+    @inline(__always)
+    private static func writeCommand(_ arguments: [[UInt8]], to output: inout UnsafeMutablePointer<UInt8>) {
+        arguments.withUnsafeBufferPointer { arguments in
             writeHeader(UInt8(ascii: "*"), arguments.count, to: &output)
-            for argument in arguments {
-                writeBulkString(argument, to: &output)
+            for index in arguments.indices {
+                writeBulkString(arguments[index], to: &output)
             }
         }
     }
@@ -34,6 +65,7 @@ public enum RESPEncoder {
     /// Grows `buffer` by `size` bytes (geometrically, so repeated calls stay amortized O(1))
     /// and lets `body` fill them through a pointer, which avoids a capacity and uniqueness
     /// check per byte. `body` must write exactly `size` bytes.
+    @inline(__always)
     private static func writeInPlace(
         size: Int, into buffer: inout [UInt8], _ body: (inout UnsafeMutablePointer<UInt8>) -> Void
     ) {
@@ -41,11 +73,12 @@ public enum RESPEncoder {
         if buffer.capacity < start + size {
             buffer.reserveCapacity(max(start + size, buffer.capacity * 2))
         }
-        // Appending from a contiguous block is a memcpy; a repeated element is filled bytewise.
+        // Swift arrays cannot grow by uninitialized bytes, so the new bytes are first copied from
+        // a block of zeros: one memcpy per 4 KiB, cheaper than appending piece by piece.
         var remaining = size
         while remaining > 0 {
-            let chunk = min(remaining, zeroBlock.count)
-            buffer.append(contentsOf: zeroBlock[0..<chunk])
+            let chunk = min(remaining, zeroBlockSize)
+            buffer.append(contentsOf: UnsafeBufferPointer(start: zeroBlock, count: chunk))
             remaining -= chunk
         }
         buffer.withUnsafeMutableBufferPointer { all in
@@ -56,34 +89,60 @@ public enum RESPEncoder {
     }
 
     /// Bytes of `$<count>\r\n` or `*<count>\r\n`.
+    @inline(__always)
     private static func headerSize(_ count: Int) -> Int {
         1 + decimalDigitCount(count) + 2
     }
 
+    /// Digits of a non-negative count; comparisons first, because lengths below 10,000 are the
+    /// common case and a division costs more.
+    @inline(__always)
     private static func decimalDigitCount(_ value: Int) -> Int {
-        var digits = 1
-        var rest = value
-        while rest >= 10 {
+        if value < 10 { return 1 }
+        if value < 100 { return 2 }
+        if value < 1_000 { return 3 }
+        if value < 10_000 { return 4 }
+        var digits = 5
+        var rest = value / 100_000
+        while rest > 0 {
             rest /= 10
             digits += 1
         }
         return digits
     }
 
+    @inline(__always)
     private static func writeHeader(_ type: UInt8, _ count: Int, to output: inout UnsafeMutablePointer<UInt8>)
     {
         output[0] = type
         let digits = decimalDigitCount(count)
-        var rest = count
-        for index in stride(from: digits, through: 1, by: -1) {
-            output[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
+        let zero = UInt8(ascii: "0")
+        // Up to three digits, the usual lengths and counts, are written without a loop.
+        switch digits {
+        case 1:
+            output[1] = zero &+ UInt8(truncatingIfNeeded: count)
+        case 2:
+            output[1] = zero &+ UInt8(truncatingIfNeeded: count / 10)
+            output[2] = zero &+ UInt8(truncatingIfNeeded: count % 10)
+        case 3:
+            output[1] = zero &+ UInt8(truncatingIfNeeded: count / 100)
+            output[2] = zero &+ UInt8(truncatingIfNeeded: count / 10 % 10)
+            output[3] = zero &+ UInt8(truncatingIfNeeded: count % 10)
+        default:
+            var rest = count
+            var index = digits
+            while index > 0 {
+                output[index] = zero &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+                index -= 1
+            }
         }
         output[digits + 1] = UInt8(ascii: "\r")
         output[digits + 2] = UInt8(ascii: "\n")
         output += digits + 3
     }
 
+    @inline(__always)
     private static func writeBulkString(_ bytes: [UInt8], to output: inout UnsafeMutablePointer<UInt8>) {
         writeHeader(UInt8(ascii: "$"), bytes.count, to: &output)
         write(bytes, to: &output)
@@ -92,6 +151,7 @@ public enum RESPEncoder {
         output += 2
     }
 
+    @inline(__always)
     private static func write(_ bytes: [UInt8], to output: inout UnsafeMutablePointer<UInt8>) {
         bytes.withUnsafeBufferPointer { source in
             if let base = source.baseAddress {
@@ -138,7 +198,14 @@ public enum RESPEncoder {
         }
     }
 
-    private static let zeroBlock = [UInt8](repeating: 0, count: 4_096)
+    private static let zeroBlockSize = 4_096
+    /// Zeroed memory that ``writeInPlace(size:into:_:)`` appends from; allocated once and never
+    /// freed or written.
+    private nonisolated(unsafe) static let zeroBlock: UnsafePointer<UInt8> = {
+        let block = UnsafeMutablePointer<UInt8>.allocate(capacity: zeroBlockSize)
+        block.initialize(repeating: 0, count: zeroBlockSize)
+        return UnsafePointer(block)
+    }()
     private static let publishPrefix: [UInt8] = Array("*3\r\n$7\r\nPUBLISH\r\n".utf8)
     private static let crlf: [UInt8] = [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
     private static let nullBulkString: [UInt8] = Array("$-1\r\n".utf8)

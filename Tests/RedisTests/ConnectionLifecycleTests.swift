@@ -36,8 +36,8 @@ struct ConnectionLifecycleTests {
         #expect(!lifecycle.isKnownUnreachable)
     }
 
-    @Test("handshake error fails with server message")
-    func handshakeError() {
+    @Test("rejected AUTH retries at maximum delay")
+    func authenticationError() {
         var lifecycle = makeLifecycle()
         _ = lifecycle.connected(handshakeCount: 1)
         let action = lifecycle.handshakeReplied(
@@ -46,8 +46,31 @@ struct ConnectionLifecycleTests {
             Issue.record("expected failure")
             return
         }
-        #expect(error.code == .serverError)
+        #expect(error.code == .authenticationFailed)
         #expect(error.serverErrorPrefix == "WRONGPASS")
+        #expect(retryAt == start + .seconds(1))
+        #expect(lifecycle.isKnownUnreachable)
+        // The next rejection, and one after a ready connection was lost, wait as long again.
+        _ = lifecycle.connected(handshakeCount: 1)
+        let again = lifecycle.fail(error, now: start)
+        #expect(again == start + .seconds(1))
+        _ = lifecycle.connected(handshakeCount: 0)
+        let afterReady = lifecycle.fail(error, now: start)
+        #expect(afterReady == start + .seconds(1))
+    }
+
+    @Test("other handshake error is server error")
+    func handshakeError() {
+        var lifecycle = makeLifecycle()
+        _ = lifecycle.connected(handshakeCount: 1)
+        let action = lifecycle.handshakeReplied(
+            .error(bytes("ERR invalid client name")), command: "CLIENT SETNAME", now: start)
+        guard case .failed(let error, let retryAt) = action else {
+            Issue.record("expected failure")
+            return
+        }
+        #expect(error.code == .serverError)
+        #expect(error.serverErrorPrefix == "ERR")
         #expect(retryAt == start + .milliseconds(100))
         #expect(lifecycle.isKnownUnreachable)
     }

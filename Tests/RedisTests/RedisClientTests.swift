@@ -228,7 +228,7 @@ extension RedisServerSuite {
                 _ = try await rejected.ping()
                 Issue.record("wrong password accepted")
             } catch {
-                #expect(error.code == .notConnected)
+                #expect(error.code == .authenticationFailed)
                 #expect(error.description.contains("WRONGPASS"))
                 #expect(!error.description.contains("wrong"))
             }

@@ -54,7 +54,7 @@ struct PendingConfirmationsTests {
     @Test("one confirmation per name completes the command")
     func confirmationsPerName() {
         var pending = PendingConfirmations()
-        pending.expect(7, .confirmations(.channel, isSubscribe: true, remaining: 2))
+        pending.expect(7, .confirmations(.channel, isSubscribe: true, names: [bytes("a"), bytes("b")]))
         #expect(pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("a")) == [])
         #expect(
             pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("b")) == [
@@ -66,7 +66,7 @@ struct PendingConfirmationsTests {
     @Test("error ends the oldest command")
     func errorEndsOldest() {
         var pending = PendingConfirmations()
-        pending.expect(1, .confirmations(.channel, isSubscribe: true, remaining: 3))
+        pending.expect(1, .confirmations(.channel, isSubscribe: true, names: [bytes("a"), bytes("b"), bytes("c")]))
         pending.expect(2, .pong)
         #expect(pending.receiveError() == [.failed(id: 1)])
         #expect(pending.receivePong() == [.completed(id: 2)])
@@ -75,9 +75,9 @@ struct PendingConfirmationsTests {
     @Test("resubscribe finished after last batch")
     func resubscribeFinished() {
         var pending = PendingConfirmations()
-        pending.expect(1, .confirmations(.channel, isSubscribe: true, remaining: 1), isResubscribe: true)
-        pending.expect(2, .confirmations(.pattern, isSubscribe: true, remaining: 1), isResubscribe: true)
-        pending.expect(3, .confirmations(.channel, isSubscribe: true, remaining: 1))
+        pending.expect(1, .confirmations(.channel, isSubscribe: true, names: [bytes("a")]), isResubscribe: true)
+        pending.expect(2, .confirmations(.pattern, isSubscribe: true, names: [bytes("p*")]), isResubscribe: true)
+        pending.expect(3, .confirmations(.channel, isSubscribe: true, names: [bytes("b")]))
         #expect(
             pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("a")) == [
                 .completed(id: 1)
@@ -92,7 +92,7 @@ struct PendingConfirmationsTests {
     @Test("reply of the wrong kind is unexpected")
     func wrongKind() {
         var pending = PendingConfirmations()
-        pending.expect(1, .confirmations(.channel, isSubscribe: true, remaining: 1))
+        pending.expect(1, .confirmations(.channel, isSubscribe: true, names: [bytes("p")]))
         let outcome = pending.receiveConfirmation(kind: .pattern, isSubscribe: true, name: bytes("p"))
         guard case .unexpected(let text)? = outcome.first else {
             Issue.record("expected unexpected, got \(outcome)")
@@ -103,6 +103,62 @@ struct PendingConfirmationsTests {
             Issue.record("a pong was accepted for a subscribe")
             return
         }
+    }
+
+    @Test("confirmation for another name unexpected")
+    func wrongName() {
+        var pending = PendingConfirmations()
+        pending.expect(1, .confirmations(.channel, isSubscribe: true, names: [bytes("a"), bytes("b")]))
+        #expect(pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("a")) == [])
+        let outcome = pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("zzz"))
+        guard case .unexpected(let text)? = outcome.first else {
+            Issue.record("expected unexpected, got \(outcome)")
+            return
+        }
+        #expect(text.contains("\"zzz\""), "\(text)")
+        #expect(text.contains("\"b\""), "\(text)")
+        // A repeated confirmation of a name already confirmed is unexpected too.
+        let repeated = pending.receiveConfirmation(kind: .channel, isSubscribe: true, name: bytes("a"))
+        guard case .unexpected? = repeated.first else {
+            Issue.record("a second confirmation of \"a\" was counted: \(repeated)")
+            return
+        }
+    }
+
+    @Test("confirmations match names in any order")
+    func anyOrder() {
+        var pending = PendingConfirmations()
+        pending.expect(1, .confirmations(.pattern, isSubscribe: false, names: [bytes("a"), bytes("b"), bytes("a")]))
+        #expect(pending.receiveConfirmation(kind: .pattern, isSubscribe: false, name: bytes("b")) == [])
+        #expect(pending.receiveConfirmation(kind: .pattern, isSubscribe: false, name: bytes("a")) == [])
+        #expect(
+            pending.receiveConfirmation(kind: .pattern, isSubscribe: false, name: bytes("a")) == [
+                .completed(id: 1)
+            ])
+    }
+
+    @Test("null unsubscribe name unexpected")
+    func nullName() {
+        var pending = PendingConfirmations()
+        pending.expect(1, .confirmations(.channel, isSubscribe: false, names: [bytes("")]))
+        let outcome = pending.receiveConfirmation(kind: .channel, isSubscribe: false, name: nil)
+        guard case .unexpected(let text)? = outcome.first else {
+            Issue.record("expected unexpected, got \(outcome)")
+            return
+        }
+        #expect(text.contains("null"), "\(text)")
+    }
+
+    @Test("sunsubscribe of other name while unsubscribing")
+    func shardUnsubscribeOfOtherName() {
+        var pending = PendingConfirmations()
+        pending.expect(1, .confirmations(.shardChannel, isSubscribe: false, names: [bytes("mine")]))
+        #expect(
+            pending.receiveConfirmation(kind: .shardChannel, isSubscribe: false, name: bytes("moved"))
+                == [.serverUnsubscribed(.shardChannel, name: bytes("moved"))])
+        #expect(
+            pending.receiveConfirmation(kind: .shardChannel, isSubscribe: false, name: bytes("mine"))
+                == [.completed(id: 1)])
     }
 
     @Test("unsolicited sunsubscribe reported")
@@ -117,7 +173,7 @@ struct PendingConfirmationsTests {
     func reset() {
         var pending = PendingConfirmations()
         pending.expect(4, .pong)
-        pending.expect(5, .confirmations(.channel, isSubscribe: false, remaining: 1), isResubscribe: true)
+        pending.expect(5, .confirmations(.channel, isSubscribe: false, names: [bytes("a")]), isResubscribe: true)
         #expect(pending.reset() == [4, 5])
         #expect(pending.resubscribesOutstanding == 0)
         #expect(pending.isEmpty)
