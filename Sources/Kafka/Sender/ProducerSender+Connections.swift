@@ -186,6 +186,8 @@ extension ProducerSender {
         let backoff = RetryBackoff(initial: configuration.retryBackoff, maximum: configuration.retryBackoffMaximum)
         let retryAt = backoff.retryTime(afterAttempts: batch.attempts, now: now, deadline: deadline, using: &random)
         state.accumulator.requeue(batch, retryAt: retryAt)
+        // The sender sleeps until plannedWake, which the current plan may have set past retryAt.
+        _ = state.needsWake(by: retryAt)
     }
 
     /// Closes connections whose oldest request passed requestTimeout, or that carry a batch whose

@@ -66,7 +66,10 @@ final class ProducerSender: @unchecked Sendable {
             }
             execute(plan, now: now, deferred: &deferred)
             deferred.run()
-            poll(until: earliestWake(plan.wake), deferred: &deferred)
+            // A batch requeued while executing (no Produce version on the connection) lowered
+            // plannedWake to its retry time after the plan was made.
+            let wake = shared.state.withLock { $0.plannedWake } ?? plan.wake
+            poll(until: earliestWake(wake), deferred: &deferred)
             deferred.run()
         }
     }
