@@ -183,6 +183,7 @@ extension ProducerSender {
             }
             return
         }
+        batch.lastFailure = cause
         let backoff = RetryBackoff(initial: configuration.retryBackoff, maximum: configuration.retryBackoffMaximum)
         let retryAt = backoff.retryTime(afterAttempts: batch.attempts, now: now, deadline: deadline, using: &random)
         state.accumulator.requeue(batch, retryAt: retryAt)

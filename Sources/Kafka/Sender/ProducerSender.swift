@@ -173,14 +173,17 @@ final class ProducerSender: @unchecked Sendable {
         }
     }
 
-    /// Why a queued batch could not be sent, for its timeout message.
+    /// Why a queued batch could not be sent, for its timeout message: the partition's state, then
+    /// why its last attempt failed when it was sent before.
     private static func queuedCause(_ batch: ProducerBatch, state: ProducerState) -> String {
+        let lastFailure = batch.lastFailure.map { "; last error: \($0)" } ?? ""
         guard let leader = state.metadata.leader(topic: batch.topic, partition: batch.partition) else {
-            return "; the partition has no leader in the latest metadata"
+            return "; the partition has no leader in the latest metadata" + lastFailure
         }
         guard state.metadata.brokers[leader] != nil else {
-            return "; its leader, broker \(leader), is missing from the metadata's broker list"
+            return "; its leader, broker \(leader), is missing from the metadata's broker list" + lastFailure
         }
+        if !lastFailure.isEmpty { return lastFailure }
         guard let lastError = state.lastConnectionError else { return "" }
         return "; last connection error: \(lastError)"
     }
