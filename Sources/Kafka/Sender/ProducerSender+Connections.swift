@@ -143,6 +143,7 @@ extension ProducerSender {
         logger.debug("kafka connection closed", metadata: ["kafka.node": "\(connection.nodeID)", "reason": "\(reason)"])
         shared.state.withLock { state in
             state.metadata.requestRefresh()
+            state.lastConnectionError = reason
             for request in requests {
                 switch request.kind {
                 case .produce(_, let batches):
