@@ -225,10 +225,14 @@ final class ProducerSender: @unchecked Sendable {
 
     private func earliestWake(_ planned: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
         var wake = planned
+        let now = ContinuousClock.now
         for connection in connections.values {
+            // A reconnect time already passed wakes nothing: a connect starts only when a request
+            // needs the broker, and the loop that found none would otherwise spin until one does.
+            let reconnectAt = connection.reconnectAt.flatMap { $0 > now ? $0 : nil }
             let candidates = [
                 connection.oldestDeadline,
-                connection.isOpenOrConnecting ? nil : connection.reconnectAt,
+                connection.isOpenOrConnecting ? nil : reconnectAt,
                 connection.connectDeadline,
             ]
             for case let time? in candidates {
