@@ -151,7 +151,7 @@ extension KafkaProducerError {
             mayHavePersisted: false)
     }
 
-    /// A batch of one record that the broker rejected as too large, so it cannot be split further.
+    /// Describes a batch of one record that the broker rejected as too large, so it cannot be split further.
     static func recordRejectedAsTooLarge(
         recordSize: Int, batchSize: Int, code: KafkaErrorCode, topic: String, partition: Int32, mayHavePersisted: Bool
     ) -> KafkaProducerError {
@@ -212,7 +212,7 @@ extension KafkaProducerError {
     }
 
     /// `errorCode` is the topic's error in the latest Metadata response, 0 when there was none;
-    /// `problem` says why its latest entry was unusable.
+    /// `problem` is the reason its latest entry was unusable.
     static func unknownTopic(
         _ topic: String, waited: Duration, errorCode: Int16 = 0, problem: String? = nil
     ) -> KafkaProducerError {

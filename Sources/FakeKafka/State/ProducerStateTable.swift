@@ -51,7 +51,9 @@ struct ProducerStateTable {
     /// fenced with `fencedCode`, an unknown id gets UNKNOWN_PRODUCER_ID, and an epoch that cannot
     /// grow (Int16.max - 1 or more) gets a new producer id. Batches of an older epoch are then
     /// rejected on each partition that saw the new one.
-    mutating func bump(producerID: Int64, epoch: Int16, fencedCode: Int16) -> (errorCode: Int16, id: Int64, epoch: Int16) {
+    mutating func bump(
+        producerID: Int64, epoch: Int16, fencedCode: Int16
+    ) -> (errorCode: Int16, id: Int64, epoch: Int16) {
         guard let current = issuedEpochs[producerID] else {
             return (FakeKafkaErrorCode.unknownProducerId, -1, -1)
         }

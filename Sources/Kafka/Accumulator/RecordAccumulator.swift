@@ -317,11 +317,12 @@ struct RecordAccumulator {
 
     /// Replaces an in-flight batch by its parts after MESSAGE_TOO_LARGE; they go first in the queue.
     ///
-    /// The broker's limit is not in the response, so each part is at most half the rejected
-    /// batch's bytes (and at most `batchSize`), packed by size; a part rejected again is split
-    /// again, until a part holds one record.
+    /// The broker's limit is not in the response, so each part carries at most half the rejected
+    /// batch's record bytes (and at most `batchSize` bytes), packed by size in order. A part
+    /// rejected again is split again, until a part contains one record.
     mutating func replaceWithSplit(_ batch: ProducerBatch, now: ContinuousClock.Instant) -> [ProducerBatch]? {
-        let target = max(ProducerBatch.headerSize + 1, min(batchSize, batch.byteCount / 2))
+        let halfRecords = (batch.byteCount - ProducerBatch.headerSize + 1) / 2
+        let target = min(batchSize, ProducerBatch.headerSize + max(1, halfRecords))
         guard let parts = batch.split(targetSize: target, firstID: nextBatchID, now: now) else { return nil }
         nextBatchID += UInt64(parts.count)
         adjustInFlight(batch, by: -1)

@@ -127,22 +127,20 @@ struct IdempotenceState {
 
     /// Asks for an epoch bump after a sequence error on the partition that cannot be repaired by
     /// retrying (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, or a batch that expired with an
-    /// unknown outcome). The bump starts once ``startBumpIfIdle(inFlight:)`` finds the partitions idle.
+    /// unknown outcome). The sender calls ``startBump()`` once those partitions have no batch in flight.
     mutating func requestEpochBump(topic: String, partition: Int32) {
         guard isEnabled else { return }
         partitionsToReset.insert(Partition(topic: topic, partition: partition))
     }
 
-    /// Starts the pending epoch bump once no partition to reset has a batch in flight; returns
-    /// whether an InitProducerId request is now needed. An epoch at `Int16.max` cannot be bumped,
-    /// so a new producer id is requested, as the Java producer does.
-    mutating func startBumpIfIdle(inFlight: (Partition) -> Int) -> Bool {
-        guard !partitionsToReset.isEmpty, case .ready(let producerID, let epoch) = phase else { return false }
-        guard partitionsToReset.allSatisfy({ inFlight($0) == 0 }) else { return false }
+    /// Starts the pending epoch bump; the caller checks first that no partition to reset has a
+    /// batch in flight. An epoch at `Int16.max` cannot be bumped, so a new producer id is
+    /// requested, as the Java producer does.
+    mutating func startBump() {
+        guard !partitionsToReset.isEmpty, case .ready(let producerID, let epoch) = phase else { return }
         bumpFrom = epoch < Int16.max ? (producerID, epoch) : nil
         bumping = partitionsToReset
         phase = .needsProducerID
         retryAt = nil
-        return true
     }
 }

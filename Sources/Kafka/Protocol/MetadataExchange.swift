@@ -54,9 +54,9 @@ enum MetadataExchange {
         let count = entries.count
         guard entries.keys.allSatisfy({ $0 >= 0 && Int($0) < count }) else {
             let ids = entries.keys.sorted()
-            let shown = ids.prefix(10).map(String.init).joined(separator: ", ") + (ids.count > 10 ? ", ..." : "")
+            let listedIDs = ids.prefix(10).map(String.init).joined(separator: ", ") + (ids.count > 10 ? ", ..." : "")
             return .failure(InvalidPartitions(
-                reason: "partition ids [\(shown)] are not 0 to \(count - 1) without gaps, so the topic's "
+                reason: "partition ids [\(listedIDs)] are not 0 to \(count - 1) without gaps, so the topic's "
                     + "partition count is unknown"))
         }
         var leaders = [Int32](repeating: -1, count: count)

@@ -110,8 +110,12 @@ final class ProducerSender: @unchecked Sendable {
                 consider(state.metadata.nextRefresh(now: now))
             }
             failQueuedForIdempotence(state: &state, deferred: &deferred)
-            let accumulator = state.accumulator
-            _ = state.idempotence.startBumpIfIdle { accumulator.inFlightCount(topic: $0.topic, partition: $0.partition) }
+            if !state.idempotence.partitionsToReset.isEmpty {
+                let busy = state.idempotence.partitionsToReset.contains { partition in
+                    state.accumulator.inFlightCount(topic: partition.topic, partition: partition.partition) > 0
+                }
+                if !busy { state.idempotence.startBump() }
+            }
             if state.idempotence.needsRequest(now: now) {
                 plan.initProducerID = true
             } else if case .needsProducerID = state.idempotence.phase {
