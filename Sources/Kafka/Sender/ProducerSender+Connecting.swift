@@ -6,8 +6,9 @@ extension ProducerSender {
 
     /// Starts a non-blocking connect to `endpoint` for `nodeID` unless a connection exists, a
     /// connect runs or the reconnect backoff runs. Returns the connection once it is connected
-    /// (ready or negotiating), nil otherwise. The connect completes in `continueConnect` when
-    /// the poller reports the descriptor, or fails in `checkConnectDeadlines`.
+    /// (ready or negotiating), nil otherwise. A host name is first resolved on a resolver thread
+    /// (`applyResolutions`). The connect completes in `continueConnect` when the poller reports
+    /// the descriptor, or fails in `checkConnectDeadlines`.
     @discardableResult
     func connectIfNeeded(
         nodeID: Int32, endpoint: Endpoint, now: ContinuousClock.Instant, deferred: inout DeferredCompletions
@@ -30,20 +31,54 @@ extension ProducerSender {
         if connection.socket != nil { return connection }
         if connection.pendingConnect != nil { return nil }
         if let reconnectAt = connection.reconnectAt, reconnectAt > now { return nil }
-        do {
-            // NOTE: startConnect resolves names synchronously. Numeric addresses and localhost
-            // never block, but a broker advertised by a DNS name blocks this thread while
-            // getaddrinfo waits for a name server.
-            let pending = try StreamSocket.startConnect(to: endpoint)
-            connection.beginConnecting(pending, deadline: now + configuration.connectTimeout)
-            try shared.poller.register(fileDescriptor: pending.fileDescriptor, token: connection.token,
-                                       interest: .writable)
-            logger.debug("kafka connect started",
-                         metadata: ["kafka.node": "\(nodeID)", "kafka.endpoint": "\(endpoint)"])
+        do throws(TransportError) {
+            if let addresses = try SocketAddress.resolveWithoutLookup(endpoint) {
+                try startConnect(connection, addresses: addresses, now: now)
+            } else if case .tcp(let host, let port) = endpoint {
+                let ticket = resolverPool.submit(host: host, port: port)
+                connection.beginResolving(ticket: ticket, now: now, deadline: now + configuration.connectTimeout)
+                logger.debug("kafka resolve started", metadata: ["kafka.node": "\(nodeID)", "kafka.host": "\(host)"])
+            }
         } catch {
             connectFailed(connection, error: error, now: now)
         }
         return nil
+    }
+
+    /// Starts the non-blocking connect to resolved addresses and registers it with the poller.
+    private func startConnect(
+        _ connection: BrokerConnection, addresses: [SocketAddress], now: ContinuousClock.Instant
+    ) throws(TransportError) {
+        let pending = try StreamSocket.startConnect(to: connection.endpoint, addresses: addresses)
+        connection.beginConnecting(pending, now: now, deadline: now + configuration.connectTimeout)
+        try shared.poller.register(fileDescriptor: pending.fileDescriptor, token: connection.token,
+                                   interest: .writable)
+        logger.debug("kafka connect started", metadata: [
+            "kafka.node": "\(connection.nodeID)", "kafka.endpoint": "\(connection.endpoint)",
+        ])
+    }
+
+    /// Starts the connects whose host names the resolver threads resolved, and fails those whose
+    /// lookup failed. A result for a connection that gave up or closed meanwhile is dropped.
+    func applyResolutions(now: ContinuousClock.Instant) {
+        for completion in resolverPool.takeCompleted() {
+            guard let connection = connections.values.first(where: { $0.resolveTicket == completion.ticket })
+            else { continue }
+            connection.finishResolving()
+            switch completion.result {
+            case .success(let addresses):
+                do throws(TransportError) {
+                    try startConnect(connection, addresses: addresses, now: now)
+                } catch {
+                    connectFailed(connection, error: error, now: now)
+                }
+            case .failure(let error):
+                // The system resolver's message names the host; an injected one may not.
+                let failure = error.description.contains(completion.host) ? error
+                    : TransportError(error.code, "resolve \(completion.host) failed: \(error)", errno: error.errno)
+                connectFailed(connection, error: failure, now: now)
+            }
+        }
     }
 
     /// Completes a pending connect after the poller reported its descriptor. A connected socket
@@ -80,10 +115,21 @@ extension ProducerSender {
                         deferred: &deferred)
     }
 
-    /// Gives up on addresses whose connect passed connectTimeout, moving to the next address of
-    /// the endpoint or failing the connect when none is left.
+    /// Applies finished lookups, fails lookups that passed connectTimeout, and gives up on
+    /// addresses whose connect passed connectTimeout, moving to the next address of the endpoint
+    /// or failing the connect when none is left.
     func checkConnectDeadlines(now: ContinuousClock.Instant) {
+        applyResolutions(now: now)
         for connection in Array(connections.values) {
+            if let ticket = connection.resolveTicket, let deadline = connection.connectDeadline, deadline <= now {
+                resolverPool.cancel(ticket)
+                guard case .tcp(let host, _) = connection.endpoint else { continue }
+                let error = TransportError(
+                    .connectTimedOut,
+                    "resolve \(host) timed out after connectTimeout \(configuration.connectTimeout)")
+                connectFailed(connection, error: error, now: now)
+                continue
+            }
             guard let pending = connection.pendingConnect, let deadline = connection.connectDeadline,
                   deadline <= now
             else { continue }
@@ -104,6 +150,9 @@ extension ProducerSender {
     func connectFailed(_ connection: BrokerConnection, error: TransportError, now: ContinuousClock.Instant) {
         if let descriptor = connection.registeredDescriptor {
             shared.poller.deregister(fileDescriptor: descriptor)
+        }
+        if let ticket = connection.resolveTicket {
+            resolverPool.cancel(ticket)
         }
         _ = connection.disconnect()
         connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)

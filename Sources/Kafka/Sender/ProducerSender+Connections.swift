@@ -138,6 +138,9 @@ extension ProducerSender {
         if let descriptor = connection.registeredDescriptor {
             shared.poller.deregister(fileDescriptor: descriptor)
         }
+        if let ticket = connection.resolveTicket {
+            resolverPool.cancel(ticket)
+        }
         let (requests, unwritten) = connection.disconnect()
         connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
         logger.debug("kafka connection closed", metadata: ["kafka.node": "\(connection.nodeID)", "reason": "\(reason)"])

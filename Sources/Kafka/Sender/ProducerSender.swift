@@ -38,13 +38,21 @@ final class ProducerSender: @unchecked Sendable {
     var readChunk = [UInt8](repeating: 0, count: 65_536)
     var random = SystemRandomNumberGenerator()
     let warningLimiter = LogRateLimiter()
+    /// Resolves broker host names off this thread; a finished lookup wakes the poller.
+    let resolverPool: ResolverPool
 
     init(shared: ProducerShared, configuration: KafkaProducerConfiguration, bootstrap: [Endpoint], logger: Logger) {
         self.shared = shared
         self.configuration = configuration
         self.bootstrap = bootstrap
         self.logger = logger
+        let poller = shared.poller
+        resolverPool = ResolverPool(resolver: configuration.resolver, maximumThreads: 2,
+                                    threadName: Self.resolverThreadName, onCompletion: { poller.wake() })
     }
+
+    /// Name of the resolver threads (at most 15 bytes on Linux), shown in /proc/PID/task/TID/comm.
+    static let resolverThreadName = "kafka-resolve"
 
     var maxInFlight: Int {
         configuration.enableIdempotence ? min(5, configuration.maxInFlightRequestsPerConnection)
@@ -288,6 +296,7 @@ final class ProducerSender: @unchecked Sendable {
         }
         connections = [:]
         connectionsByToken = [:]
+        resolverPool.shutdown()
         let closeWaiters: [UnsafeContinuation<Void, Never>] = shared.state.withLock { state in
             failEverything(state: &state, deferred: &deferred, error: error)
             for (_, waiter) in state.flushWaiters {
