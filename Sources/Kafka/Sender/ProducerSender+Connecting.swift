@@ -120,6 +120,9 @@ extension ProducerSender {
     /// or failing the connect when none is left.
     func checkConnectDeadlines(now: ContinuousClock.Instant) {
         applyResolutions(now: now)
+        if !retiring.isEmpty {
+            closeIdleRetiredConnections()
+        }
         for connection in Array(connections.values) {
             if let ticket = connection.resolveTicket, let deadline = connection.connectDeadline, deadline <= now {
                 resolverPool.cancel(ticket)
@@ -163,24 +166,43 @@ extension ProducerSender {
         }
     }
 
-    /// Returns a ready connection for Metadata or InitProducerId, or starts connecting to a broker
-    /// (a bootstrap server when no broker is known) and returns `nil`.
+    /// Returns the ready connection with the fewest requests in flight, for Metadata or
+    /// InitProducerId, or starts a connect and returns `nil` when none is ready.
+    ///
+    /// Candidates are the known brokers by node id, then the bootstrap servers. A candidate in
+    /// its reconnect backoff is skipped, so a failed connect moves on to the next one at once.
+    /// While a connect to a candidate is pending, a connect to the next one starts after
+    /// `connectAttemptDelay`, so a broker that drops SYNs costs that delay, not connectTimeout.
     func anyReadyConnection(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) -> BrokerConnection? {
-        let ready = connections.values.filter { $0.isReady && $0.inFlight.count < maxInFlight }
-        if let best = ready.min(by: { $0.inFlight.count < $1.inFlight.count }) { return best }
-        if connections.values.contains(where: { $0.isOpenOrConnecting && !$0.isReady }) { return nil }
-        // Nothing connected: try a known broker, then the bootstrap list.
-        let brokers = shared.state.withLock { $0.metadata.brokers }
-        for (nodeID, broker) in brokers.sorted(by: { $0.key < $1.key }) {
-            connectIfNeeded(nodeID: nodeID, endpoint: .tcp(host: broker.host, port: broker.port), now: now,
-                            deferred: &deferred)
-            if connections[nodeID]?.isOpenOrConnecting == true { return nil }
+        var ready: BrokerConnection?
+        var lastStart: ContinuousClock.Instant?
+        for connection in connections.values {
+            if connection.isReady {
+                guard connection.inFlight.count < maxInFlight else { continue }
+                if ready.map({ connection.inFlight.count < $0.inFlight.count }) ?? true { ready = connection }
+            } else if connection.isOpenOrConnecting, let started = connection.connectStartedAt {
+                lastStart = lastStart.map { max($0, started) } ?? started
+            }
         }
+        if let ready { return ready }
+        if connections.values.contains(where: \.isReady) { return nil }
+        if let lastStart, now < lastStart + Self.connectAttemptDelay { return nil }
+        let brokers = shared.state.withLock { $0.metadata.brokers }
+        var candidates = brokers.sorted { $0.key < $1.key }.map { (nodeID: $0.key, endpoint: Endpoint.tcp(
+            host: $0.value.host, port: $0.value.port)) }
         for (index, endpoint) in bootstrap.enumerated() {
-            let nodeID = Int32(-1 - index)
-            connectIfNeeded(nodeID: nodeID, endpoint: endpoint, now: now, deferred: &deferred)
-            if connections[nodeID]?.isOpenOrConnecting == true { return nil }
+            candidates.append((Int32(-1 - index), endpoint))
+        }
+        // A bootstrap server is often a known broker too; one connect to an address is enough.
+        let busy = Set(connections.values.filter(\.isOpenOrConnecting).map(\.endpoint))
+        for candidate in candidates where !busy.contains(candidate.endpoint) {
+            connectIfNeeded(nodeID: candidate.nodeID, endpoint: candidate.endpoint, now: now, deferred: &deferred)
+            if connections[candidate.nodeID]?.isOpenOrConnecting == true { return nil }
         }
         return nil
     }
+
+    /// Wait before a connect to a further broker starts while earlier ones are pending: 250 ms,
+    /// the Connection Attempt Delay that RFC 8305 (Happy Eyeballs v2) recommends.
+    static let connectAttemptDelay: Duration = .milliseconds(250)
 }

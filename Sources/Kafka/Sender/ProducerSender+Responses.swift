@@ -138,6 +138,7 @@ extension ProducerSender {
             state.resumeMetadataWaiters(into: &deferred)
         }
         logger.trace("kafka metadata updated", metadata: ["kafka.brokers": "\(response.brokers.count)"])
+        retireStaleConnections(brokers: response.brokers, now: now, deferred: &deferred)
         adoptBootstrapConnections(brokers: response.brokers)
     }
 

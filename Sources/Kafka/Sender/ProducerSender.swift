@@ -34,6 +34,9 @@ final class ProducerSender: @unchecked Sendable {
     let bootstrap: [Endpoint]
     var connections: [Int32: BrokerConnection] = [:]
     var connectionsByToken: [UInt64: BrokerConnection] = [:]
+    /// Connections to brokers that Metadata no longer lists at their address, by token. They take
+    /// no new requests and close once their requests in flight finish or fail.
+    var retiring: [UInt64: BrokerConnection] = [:]
     private var nextToken: UInt64 = 1
     var readChunk = [UInt8](repeating: 0, count: 65_536)
     var random = SystemRandomNumberGenerator()
@@ -227,7 +230,7 @@ final class ProducerSender: @unchecked Sendable {
 
     private func earliestWake(_ planned: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
         var wake = planned
-        for connection in connections.values {
+        for connection in Array(connections.values) + retiring.values {
             let candidates = [
                 connection.oldestDeadline,
                 connection.isOpenOrConnecting ? nil : connection.reconnectAt,
@@ -284,7 +287,7 @@ final class ProducerSender: @unchecked Sendable {
         let error = KafkaProducerError.closed(
             abandoned ? "producer released without close before the record was delivered"
                 : "producer closed before the record was delivered: close timed out")
-        for connection in Array(connections.values) {
+        for connection in Array(connections.values) + retiring.values {
             shared.poller.deregister(fileDescriptor: connection.registeredDescriptor ?? -1)
             let (requests, unwritten) = connection.disconnect()
             shared.state.withLock { state in
@@ -296,6 +299,7 @@ final class ProducerSender: @unchecked Sendable {
         }
         connections = [:]
         connectionsByToken = [:]
+        retiring = [:]
         resolverPool.shutdown()
         let closeWaiters: [UnsafeContinuation<Void, Never>] = shared.state.withLock { state in
             failEverything(state: &state, deferred: &deferred, error: error)
