@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Runs ``NameResolver`` lookups on a few background threads, so an event loop never waits for
 /// a name server.
@@ -33,6 +34,9 @@ public final class ResolverPool: @unchecked Sendable {
     private let onCompletion: @Sendable () -> Void
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
+    /// True while `completed` may be non-empty, so ``takeCompleted()`` skips the lock when an
+    /// event loop calls it on every turn.
+    private let hasCompleted = Atomic<Bool>(false)
     // The fields below are guarded by `mutex`.
     private var queue: [Job] = []
     private var completed: [Completion] = []
@@ -89,8 +93,10 @@ public final class ResolverPool: @unchecked Sendable {
 
     /// Removes and returns the lookups that finished since the last call.
     public func takeCompleted() -> [Completion] {
+        guard hasCompleted.load(ordering: .acquiring) else { return [] }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        hasCompleted.store(false, ordering: .releasing)
         defer { completed = [] }
         return completed
     }
@@ -146,6 +152,7 @@ public final class ResolverPool: @unchecked Sendable {
                         + "thread failed (pthread_create returned \(result))")
                 completed.append(Completion(ticket: job.ticket, host: job.host, port: job.port,
                                             result: .failure(error)))
+                hasCompleted.store(true, ordering: .releasing)
                 onCompletion()
             }
             return
@@ -178,6 +185,7 @@ public final class ResolverPool: @unchecked Sendable {
             if stopped { break }
             if cancelled.remove(job.ticket) == nil {
                 completed.append(Completion(ticket: job.ticket, host: job.host, port: job.port, result: result))
+                hasCompleted.store(true, ordering: .releasing)
                 onCompletion()
             }
         }
