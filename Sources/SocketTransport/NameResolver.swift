@@ -6,7 +6,8 @@
 public struct NameResolver: Sendable {
     /// Returns the addresses of `host` at `port`, or throws `.resolveFailed` with a message that
     /// names the host.
-    public typealias Lookup = @Sendable (_ host: String, _ port: Int) throws(TransportError) -> [SocketAddress]
+    public typealias Lookup =
+        @Sendable (_ host: String, _ port: Int) throws(TransportError) -> [SocketAddress]
 
     private let lookup: Lookup
 

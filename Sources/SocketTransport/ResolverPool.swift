@@ -1,8 +1,8 @@
 import Glibc
 import Synchronization
 
-/// Runs ``NameResolver`` lookups on a few background threads, so an event loop never waits for
-/// a name server.
+/// Runs ``NameResolver`` lookups on a few background threads, so the event loop that submits them
+/// does not wait for a name server.
 ///
 /// The loop calls ``submit(host:port:)``, and each finished lookup calls `onCompletion` (for
 /// example `Poller.wake`), after which ``takeCompleted()`` returns the result. Threads start on
@@ -132,7 +132,7 @@ public final class ResolverPool: @unchecked Sendable {
         pthread_cond_broadcast(condition)
     }
 
-    /// Starts a detached worker thread; called with `mutex` held. When no thread can start and
+    /// Starts a detached worker thread. The caller holds `mutex`. When no thread can start and
     /// none runs, the lookup `ticket` fails at once so its caller is not left waiting.
     private func startThread(failing ticket: UInt64) {
         let retained = Unmanaged.passRetained(self).toOpaque()
@@ -184,7 +184,8 @@ public final class ResolverPool: @unchecked Sendable {
             running.remove(job.ticket)
             if stopped { break }
             if cancelled.remove(job.ticket) == nil {
-                completed.append(Completion(ticket: job.ticket, host: job.host, port: job.port, result: result))
+                completed.append(
+                    Completion(ticket: job.ticket, host: job.host, port: job.port, result: result))
                 hasCompleted.store(true, ordering: .releasing)
                 onCompletion()
             }

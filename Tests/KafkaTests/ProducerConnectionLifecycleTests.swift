@@ -4,7 +4,7 @@ import Foundation
 import SocketTransport
 import Testing
 
-/// Connection lifecycle against brokers that stop answering, move or leave the metadata.
+/// Connection lifecycle against brokers that stop responding, move or leave the metadata.
 @Suite("Producer connection lifecycle", .serialized)
 struct ProducerConnectionLifecycleTests {
     @Test(.timeLimit(.minutes(1)))
@@ -20,8 +20,8 @@ struct ProducerConnectionLifecycleTests {
         // enqueue waits for metadata, which only comes once the blackhole ends below.
         async let delivered = producer.send(record("silent", 0, partition: 0))
 
-        // The first ApiVersions gets no response; requestTimeout closes the connection and the
-        // producer connects again and sends ApiVersions on the new connection.
+        // The first ApiVersions gets no response. After requestTimeout the producer closes the
+        // connection, connects again and sends ApiVersions on the new connection.
         let reconnected = try await waitUntilAsync(timeout: .seconds(5)) {
             cluster.requests(apiKey: .apiVersions).count >= 2
         }
@@ -107,7 +107,7 @@ struct ProducerConnectionLifecycleTests {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+/// Polls `condition` every 20 ms until it is true or `timeout` passes, and returns its last value.
 func waitUntilAsync(timeout: Duration, _ condition: () throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {

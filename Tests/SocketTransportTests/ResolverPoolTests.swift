@@ -7,8 +7,8 @@ extension TransportSuite {
     /// `ResolverPool` with injected lookups for made-up names under `.dualstream.test`, so no DNS
     /// query is ever sent.
     @Suite struct ResolverPoolTests {
-        /// A lookup that maps every name to 127.0.0.1, after `slowDelay` for `slowHost`, and fails
-        /// for `failingHost`.
+        /// Returns a lookup that maps every name to 127.0.0.1, after `slowDelay` for `slowHost`, and
+        /// fails for `failingHost`.
         static func lookup(slowHost: String = "", slowDelay: Duration = .zero, failingHost: String = "")
             -> NameResolver
         {

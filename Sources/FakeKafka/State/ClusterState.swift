@@ -52,7 +52,8 @@ struct ClusterState {
         brokerPorts.enumerated().compactMap {
             let nodeID = Int32($0.offset + 1)
             guard !unlistedBrokers.contains(nodeID) else { return nil }
-            return BrokerEndpoint(nodeID: nodeID, host: advertisedHosts[nodeID] ?? "127.0.0.1", port: $0.element)
+            let host = advertisedHosts[nodeID] ?? "127.0.0.1"
+            return BrokerEndpoint(nodeID: nodeID, host: host, port: $0.element)
         }
     }
 

@@ -96,7 +96,9 @@ final class BrokerConnection {
         phase = .disconnected
     }
 
-    func beginConnecting(_ pending: PendingConnect, now: ContinuousClock.Instant, deadline: ContinuousClock.Instant) {
+    func beginConnecting(
+        _ pending: PendingConnect, now: ContinuousClock.Instant, deadline: ContinuousClock.Instant
+    ) {
         // A connect that follows a lookup keeps the lookup's start time.
         if connectStartedAt == nil { connectStartedAt = now }
         pendingConnect = pending

@@ -36,8 +36,10 @@ extension ProducerSender {
                 try startConnect(connection, addresses: addresses, now: now)
             } else if case .tcp(let host, let port) = endpoint {
                 let ticket = resolverPool.submit(host: host, port: port)
-                connection.beginResolving(ticket: ticket, now: now, deadline: now + configuration.connectTimeout)
-                logger.debug("kafka resolve started", metadata: ["kafka.node": "\(nodeID)", "kafka.host": "\(host)"])
+                let deadline = now + configuration.connectTimeout
+                connection.beginResolving(ticket: ticket, now: now, deadline: deadline)
+                logger.debug("kafka resolve started",
+                             metadata: ["kafka.node": "\(nodeID)", "kafka.host": "\(host)"])
             }
         } catch {
             connectFailed(connection, error: error, now: now)
@@ -73,9 +75,12 @@ extension ProducerSender {
                     connectFailed(connection, error: error, now: now)
                 }
             case .failure(let error):
-                // The system resolver's message names the host; an injected one may not.
-                let failure = error.description.contains(completion.host) ? error
-                    : TransportError(error.code, "resolve \(completion.host) failed: \(error)", errno: error.errno)
+                // The system resolver's message names the host, but an injected one may not.
+                var failure = error
+                if !error.description.contains(completion.host) {
+                    let message = "resolve \(completion.host) failed: \(error)"
+                    failure = TransportError(error.code, message, errno: error.errno)
+                }
                 connectFailed(connection, error: failure, now: now)
             }
         }
@@ -124,7 +129,8 @@ extension ProducerSender {
             closeIdleRetiredConnections()
         }
         for connection in Array(connections.values) {
-            if let ticket = connection.resolveTicket, let deadline = connection.connectDeadline, deadline <= now {
+            if let ticket = connection.resolveTicket, let deadline = connection.connectDeadline,
+               deadline <= now {
                 resolverPool.cancel(ticket)
                 guard case .tcp(let host, _) = connection.endpoint else { continue }
                 let error = TransportError(
@@ -193,16 +199,17 @@ extension ProducerSender {
         for (index, endpoint) in bootstrap.enumerated() {
             candidates.append((Int32(-1 - index), endpoint))
         }
-        // A bootstrap server is often a known broker too; one connect to an address is enough.
+        // A bootstrap server is often a known broker too, and one connect to an address is enough.
         let busy = Set(connections.values.filter(\.isOpenOrConnecting).map(\.endpoint))
         for candidate in candidates where !busy.contains(candidate.endpoint) {
-            connectIfNeeded(nodeID: candidate.nodeID, endpoint: candidate.endpoint, now: now, deferred: &deferred)
+            connectIfNeeded(nodeID: candidate.nodeID, endpoint: candidate.endpoint, now: now,
+                            deferred: &deferred)
             if connections[candidate.nodeID]?.isOpenOrConnecting == true { return nil }
         }
         return nil
     }
 
     /// Wait before a connect to a further broker starts while earlier ones are pending: 250 ms,
-    /// the Connection Attempt Delay that RFC 8305 (Happy Eyeballs v2) recommends.
+    /// the default Connection Attempt Delay that RFC 8305 (Happy Eyeballs v2), section 5, recommends.
     static let connectAttemptDelay: Duration = .milliseconds(250)
 }

@@ -214,11 +214,9 @@ extension ProducerSender {
 
     /// Takes connections out of use when new Metadata lists their broker at another address, or
     /// no longer lists it. A connection with requests in flight or bytes to write keeps running
-    /// until they finish or fail (`closeIdleRetiredConnections`); the others close now. The next
-    /// request for a moved broker opens a connection to its new address.
-    func retireStaleConnections(
-        brokers: [Int32: MetadataCache.Broker], now: ContinuousClock.Instant, deferred: inout DeferredCompletions
-    ) {
+    /// until they finish or fail, and `closeIdleRetiredConnections` closes it then. The others
+    /// close now. The next request for a moved broker opens a connection to its new address.
+    func retireStaleConnections(brokers: [Int32: MetadataCache.Broker]) {
         // An empty list keeps the cached brokers (see MetadataCache.update), so nothing is stale.
         guard !brokers.isEmpty else { return }
         for (nodeID, connection) in connections where nodeID >= 0 {

@@ -138,7 +138,7 @@ extension ProducerSender {
             state.resumeMetadataWaiters(into: &deferred)
         }
         logger.trace("kafka metadata updated", metadata: ["kafka.brokers": "\(response.brokers.count)"])
-        retireStaleConnections(brokers: response.brokers, now: now, deferred: &deferred)
+        retireStaleConnections(brokers: response.brokers)
         adoptBootstrapConnections(brokers: response.brokers)
     }
 
