@@ -76,4 +76,11 @@ extension FakeKafkaCluster {
         for id in brokerIDs { total += try broker(id).resetConnections() }
         return total
     }
+
+    /// Makes Metadata list the topic's partitions with these ids, in this order, so a test can
+    /// send a repeated id or leave a gap; ids outside the topic are left out. `nil` restores the
+    /// normal list (0 to N-1). Produce is unaffected.
+    public func setMetadataPartitionIDs(topic: String, _ ids: [Int32]?) {
+        core.state.withLock { $0.metadataPartitionIDs[topic] = ids }
+    }
 }

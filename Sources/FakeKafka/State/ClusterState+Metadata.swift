@@ -55,7 +55,10 @@ extension ClusterState {
                 errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: name, topicID: zeroTopicID,
                 partitions: [])
         }
-        let partitions = topic.partitions.enumerated().map { index, partition in
+        let listed = metadataPartitionIDs[name].map { ids in
+            ids.filter { $0 >= 0 && Int($0) < topic.partitions.count }.map { (Int($0), topic.partitions[Int($0)]) }
+        } ?? Array(topic.partitions.enumerated())
+        let partitions = listed.map { index, partition in
             MetadataResponsePartition(
                 errorCode: partition.leader == -1
                     ? FakeKafkaErrorCode.leaderNotAvailable : FakeKafkaErrorCode.none,

@@ -31,6 +31,8 @@ struct ClusterState {
     var requestLog: [FakeKafkaRequest] = []
     /// Brokers that read requests but send no response.
     var blackholedBrokers: Set<Int32> = []
+    /// Partition ids that Metadata lists for a topic in place of 0 to N-1, in this order.
+    var metadataPartitionIDs: [String: [Int32]] = [:]
     /// Malformed input and connection failures, in order: what was wrong and what the fake did.
     var problems: [String] = []
     /// Connections accepted by each broker since the cluster started.

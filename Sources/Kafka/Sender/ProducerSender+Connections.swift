@@ -51,15 +51,17 @@ extension ProducerSender {
     func sendInitProducerID(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
         guard let connection = anyReadyConnection(now: now, deferred: &deferred) else { return }
         guard let version = connection.initProducerIDVersion else {
-            shared.state.withLock { $0.idempotence.disable() }
-            logger.debug("kafka broker lacks InitProducerId: idempotence off",
-                         metadata: ["kafka.node": "\(connection.nodeID)"])
+            shared.state.withLock { state in
+                idempotenceUnavailable("broker \(connection.nodeID) does not support InitProducerId", code: nil,
+                                       state: &state, deferred: &deferred)
+            }
             return
         }
         let id = connection.makeCorrelationID()
         do {
+            let bumping = shared.state.withLock { $0.idempotence.bumpFrom }
             let bytes = try InitProducerIDExchange.request(version: version, correlationID: id,
-                                                           clientID: configuration.clientID)
+                                                           clientID: configuration.clientID, bumping: bumping)
             shared.state.withLock { $0.idempotence.markRequesting() }
             send([bytes], kind: .initProducerID(version: version), correlationID: id, on: connection, now: now,
                  deferred: &deferred)
@@ -180,10 +182,7 @@ extension ProducerSender {
                     + "acknowledged within deliveryTimeout \(configuration.deliveryTimeout); last error: \(cause)",
                 mayHavePersisted: batch.mayHavePersisted)
             state.finish(batch, outcome: .failed(error), wasInFlight: true, into: &deferred)
-            if batch.mayHavePersisted && batch.baseSequence >= 0 {
-                // The broker's sequence for this partition is unknown now: start over with a new producer id.
-                state.idempotence.reset()
-            }
+            requestBumpAfterFailure(of: batch, state: &state)
             return
         }
         let backoff = RetryBackoff(initial: configuration.retryBackoff, maximum: configuration.retryBackoffMaximum)

@@ -43,6 +43,9 @@ final class ProducerSender: @unchecked Sendable {
     let warningLimiter = LogRateLimiter()
     /// Resolves broker host names off this thread; a finished lookup wakes the poller.
     let resolverPool: ResolverPool
+    /// Retriable InitProducerId errors in a row, for the backoff before the next request.
+    var initProducerIDFailures = 0
+    var idempotenceWarningLogged = false
 
     init(shared: ProducerShared, configuration: KafkaProducerConfiguration, bootstrap: [Endpoint], logger: Logger) {
         self.shared = shared
@@ -58,7 +61,7 @@ final class ProducerSender: @unchecked Sendable {
     static let resolverThreadName = "kafka-resolve"
 
     var maxInFlight: Int {
-        configuration.enableIdempotence ? min(5, configuration.maxInFlightRequestsPerConnection)
+        configuration.startsIdempotent ? min(5, configuration.maxInFlightRequestsPerConnection)
             : configuration.maxInFlightRequestsPerConnection
     }
 
@@ -97,6 +100,7 @@ final class ProducerSender: @unchecked Sendable {
                 wake = wake.map { min($0, time) } ?? time
             }
             expireQueuedBatches(state: &state, now: now, deferred: &deferred)
+            dropIdleTopics(state: &state, now: now)
             if let closeDeadline = state.closeDeadline {
                 if state.accumulator.incomplete.isEmpty {
                     plan.exit = true
@@ -116,6 +120,9 @@ final class ProducerSender: @unchecked Sendable {
             } else if !state.metadata.topicsInUse.isEmpty {
                 consider(state.metadata.nextRefresh(now: now))
             }
+            failQueuedForIdempotence(state: &state, deferred: &deferred)
+            let accumulator = state.accumulator
+            _ = state.idempotence.startBumpIfIdle { accumulator.inFlightCount(topic: $0.topic, partition: $0.partition) }
             if state.idempotence.needsRequest(now: now) {
                 plan.initProducerID = true
             } else if case .needsProducerID = state.idempotence.phase {
@@ -123,6 +130,9 @@ final class ProducerSender: @unchecked Sendable {
             }
 
             var nodesToConnect = Set<Int32>()
+            // Brokers whose ApiVersions response lists no Produce version we speak, with the range
+            // they list (nil when they list none).
+            var unsupportedNodes: [Int32: ClosedRange<Int16>?] = [:]
             if state.idempotence.canProduce {
                 let maxInFlight = self.maxInFlight
                 let maxPending = configuration.maxRequestSize * 2
@@ -135,11 +145,18 @@ final class ProducerSender: @unchecked Sendable {
                         return false
                     }
                     if !connection.isOpenOrConnecting { nodesToConnect.insert(node) }
+                    if connection.phase == .ready && connection.produceVersion == nil {
+                        unsupportedNodes[node] = connection.versions[APIKey.produce.rawValue]
+                        return false
+                    }
                     return connection.canSend(maxInFlight: maxInFlight, maxPendingBytes: maxPending)
                 }
                 plan.produce = drained.requests
                 consider(drained.nextReadyTime)
                 if drained.needsMetadata { state.metadata.requestRefresh() }
+                if !unsupportedNodes.isEmpty {
+                    failBatches(boundTo: unsupportedNodes, state: &state, deferred: &deferred)
+                }
             } else if state.accumulator.hasQueuedBatches {
                 consider(now + configuration.retryBackoff)
             }
@@ -178,7 +195,53 @@ final class ProducerSender: @unchecked Sendable {
                     + "not acknowledged within deliveryTimeout \(timeout)" + Self.queuedCause(batch, state: state),
                 mayHavePersisted: batch.mayHavePersisted)
             state.finish(batch, outcome: .failed(error), wasInFlight: false, into: &deferred)
+            requestBumpAfterFailure(of: batch, state: &state)
         }
+    }
+
+    /// Fails the queued batches whose leader supports no Produce version of ours: retrying
+    /// cannot help until the broker is upgraded or leadership moves.
+    private func failBatches(
+        boundTo nodes: [Int32: ClosedRange<Int16>?], state: inout ProducerState, deferred: inout DeferredCompletions
+    ) {
+        let metadata = state.metadata
+        let failed = state.accumulator.removeQueued { batch in
+            guard let leader = metadata.leader(topic: batch.topic, partition: batch.partition) else { return false }
+            return nodes[leader] != nil
+        }
+        let ours = APIKey.produce.supportedVersions
+        for batch in failed {
+            guard let leader = metadata.leader(topic: batch.topic, partition: batch.partition),
+                  let brokerRange = nodes[leader]
+            else { continue }
+            let theirs = brokerRange.map { "versions \($0.lowerBound) to \($0.upperBound)" } ?? "no version"
+            let error = KafkaProducerError(
+                .unsupportedVersion,
+                "unsupported version: broker \(leader), the leader of \(batch.topic)-\(batch.partition), supports "
+                    + "Produce \(theirs) and this client needs a version from \(ours.lowerBound) to "
+                    + "\(ours.upperBound) (Kafka 1.0 or later): upgrade the broker",
+                mayHavePersisted: batch.mayHavePersisted)
+            state.finish(batch, outcome: .failed(error), wasInFlight: false, into: &deferred)
+            requestBumpAfterFailure(of: batch, state: &state)
+        }
+    }
+
+    /// Drops topics that received no records for `metadataMaxIdle` and have nothing queued, in
+    /// flight or waiting from Metadata requests. The next record for such a topic fetches its
+    /// metadata again; its sequences are kept.
+    private func dropIdleTopics(state: inout ProducerState, now: ContinuousClock.Instant) {
+        guard let due = state.metadata.nextIdleCheck, due <= now else { return }
+        let maxIdle = configuration.metadataMaxIdle
+        for topic in state.metadata.topicsInUse where state.metadataWaiters[topic] == nil {
+            guard state.accumulator.isIdle(topic: topic) else { continue }
+            let lastActive = max(state.accumulator.lastAppend(topic: topic) ?? now,
+                                 state.metadata.firstUse(of: topic) ?? now)
+            if lastActive + maxIdle <= now {
+                state.metadata.drop(topic: topic)
+                logger.debug("kafka topic idle: dropped from metadata requests", metadata: ["kafka.topic": "\(topic)"])
+            }
+        }
+        state.metadata.nextIdleCheck = now + min(maxIdle / 2, .seconds(1))
     }
 
     /// Why a queued batch could not be sent, for its timeout message.
