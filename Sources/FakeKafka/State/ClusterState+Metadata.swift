@@ -1,7 +1,8 @@
 extension ClusterState {
-    /// Builds a Metadata response. Every broker is listed, each at 127.0.0.1 and its own port. A
-    /// partition without a leader gets LEADER_NOT_AVAILABLE and LeaderId -1. An error fault sets
-    /// the error code of every topic it covers (all topics in the response when it names none).
+    /// Builds a Metadata response. Every broker not in `unlistedBrokers` is listed, each at
+    /// 127.0.0.1 (or its `advertisedHosts` entry) and its own port. A partition without a leader
+    /// gets LEADER_NOT_AVAILABLE and LeaderId -1. An error fault sets the error code of every
+    /// topic it covers (all topics in the response when it names none).
     mutating func metadata(
         _ body: MetadataRequestBody, errorFault: (fault: FakeKafkaFault, code: Int16)?
     )

@@ -1,3 +1,5 @@
+import SocketTransport
+
 /// Acknowledgement level a Produce request asks for (`acks` in the Java and librdkafka clients).
 public enum KafkaAcks: Sendable, Hashable {
     /// `acks=0`: the broker sends no response, so delivery is reported once the bytes are written.
@@ -63,7 +65,11 @@ public struct KafkaProducerConfiguration: Sendable {
     public var bufferMemory = 32 * 1024 * 1024
     /// Time `enqueue` waits for buffer space or for the topic's metadata before it fails.
     public var maxBlock: Duration = .seconds(60)
+    /// Time to resolve a broker's host name, and then to connect to each of its addresses.
     public var connectTimeout: Duration = .seconds(10)
+    /// Resolves broker host names on the producer's resolver threads, never on the sender thread.
+    /// IPv4 and IPv6 literals and `localhost` need no lookup and never reach it.
+    public var resolver: NameResolver = .system
     public var partitioner: KafkaPartitioner = .default
 
     public init(bootstrapServers: [String]) {

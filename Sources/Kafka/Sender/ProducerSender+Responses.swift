@@ -146,6 +146,7 @@ extension ProducerSender {
             ])
         }
         logger.trace("kafka metadata updated", metadata: ["kafka.brokers": "\(response.brokers.count)"])
+        retireStaleConnections(brokers: response.brokers)
         adoptBootstrapConnections(brokers: response.brokers)
     }
 

@@ -34,10 +34,15 @@ final class ProducerSender: @unchecked Sendable {
     let bootstrap: [Endpoint]
     var connections: [Int32: BrokerConnection] = [:]
     var connectionsByToken: [UInt64: BrokerConnection] = [:]
+    /// Connections to brokers that Metadata no longer lists at their address, by token. They take
+    /// no new requests and close once their requests in flight finish or fail.
+    var retiring: [UInt64: BrokerConnection] = [:]
     private var nextToken: UInt64 = 1
     var readChunk = [UInt8](repeating: 0, count: 65_536)
     var random = SystemRandomNumberGenerator()
     let warningLimiter = LogRateLimiter()
+    /// Resolves broker host names off this thread; a finished lookup wakes the poller.
+    let resolverPool: ResolverPool
     /// Retriable InitProducerId errors in a row, for the backoff before the next request.
     var initProducerIDFailures = 0
     var idempotenceWarningLogged = false
@@ -47,7 +52,13 @@ final class ProducerSender: @unchecked Sendable {
         self.configuration = configuration
         self.bootstrap = bootstrap
         self.logger = logger
+        let poller = shared.poller
+        resolverPool = ResolverPool(resolver: configuration.resolver, maximumThreads: 2,
+                                    threadName: Self.resolverThreadName, onCompletion: { poller.wake() })
     }
+
+    /// Name of the resolver threads (at most 15 bytes on Linux), shown in /proc/PID/task/TID/comm.
+    static let resolverThreadName = "kafka-resolve"
 
     var maxInFlight: Int {
         configuration.startsIdempotent ? min(5, configuration.maxInFlightRequestsPerConnection)
@@ -286,7 +297,7 @@ final class ProducerSender: @unchecked Sendable {
 
     private func earliestWake(_ planned: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
         var wake = planned
-        for connection in connections.values {
+        for connection in Array(connections.values) + retiring.values {
             let candidates = [
                 connection.oldestDeadline,
                 connection.isOpenOrConnecting ? nil : connection.reconnectAt,
@@ -343,7 +354,7 @@ final class ProducerSender: @unchecked Sendable {
         let error = KafkaProducerError.closed(
             abandoned ? "producer released without close before the record was delivered"
                 : "producer closed before the record was delivered: close timed out")
-        for connection in Array(connections.values) {
+        for connection in Array(connections.values) + retiring.values {
             shared.poller.deregister(fileDescriptor: connection.registeredDescriptor ?? -1)
             let (requests, unwritten) = connection.disconnect()
             shared.state.withLock { state in
@@ -355,6 +366,8 @@ final class ProducerSender: @unchecked Sendable {
         }
         connections = [:]
         connectionsByToken = [:]
+        retiring = [:]
+        resolverPool.shutdown()
         let closeWaiters: [UnsafeContinuation<Void, Never>] = shared.state.withLock { state in
             failEverything(state: &state, deferred: &deferred, error: error)
             for (_, waiter) in state.flushWaiters {
