@@ -207,7 +207,12 @@ struct RecordAccumulator {
                 }
                 let used = requestBytes[leader] ?? Self.requestOverhead
                 let added = batch.byteCount + Self.topicOverhead + Self.partitionOverhead
-                if used + added > maxRequestSize && used > Self.requestOverhead { continue }
+                if used + added > maxRequestSize && used > Self.requestOverhead {
+                    // The batch is ready but this request is full. It goes in the next request, which the
+                    // sender sends at once if the connection has room, instead of after the next response.
+                    result.nextReadyTime = now
+                    continue
+                }
                 requestBytes[leader] = used + added
                 _ = topicQueues.partitions[index].batches.popFirst()
                 topicQueues.partitions[index].inFlight += 1

@@ -213,5 +213,6 @@ final class BrokerConnection {
 
     var oldestDeadline: ContinuousClock.Instant? { inFlight.first?.deadline }
     var hasInFlight: Bool { !inFlight.isEmpty }
+    var inFlightCount: Int { inFlight.count }
     var inFlightRequests: some Sequence<InFlightRequest> { inFlight.elements }
 }

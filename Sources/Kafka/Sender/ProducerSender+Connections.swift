@@ -90,6 +90,9 @@ extension ProducerSender {
                 acks: configuration.acks.wireValue, timeoutMs: timeout, batches: batches)
             logger.trace("kafka produce request", metadata: [
                 "kafka.node": "\(nodeID)", "kafka.batches": "\(batches.count)",
+                "kafka.records": "\(batches.reduce(0) { $0 + Int($1.recordCount) })",
+                "kafka.bytes": "\(chunks.reduce(0) { $0 + $1.count })",
+                "kafka.in_flight": "\(connection.inFlightCount)",
             ])
             send(chunks, kind: .produce(version: version, batches: batches), correlationID: id, on: connection,
                  expectsResponse: configuration.acks != .none, now: now, deferred: &deferred)
