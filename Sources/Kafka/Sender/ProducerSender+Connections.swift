@@ -151,6 +151,7 @@ extension ProducerSender {
         logger.debug("kafka connection closed", metadata: ["kafka.node": "\(connection.nodeID)", "reason": "\(reason)"])
         shared.state.withLock { state in
             state.metadata.requestRefresh()
+            state.lastConnectionError = reason
             for request in requests {
                 switch request.kind {
                 case .produce(_, let batches):
@@ -188,9 +189,12 @@ extension ProducerSender {
             requestBumpAfterFailure(of: batch, state: &state)
             return
         }
+        batch.lastFailure = cause
         let backoff = RetryBackoff(initial: configuration.retryBackoff, maximum: configuration.retryBackoffMaximum)
         let retryAt = backoff.retryTime(afterAttempts: batch.attempts, now: now, deadline: deadline, using: &random)
         state.accumulator.requeue(batch, retryAt: retryAt)
+        // The sender sleeps until plannedWake, which the current plan may have set past retryAt.
+        _ = state.needsWake(by: retryAt)
     }
 
     /// Closes connections whose oldest request passed requestTimeout, or that carry a batch whose

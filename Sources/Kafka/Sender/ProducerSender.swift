@@ -80,7 +80,10 @@ final class ProducerSender: @unchecked Sendable {
             }
             execute(plan, now: now, deferred: &deferred)
             deferred.run()
-            poll(until: earliestWake(plan.wake), deferred: &deferred)
+            // A batch requeued while executing (no Produce version on the connection) lowered
+            // plannedWake to its retry time after the plan was made.
+            let wake = shared.state.withLock { $0.plannedWake } ?? plan.wake
+            poll(until: earliestWake(wake), deferred: &deferred)
             deferred.run()
         }
     }
@@ -248,14 +251,17 @@ final class ProducerSender: @unchecked Sendable {
         state.metadata.nextIdleCheck = now + min(maxIdle / 2, .seconds(1))
     }
 
-    /// Why a queued batch could not be sent, for its timeout message.
+    /// Why a queued batch could not be sent, for its timeout message: the partition's state, then
+    /// why its last attempt failed when it was sent before.
     private static func queuedCause(_ batch: ProducerBatch, state: ProducerState) -> String {
+        let lastFailure = batch.lastFailure.map { "; last error: \($0)" } ?? ""
         guard let leader = state.metadata.leader(topic: batch.topic, partition: batch.partition) else {
-            return "; the partition has no leader in the latest metadata"
+            return "; the partition has no leader in the latest metadata" + lastFailure
         }
         guard state.metadata.brokers[leader] != nil else {
-            return "; its leader, broker \(leader), is missing from the metadata's broker list"
+            return "; its leader, broker \(leader), is missing from the metadata's broker list" + lastFailure
         }
+        if !lastFailure.isEmpty { return lastFailure }
         guard let lastError = state.lastConnectionError else { return "" }
         return "; last connection error: \(lastError)"
     }
@@ -297,10 +303,14 @@ final class ProducerSender: @unchecked Sendable {
 
     private func earliestWake(_ planned: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
         var wake = planned
+        let now = ContinuousClock.now
         for connection in Array(connections.values) + retiring.values {
+            // A reconnect time already passed wakes nothing: a connect starts only when a request
+            // needs the broker, and the loop that found none would otherwise spin until one does.
+            let reconnectAt = connection.reconnectAt.flatMap { $0 > now ? $0 : nil }
             let candidates = [
                 connection.oldestDeadline,
-                connection.isOpenOrConnecting ? nil : connection.reconnectAt,
+                connection.isOpenOrConnecting ? nil : reconnectAt,
                 connection.connectDeadline,
             ]
             for case let time? in candidates {
