@@ -46,6 +46,45 @@ struct ProducerEpochBumpTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func batchesBehindFailedOneAreResequenced() async throws {
+        let cluster = try FakeKafkaCluster()
+        defer { cluster.shutdown() }
+        try cluster.createTopic("bump", partitions: 1)
+        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
+        _ = try await producer.send(record("bump", 0))
+        // The error for record 1 arrives late, so records 2 and 3 are in flight behind it.
+        var fault = FakeKafkaFault(
+            .error(FakeKafkaErrorCode.outOfOrderSequenceNumber), apiKey: .produce, topic: "bump", partition: 0)
+        fault.responseDelay = .milliseconds(300)
+        cluster.inject(fault)
+        var handles = [DeliveryHandle]()
+        for index in 1...3 {
+            handles.append(try await producer.enqueue(record("bump", index)))
+            try await Task.sleep(for: .milliseconds(40))
+        }
+        let first = await handles[0].result()
+        let second = await handles[1].result()
+        let third = await handles[2].result()
+        await producer.close(timeout: .seconds(2))
+
+        guard case .failure(let failure) = first else {
+            Issue.record("record 1 was delivered despite OUT_OF_ORDER_SEQUENCE_NUMBER")
+            return
+        }
+        #expect(failure.brokerErrorCode == .outOfOrderSequenceNumber)
+        #expect(!failure.mayHavePersisted)
+        #expect((try? second.get().offset) == 1)
+        #expect((try? third.get().offset) == 2)
+        let produced = cluster.producedBatches().map(\.batch)
+        let epochZeroSequences = produced.filter { $0.producerEpoch == 0 }.compactMap(\.baseSequence)
+        #expect(epochZeroSequences == [0, 1, 2, 3], "records 1 to 3 were first sent under epoch 0")
+        let accepted = Self.acceptedBatches(cluster).filter { $0.producerEpoch == 1 }
+        #expect(accepted.map(\.baseSequence) == [0, 1])
+        #expect(accepted.map(\.producerID) == [1000, 1000])
+        #expect(try cluster.records(topic: "bump", partition: 0).compactMap { recordIndex($0.value) } == [0, 2, 3])
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func unknownProducerIDRetriesUnderBumpedEpoch() async throws {
         let cluster = try FakeKafkaCluster()
         defer { cluster.shutdown() }

@@ -91,6 +91,7 @@ extension ClusterState {
             break
         case .error(let code, let afterAppend):
             errorFault = (fault!, code, afterAppend)
+            outcome.delay = fault?.responseDelay
         case .delay(let duration):
             outcome.delay = duration
         case .dropResponse(let afterProcessing):
