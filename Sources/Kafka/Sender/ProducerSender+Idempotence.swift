@@ -5,6 +5,11 @@ extension ProducerSender {
     /// Applies an InitProducerId response: a producer id or a bumped epoch, a retry with backoff
     /// for a retriable error, a fall-back to a new producer id when the bump was rejected, or
     /// ``idempotenceUnavailable(_:code:state:deferred:)`` for any other error.
+    ///
+    /// NOTE: Kafka's transaction coordinator (TransactionCoordinator.handleInitProducerId) gives
+    /// every request without a transactional id a new producer id with epoch 0, so against Kafka a
+    /// bump request yields a new id, which is accepted like a bump. The Java producer instead bumps the epoch of an
+    /// idempotent producer locally, without a request.
     func handleInitProducerID(
         _ response: InitProducerIDExchange.Response, version: Int16, now: ContinuousClock.Instant,
         deferred: inout DeferredCompletions
@@ -94,9 +99,9 @@ extension ProducerSender {
     /// for an epoch bump, is retried: it is re-sent in order, with a new sequence after a bump.
     /// Otherwise the partition's sequence on the broker is unknown, so an epoch bump is requested.
     /// The batch that got OUT_OF_ORDER_SEQUENCE_NUMBER then fails, because records before it may be
-    /// lost; after UNKNOWN_PRODUCER_ID (the broker dropped the producer's state, for example when
-    /// the log start offset moved past it) or INVALID_PRODUCER_EPOCH the batch is retried under the
-    /// new epoch.
+    /// lost. After UNKNOWN_PRODUCER_ID or INVALID_PRODUCER_EPOCH the batch is retried under the new
+    /// epoch. UNKNOWN_PRODUCER_ID means the broker dropped the producer's state, for example when
+    /// the log start offset moved past it.
     func handleSequenceError(_ code: KafkaErrorCode, batch: ProducerBatch, state: inout ProducerState) -> Bool {
         guard state.idempotence.isEnabled, batch.baseSequence >= 0 else { return false }
         if state.idempotence.isAwaitingBump(topic: batch.topic, partition: batch.partition) { return true }
