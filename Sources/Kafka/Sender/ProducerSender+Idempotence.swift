@@ -99,18 +99,31 @@ extension ProducerSender {
     /// for an epoch bump, is retried: it is re-sent in order, with a new sequence after a bump.
     /// Otherwise the partition's sequence on the broker is unknown, so an epoch bump is requested.
     /// The batch that got OUT_OF_ORDER_SEQUENCE_NUMBER then fails, because records before it may be
-    /// lost. After UNKNOWN_PRODUCER_ID or INVALID_PRODUCER_EPOCH the batch is retried under the new
-    /// epoch. UNKNOWN_PRODUCER_ID means the broker dropped the producer's state, for example when
-    /// the log start offset moved past it.
-    func handleSequenceError(_ code: KafkaErrorCode, batch: ProducerBatch, state: inout ProducerState) -> Bool {
+    /// lost, and so does one that got UNKNOWN_PRODUCER_ID although the log still starts at or
+    /// before the last acknowledged record. UNKNOWN_PRODUCER_ID with a log start offset past that
+    /// record means retention removed the producer's state, so the batch is retried under the new
+    /// epoch, as it is after INVALID_PRODUCER_EPOCH. Without a log start offset (-1, sent by a
+    /// broker that lost the partition meanwhile) the batch is retried as it is, as the Java
+    /// producer does.
+    func handleSequenceError(
+        _ code: KafkaErrorCode, batch: ProducerBatch, logStartOffset: Int64, state: inout ProducerState
+    ) -> Bool {
         guard state.idempotence.isEnabled, batch.baseSequence >= 0 else { return false }
         if state.idempotence.isAwaitingBump(topic: batch.topic, partition: batch.partition) { return true }
         if code == .outOfOrderSequenceNumber && hasEarlierUnresolvedBatch(batch, state: state) { return true }
+        if code == .unknownProducerId && logStartOffset < 0 { return true }
         state.idempotence.requestEpochBump(topic: batch.topic, partition: batch.partition)
         logger.debug("kafka producer epoch bump requested", metadata: [
             "kafka.topic": "\(batch.topic)", "kafka.partition": "\(batch.partition)", "error": "\(code)",
         ])
-        return code != .outOfOrderSequenceNumber
+        switch code {
+        case .unknownProducerId:
+            return logStartOffset > state.accumulator.lastAckedOffset(topic: batch.topic, partition: batch.partition)
+        case .invalidProducerEpoch:
+            return true
+        default:
+            return false
+        }
     }
 
     /// Requests an epoch bump after a batch with a sequence failed for good: the broker either
