@@ -31,10 +31,16 @@ struct ClusterState {
     var requestLog: [FakeKafkaRequest] = []
     /// Brokers that read requests but send no response.
     var blackholedBrokers: Set<Int32> = []
+    /// Partition ids that Metadata lists for a topic in place of 0 to N-1, in this order.
+    var metadataPartitionIDs: [String: [Int32]] = [:]
     /// Malformed input and connection failures, in order: what was wrong and what the fake did.
     var problems: [String] = []
     /// Connections accepted by each broker since the cluster started.
     var acceptedConnections: [Int32: Int] = [:]
+    /// Host that Metadata names for a broker instead of 127.0.0.1.
+    var advertisedHosts: [Int32: String] = [:]
+    /// Brokers left out of the broker list of Metadata responses; they keep serving.
+    var unlistedBrokers: Set<Int32> = []
 
     init(configuration: FakeKafkaConfiguration, brokerPorts: [Int32]) {
         self.configuration = configuration
@@ -45,14 +51,18 @@ struct ClusterState {
     var brokerIDs: [Int32] { (1...Int32(brokerPorts.count)).map { $0 } }
 
     var endpoints: [BrokerEndpoint] {
-        brokerPorts.enumerated().map {
-            BrokerEndpoint(nodeID: Int32($0.offset + 1), host: "127.0.0.1", port: $0.element)
+        brokerPorts.enumerated().compactMap {
+            let nodeID = Int32($0.offset + 1)
+            guard !unlistedBrokers.contains(nodeID) else { return nil }
+            let host = advertisedHosts[nodeID] ?? "127.0.0.1"
+            return BrokerEndpoint(nodeID: nodeID, host: host, port: $0.element)
         }
     }
 
     func endpoint(of broker: Int32) -> BrokerEndpoint? {
         guard broker >= 1, Int(broker) <= brokerPorts.count else { return nil }
-        return BrokerEndpoint(nodeID: broker, host: "127.0.0.1", port: brokerPorts[Int(broker) - 1])
+        return BrokerEndpoint(
+            nodeID: broker, host: advertisedHosts[broker] ?? "127.0.0.1", port: brokerPorts[Int(broker) - 1])
     }
 
     /// Creates a topic. Without `leaders`, partition p is led by broker (p mod N) + 1, which

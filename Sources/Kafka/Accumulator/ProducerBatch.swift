@@ -38,6 +38,8 @@ final class ProducerBatch {
     /// True once an attempt ended without a clear response (transport error, timeout,
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND): the broker may have written the records.
     var mayHavePersisted = false
+    /// Why the last attempt failed, named when the batch later times out in the queue.
+    var lastFailure: String?
 
     init(topic: String, partition: Int32, id: UInt64, createdAt: ContinuousClock.Instant, capacity: Int) {
         self.topic = topic
@@ -136,30 +138,47 @@ final class ProducerBatch {
             in: &bytes, producerId: producerID, producerEpoch: producerEpoch, baseSequence: baseSequence)
     }
 
-    /// Splits the records into two new batches of about half the records each, for a batch the
-    /// broker rejected with MESSAGE_TOO_LARGE. The records keep their timestamps, keys, values and
-    /// headers; returns `nil` for a batch of one record.
-    func split(firstID: UInt64, now: ContinuousClock.Instant) -> [ProducerBatch]? {
+    /// Splits the records into new batches of at most `targetSize` bytes each (header included),
+    /// in order, for a batch the broker rejected with MESSAGE_TOO_LARGE. A record larger than the
+    /// target gets a batch of its own. The records keep their timestamps, keys, values and
+    /// headers, and with a sequence each part takes the next share of this batch's range.
+    /// Returns `nil` for a batch of one record.
+    func split(targetSize: Int, firstID: UInt64, now: ContinuousClock.Instant) -> [ProducerBatch]? {
         guard recordCount > 1 else { return nil }
-        let records = decodedRecords()
-        let half = records.count / 2
         var result = [ProducerBatch]()
-        for (index, range) in [0..<half, half..<records.count].enumerated() {
-            let batch = ProducerBatch(topic: topic, partition: partition, id: firstID + UInt64(index),
-                                      createdAt: createdAt, capacity: Self.headerSize + bytes.count / 2 + 64)
-            for record in records[range] {
-                batch.appendRaw(timestamp: record.timestamp, fields: bytes[record.fields])
-            }
-            batch.close()
-            batch.attempts = attempts
+        var current: ProducerBatch?
+        var nextSequence = baseSequence
+        func finishCurrent() {
+            guard let part = current else { return }
+            part.close()
+            part.attempts = attempts
+            part.mayHavePersisted = mayHavePersisted
             if baseSequence >= 0 {
-                let offset = result.reduce(Int32(0)) { $0 + $1.recordCount }
-                batch.assignSequence(producerID: producerID, producerEpoch: producerEpoch,
-                                     baseSequence: SequenceNumber.adding(offset, to: baseSequence))
+                part.assignSequence(producerID: producerID, producerEpoch: producerEpoch, baseSequence: nextSequence)
+                nextSequence = SequenceNumber.adding(part.recordCount, to: nextSequence)
             }
-            result.append(batch)
+            result.append(part)
+            current = nil
         }
+        for record in decodedRecords() {
+            if let part = current, !part.fitsRaw(timestamp: record.timestamp, fieldCount: record.fields.count,
+                                                 limit: targetSize) {
+                finishCurrent()
+            }
+            if current == nil {
+                current = ProducerBatch(topic: topic, partition: partition, id: firstID + UInt64(result.count),
+                                        createdAt: createdAt, capacity: min(targetSize, bytes.count))
+            }
+            current!.appendRaw(timestamp: record.timestamp, fields: bytes[record.fields])
+        }
+        finishCurrent()
         return result
+    }
+
+    /// Whether a record with `fieldCount` bytes of key, value and headers fits within `limit`.
+    private func fitsRaw(timestamp: Int64, fieldCount: Int, limit: Int) -> Bool {
+        guard let builder else { return false }
+        return builder.sizeAfterAppending(encodedFieldCount: fieldCount, timestamp: timestamp) <= limit
     }
 
     private struct RawRecord {

@@ -1,3 +1,5 @@
+import SocketTransport
+
 /// Acknowledgement level a Produce request asks for (`acks` in the Java and librdkafka clients).
 public enum KafkaAcks: Sendable, Hashable {
     /// `acks=0`: the broker sends no response, so delivery is reported once the bytes are written.
@@ -41,13 +43,33 @@ public struct KafkaProducerConfiguration: Sendable {
     public var retryBackoffMaximum: Duration = .seconds(1)
     /// Metadata is refreshed at least this often, even without errors.
     public var metadataMaxAge: Duration = .seconds(300)
-    /// Uses a producer id and sequence numbers when the brokers support InitProducerId.
-    public var enableIdempotence = true
+    /// Uses a producer id and sequence numbers, so a retried batch is written once and in order.
+    ///
+    /// Left at its default (`true`, not assigned), idempotence follows the Java producer's rule for
+    /// an unset `enable.idempotence`: it turns itself off when `acks` is not `.all` or more than 5
+    /// requests may be in flight, and when the brokers cannot provide a producer id (InitProducerId
+    /// missing or failing with a non-retriable error, such as CLUSTER_AUTHORIZATION_FAILED), with
+    /// one warning. Assigning `true` makes it required: those settings are rejected by
+    /// ``KafkaProducer/init(configuration:logger:)``, and a non-retriable InitProducerId error
+    /// fails every record with an error naming the code. Assigning `false` turns it off.
+    public var enableIdempotence: Bool {
+        get { idempotenceSetting ?? true }
+        set { idempotenceSetting = newValue }
+    }
+    /// The value assigned to ``enableIdempotence``, or `nil` while it keeps its default.
+    public private(set) var idempotenceSetting: Bool?
+    /// Time after which a topic that received no records is dropped from Metadata requests
+    /// (`metadata.max.idle.ms` in the Java producer); the next record for it fetches its metadata again.
+    public var metadataMaxIdle: Duration = .seconds(300)
     /// Maximum bytes of records held in memory, waiting or in flight.
     public var bufferMemory = 32 * 1024 * 1024
     /// Time `enqueue` waits for buffer space or for the topic's metadata before it fails.
     public var maxBlock: Duration = .seconds(60)
+    /// Time to resolve a broker's host name, and then to connect to each of its addresses.
     public var connectTimeout: Duration = .seconds(10)
+    /// Resolves broker host names on the producer's resolver threads, never on the sender thread.
+    /// IPv4 and IPv6 literals and `localhost` need no lookup and never reach it.
+    public var resolver: NameResolver = .system
     public var partitioner: KafkaPartitioner = .default
 
     public init(bootstrapServers: [String]) {
@@ -74,7 +96,12 @@ extension KafkaProducerConfiguration {
             throw invalid(
                 "maxInFlightRequestsPerConnection must be at least 1, got \(maxInFlightRequestsPerConnection)")
         }
-        if enableIdempotence && maxInFlightRequestsPerConnection > 5 {
+        if idempotenceSetting == true && acks != .all {
+            throw invalid(
+                "enableIdempotence = true needs acks = .all, got \(acks): set acks = .all or "
+                    + "enableIdempotence = false")
+        }
+        if idempotenceSetting == true && maxInFlightRequestsPerConnection > 5 {
             throw invalid(
                 "maxInFlightRequestsPerConnection \(maxInFlightRequestsPerConnection) exceeds 5, the maximum with "
                     + "idempotence, because brokers keep only the last 5 batches per producer: lower it or "
@@ -89,8 +116,26 @@ extension KafkaProducerConfiguration {
         if retryBackoff <= .zero || retryBackoffMaximum < retryBackoff {
             throw invalid("retryBackoff must be positive and not above retryBackoffMaximum")
         }
+        if metadataMaxIdle <= .zero {
+            throw invalid("metadataMaxIdle must be positive, got \(metadataMaxIdle)")
+        }
         if linger < .zero || maxBlock < .zero {
             throw invalid("linger and maxBlock must not be negative")
         }
     }
+}
+
+extension KafkaProducerConfiguration {
+    /// Whether the producer starts with idempotence on: required, or left at its default with
+    /// settings that allow it.
+    var startsIdempotent: Bool {
+        switch idempotenceSetting {
+        case true?: true
+        case false?: false
+        case nil: acks == .all && maxInFlightRequestsPerConnection <= 5
+        }
+    }
+
+    /// Whether idempotence was assigned `true`, so it is not turned off when it is unavailable.
+    var requiresIdempotence: Bool { idempotenceSetting == true }
 }
