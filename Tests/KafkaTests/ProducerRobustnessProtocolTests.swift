@@ -176,6 +176,33 @@ struct ProducerRobustnessProtocolTests {
         #expect(cluster.acceptedConnectionCount(broker: 1) <= 12, "\(cluster.acceptedConnectionCount(broker: 1))")
     }
 
+    /// An idle producer sleeps, before and after its broker goes away: its sender thread uses
+    /// under 20 ticks (0.2 s of CPU) in each 1.5 s window.
+    @Test(.timeLimit(.minutes(1)))
+    func idleProducerSleepsBeforeAndAfterBrokerLoss() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 1))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("t", partitions: 1)
+        let tasksBefore = Set(threadCPUTicks(named: "kafka-sender").keys)
+        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
+        _ = try await producer.send(ProducerRecord(topic: "t", key: nil, value: [1]))
+        func ticks() -> Int { threadCPUTicks(named: "kafka-sender").filter { !tasksBefore.contains($0.key) }.values.max() ?? -1 }
+
+        let idleStart = ticks()
+        try await Task.sleep(for: .milliseconds(1_500))
+        let idleUsed = ticks() - idleStart
+        try cluster.refuseConnections(broker: 1)
+        _ = try cluster.resetConnections(broker: 1)
+        let lostStart = ticks()
+        try await Task.sleep(for: .milliseconds(1_500))
+        let lostUsed = ticks() - lostStart
+        await producer.close(timeout: .seconds(1))
+
+        #expect(idleStart >= 0, "sender thread not found in /proc")
+        #expect(idleUsed < 20, "idle sender used \(idleUsed) ticks in 1.5 s")
+        #expect(lostUsed < 20, "sender used \(lostUsed) ticks in 1.5 s after its broker went away")
+    }
+
     // MARK: Produce responses
 
     /// The first connection answers Produce with a correlation id 1000 too high: the producer
