@@ -37,8 +37,9 @@ struct ProducerComparison {
         let bootstrap = "127.0.0.1:\(port)"
         let listener = "tcp://\(bootstrap)"
         let logPath = NSTemporaryDirectory() + "dualstream-bench-tansu-\(port).log"
-        let pid = try spawn(tansu, ["broker", "--listener-url", listener, "--advertised-listener-url", listener,
-                                    "--storage-engine", "memory://tansu/"], outputPath: logPath)
+        let arguments = ["broker", "--listener-url", listener, "--advertised-listener-url", listener,
+                         "--storage-engine", "memory://tansu/"]
+        let pid = try spawn(tansu, arguments, outputPath: logPath)
         do {
             try await waitForListener(port: port)
         } catch {
@@ -58,13 +59,15 @@ struct ProducerComparison {
         if broker == nil { broker = try await Self.startBroker(tansu) }
         defer { if sharedBroker == nil { broker?.stop() } }
         let topic = "bench-\(client)-\(size)-\(round)"
-        _ = try Self.capture(tansu, ["topic", "create", topic, "--partitions", "6", "--broker", broker!.listener])
+        let listener = broker!.listener
+        _ = try Self.capture(tansu, ["topic", "create", topic, "--partitions", "6", "--broker", listener])
         let common = ["--bootstrap", broker!.bootstrap, "--topic", topic, "--records", "\(options.records)",
                       "--size", "\(size)", "--keys", "\(options.keys)"]
         let brokerStart = broker!.cpuSeconds()
         var result: [String: Any]
         if client == "swift" {
-            result = try Self.json(Self.capture(Self.selfExecutable(), ["producer", "swift-throughput"] + common))
+            let arguments = ["producer", "swift-throughput"] + common
+            result = try Self.json(Self.capture(Self.selfExecutable(), arguments))
         } else {
             result = try Self.json(Self.capture("python3", [options.script, "throughput"] + common))
         }
@@ -79,7 +82,8 @@ struct ProducerComparison {
         let sharedBroker = options.brokerPerRun ? nil : try await Self.startBroker(tansu)
         defer { sharedBroker?.stop() }
         if let sharedBroker {
-            print("broker: one tansu at \(sharedBroker.bootstrap) (memory storage), log \(sharedBroker.logPath)")
+            print("broker: one tansu at \(sharedBroker.bootstrap) (memory storage), "
+                + "log \(sharedBroker.logPath)")
         } else {
             print("broker: a new tansu (memory storage) on a free port for every run")
         }
@@ -104,7 +108,11 @@ struct ProducerComparison {
         }
 
         let latencyBroker: Broker
-        if let sharedBroker { latencyBroker = sharedBroker } else { latencyBroker = try await Self.startBroker(tansu) }
+        if let sharedBroker {
+            latencyBroker = sharedBroker
+        } else {
+            latencyBroker = try await Self.startBroker(tansu)
+        }
         defer { if sharedBroker == nil { latencyBroker.stop() } }
         var ourLatency = [[String: Any]]()
         var peerLatency = [[String: Any]]()
@@ -112,8 +120,10 @@ struct ProducerComparison {
             let latencyTopic = "bench-latency-\(round)"
             _ = try Self.capture(tansu, ["topic", "create", latencyTopic, "--partitions", "6", "--broker",
                                          latencyBroker.listener])
-            let latencyArguments = ["--bootstrap", latencyBroker.bootstrap, "--topic", latencyTopic, "--records",
-                                    "\(options.latencyRecords)", "--size", "200", "--keys", "\(options.keys)"]
+            let latencyArguments = [
+                "--bootstrap", latencyBroker.bootstrap, "--topic", latencyTopic, "--records",
+                "\(options.latencyRecords)", "--size", "200", "--keys", "\(options.keys)",
+            ]
             ourLatency.append(try Self.json(Self.capture(
                 Self.selfExecutable(), ["producer", "swift-latency"] + latencyArguments)))
             peerLatency.append(try Self.json(Self.capture(

@@ -1,0 +1,87 @@
+extension RecordBatch {
+    /// A record of an encoded batch, located without decoding its key, value and headers.
+    public struct EncodedRecord: Hashable, Sendable {
+        /// BaseTimestamp plus the record's TimestampDelta, in milliseconds.
+        public var timestamp: Int64
+        /// Where the key, value and headers fields lie in the batch bytes. They do not depend on
+        /// the batch's base offset or timestamp, so they can be copied into another batch.
+        public var fields: Range<Int>
+
+        public init(timestamp: Int64, fields: Range<Int>) {
+            self.timestamp = timestamp
+            self.fields = fields
+        }
+    }
+
+    /// Locates the records of the uncompressed batch that starts `batch`, for moving them into other
+    /// batches with ``RecordBatchBuilder/append(encodedFields:timestamp:maxBatchBytes:)``. Reads the
+    /// header and each record's length, timestamp delta and offset delta; does not verify the CRC.
+    /// Throws when the batch is malformed or compressed.
+    public static func encodedRecords(in batch: [UInt8]) throws(WireDecodingError) -> [EncodedRecord] {
+        var reader = WireReader(batch, context: WireContext(api: "RecordBatch"))
+        _ = try reader.readInt64("BaseOffset")
+        let lengthOffset = reader.readerIndex
+        let length = Int(try reader.readInt32("Length"))
+        guard length >= headerSize - logOverhead else {
+            throw .invalidValue(
+                reader.context, field: "Length", offset: lengthOffset,
+                detail: "\(length) is below the \(headerSize - logOverhead) bytes of a batch header")
+        }
+        try reader.require(length, "Length")
+        var batchReader = WireReader(
+            batch, range: reader.readerIndex..<(reader.readerIndex + length), context: reader.context)
+        _ = try batchReader.readInt32("PartitionLeaderEpoch")
+        let magicOffset = batchReader.readerIndex
+        let magic = try batchReader.readInt8("Magic")
+        guard magic == RecordBatch.magic else {
+            throw .invalidValue(
+                reader.context, field: "Magic", offset: magicOffset,
+                detail: "magic \(magic) is not 2; only RecordBatch v2 is supported")
+        }
+        _ = try batchReader.readUInt32("CRC")
+        let attributesOffset = batchReader.readerIndex
+        let attributes = RecordBatchAttributes(rawValue: try batchReader.readInt16("Attributes"))
+        guard attributes.compression == CompressionCodec.none else {
+            throw .invalidValue(
+                reader.context, field: "Attributes", offset: attributesOffset,
+                detail: "the batch is compressed; only uncompressed records can be located")
+        }
+        _ = try batchReader.readInt32("LastOffsetDelta")
+        let baseTimestamp = try batchReader.readInt64("BaseTimestamp")
+        try batchReader.skip(8 + 8 + 2 + 4, field: "MaxTimestamp to BaseSequence")
+        let countOffset = batchReader.readerIndex
+        let recordCount = try batchReader.readInt32("RecordsCount")
+        guard recordCount >= 0 else {
+            throw .invalidLength(
+                reader.context, field: "RecordsCount", offset: countOffset, length: Int64(recordCount))
+        }
+        guard Int(recordCount) <= batchReader.readableBytes / minimumRecordSize else {
+            throw .countTooLarge(
+                reader.context, field: "RecordsCount", offset: countOffset, count: Int64(recordCount),
+                remaining: batchReader.readableBytes)
+        }
+        var records = [EncodedRecord]()
+        records.reserveCapacity(Int(recordCount))
+        for _ in 0..<recordCount {
+            let recordLengthOffset = batchReader.readerIndex
+            let recordLength = Int(try batchReader.readVarint("Record length"))
+            guard recordLength >= minimumRecordSize - 1 else {
+                throw .invalidLength(
+                    reader.context, field: "Record length", offset: recordLengthOffset,
+                    length: Int64(recordLength))
+            }
+            try batchReader.require(recordLength, "Record length")
+            let end = batchReader.readerIndex + recordLength
+            var recordReader = WireReader(
+                batch, range: batchReader.readerIndex..<end, context: reader.context)
+            _ = try recordReader.readInt8("Record attributes")
+            let timestampDelta = try recordReader.readVarlong("TimestampDelta")
+            _ = try recordReader.readVarint("OffsetDelta")
+            records.append(EncodedRecord(
+                timestamp: baseTimestamp &+ timestampDelta, fields: recordReader.readerIndex..<end))
+            batchReader.moveReaderIndex(to: end)
+        }
+        try batchReader.requireAtEnd()
+        return records
+    }
+}
