@@ -92,6 +92,10 @@ extension KafkaProducerConfiguration {
         if maxRequestSize < 256 {
             throw invalid("maxRequestSize \(maxRequestSize) is below the minimum of 256 bytes")
         }
+        if batchSize > maxRequestSize {
+            throw invalid("batchSize \(batchSize) exceeds maxRequestSize \(maxRequestSize), so a full batch would not "
+                + "fit in a request: lower batchSize or raise maxRequestSize")
+        }
         if maxInFlightRequestsPerConnection < 1 {
             throw invalid(
                 "maxInFlightRequestsPerConnection must be at least 1, got \(maxInFlightRequestsPerConnection)")
@@ -110,17 +114,19 @@ extension KafkaProducerConfiguration {
         if bufferMemory < batchSize {
             throw invalid("bufferMemory \(bufferMemory) is smaller than batchSize \(batchSize)")
         }
-        if deliveryTimeout <= .zero || requestTimeout <= .zero {
-            throw invalid("deliveryTimeout and requestTimeout must be positive")
+        for (name, value) in [("deliveryTimeout", deliveryTimeout), ("requestTimeout", requestTimeout),
+                              ("connectTimeout", connectTimeout), ("metadataMaxAge", metadataMaxAge),
+                              ("retryBackoff", retryBackoff)] where value <= .zero {
+            throw invalid("\(name) must be positive, got \(value)")
         }
-        if retryBackoff <= .zero || retryBackoffMaximum < retryBackoff {
-            throw invalid("retryBackoff must be positive and not above retryBackoffMaximum")
+        if retryBackoffMaximum < retryBackoff {
+            throw invalid("retryBackoffMaximum \(retryBackoffMaximum) is below retryBackoff \(retryBackoff)")
         }
         if metadataMaxIdle <= .zero {
             throw invalid("metadataMaxIdle must be positive, got \(metadataMaxIdle)")
         }
-        if linger < .zero || maxBlock < .zero {
-            throw invalid("linger and maxBlock must not be negative")
+        for (name, value) in [("linger", linger), ("maxBlock", maxBlock)] where value < .zero {
+            throw invalid("\(name) must not be negative, got \(value)")
         }
     }
 }
