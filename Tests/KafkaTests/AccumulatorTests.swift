@@ -118,9 +118,9 @@ import Testing
         // Another partition's error bumped the epoch; this one's batch under epoch 0 is in flight.
         idempotence.receive(producerID: 42, epoch: 1)
         _ = append(&accumulator, partition: 0, bytes: 100, now: now)
-        let held = accumulator.drain(now: now, metadata: cache, flushing: false,
+        let beforeResponse = accumulator.drain(now: now, metadata: cache, flushing: false,
                                      idempotence: idempotence) { _ in true }
-        #expect(held.requests.isEmpty, "a new epoch starts only once epoch 0 batches have responses")
+        #expect(beforeResponse.requests.isEmpty, "a new epoch starts only once epoch 0 batches have responses")
         _ = accumulator.complete(sent, wasInFlight: true)
         let next = accumulator.drain(now: now, metadata: cache, flushing: false,
                                      idempotence: idempotence) { _ in true }
