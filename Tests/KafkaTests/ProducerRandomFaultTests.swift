@@ -45,31 +45,10 @@ struct ProducerRandomFaultTests {
         defer { cluster.shutdown() }
         try cluster.createTopic(Self.topic, partitions: Self.partitionCount)
 
-        var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
-        configuration.enableIdempotence = true
-        configuration.acks = .all
-        configuration.linger = .milliseconds(2)
-        configuration.batchSize = 4_096
-        // A dropped response costs one requestTimeout before the connection is closed and retried.
-        configuration.requestTimeout = .milliseconds(400)
-        configuration.retryBackoff = .milliseconds(10)
-        configuration.retryBackoffMaximum = .milliseconds(200)
-        configuration.deliveryTimeout = .seconds(50)
-        configuration.maxBlock = .seconds(50)
-        configuration.connectTimeout = .seconds(2)
-        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        let producer = try KafkaProducer(configuration: Self.configuration(cluster), logger: TestLogging.logger)
         let context = "seed \(seed) (replay with KAFKA_FAULT_SEED=\(seed))"
-
         let faults = FaultLog()
-        let injector = Task.detached {
-            var generator = FakeKafkaSplitMix(seed: seed)
-            // Bounded: at most 400 faults, one every 5 to 30 ms, until every record has a result.
-            for _ in 0..<400 {
-                if faults.finished.load(ordering: .acquiring) { break }
-                try? await Task.sleep(for: .milliseconds(Int.random(in: 5...30, using: &generator)))
-                Self.injectRandomFault(into: cluster, log: faults, using: &generator)
-            }
-        }
+        let injector = Self.startInjecting(into: cluster, seed: seed, log: faults)
 
         let start = ContinuousClock.now
         var handles = [DeliveryHandle]()
@@ -134,6 +113,103 @@ struct ProducerRandomFaultTests {
         #expect(produced.contains { $0.isDuplicate }, "no batch was re-sent after its append, \(context)")
         #expect(produced.contains { $0.errorCode == FakeKafkaErrorCode.notLeaderOrFollower }, "\(context)")
         #expect(cluster.problems().isEmpty, "\(cluster.problems().prefix(3)), \(context)")
+    }
+
+    /// Records enqueued while faults hit the cluster, then a close with a 500 ms timeout. Close
+    /// returns in time, every record has a result, an acknowledged record is stored once at its
+    /// offset, and a record that failed with `mayHavePersisted` false is not stored at all.
+    @Test(.timeLimit(.minutes(1)), arguments: seeds)
+    func closeUnderFaultsSettlesEveryRecord(seed: UInt64) async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 3))
+        defer { cluster.shutdown() }
+        try cluster.createTopic(Self.topic, partitions: Self.partitionCount)
+        let producer = try KafkaProducer(configuration: Self.configuration(cluster), logger: TestLogging.logger)
+        let context = "seed \(seed) (replay with KAFKA_FAULT_SEED=\(seed))"
+        let faults = FaultLog()
+        let injector = Self.startInjecting(into: cluster, seed: seed, log: faults)
+
+        var handles = [DeliveryHandle]()
+        for index in 0..<3_000 {
+            handles.append(try await producer.enqueue(record(Self.topic, index, partition: nil)))
+            if index % 100 == 99 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let start = ContinuousClock.now
+        await producer.close(timeout: .milliseconds(500))
+        let closeTime = ContinuousClock.now - start
+        faults.finished.store(true, ordering: .releasing)
+        await injector.value
+        cluster.removeAllFaults()
+        #expect(closeTime < .seconds(2), "close took \(closeTime), \(context)")
+
+        var stored = [Int: (partition: Int32, offset: Int64)]()
+        var duplicates = 0
+        var unordered = 0
+        for partition in 0..<Self.partitionCount {
+            let log = try cluster.records(topic: Self.topic, partition: partition)
+            let indexes = log.compactMap { recordIndex($0.value) }
+            if indexes != indexes.sorted() { unordered += 1 }
+            for entry in log {
+                guard let index = recordIndex(entry.value) else { continue }
+                if stored[index] != nil { duplicates += 1 }
+                stored[index] = (partition, entry.offset)
+            }
+        }
+        #expect(duplicates == 0, "\(duplicates) records stored twice, \(context)")
+        #expect(unordered == 0, "\(unordered) partitions out of enqueue order, \(context)")
+
+        var pending = 0
+        var wrongOffsets = 0
+        var unexpectedErrors = [String]()
+        var storedDespiteNotPersisted = [Int]()
+        var failed = 0
+        for (index, handle) in handles.enumerated() {
+            if !handle.isComplete { pending += 1 }
+            switch await handle.result() {
+            case .success(let metadata):
+                let place = stored[index]
+                if place?.partition != metadata.partition || place?.offset != metadata.offset { wrongOffsets += 1 }
+            case .failure(let error):
+                failed += 1
+                if error.code != .closed && error.code != .timedOut { unexpectedErrors.append("\(index): \(error)") }
+                if !error.mayHavePersisted && stored[index] != nil { storedDespiteNotPersisted.append(index) }
+            }
+        }
+        print("close under faults, \(context): \(faults.summary); close took \(closeTime), "
+            + "\(failed) of \(handles.count) records failed")
+        #expect(pending == 0, "\(pending) records without a result after close, \(context)")
+        #expect(wrongOffsets == 0, "\(wrongOffsets) acknowledged records not at their offset, \(context)")
+        #expect(unexpectedErrors.isEmpty, "\(unexpectedErrors.prefix(3)), \(context)")
+        let notPersistedMessage = "\(storedDespiteNotPersisted.count) records stored although their error "
+            + "said not persisted, first \(storedDespiteNotPersisted.prefix(3)), \(context)"
+        #expect(storedDespiteNotPersisted.isEmpty, "\(notPersistedMessage)")
+    }
+
+    static func configuration(_ cluster: FakeKafkaCluster) -> KafkaProducerConfiguration {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        configuration.enableIdempotence = true
+        configuration.acks = .all
+        configuration.linger = .milliseconds(2)
+        configuration.batchSize = 4_096
+        // A dropped response costs one requestTimeout before the connection is closed and retried.
+        configuration.requestTimeout = .milliseconds(400)
+        configuration.retryBackoff = .milliseconds(10)
+        configuration.retryBackoffMaximum = .milliseconds(200)
+        configuration.deliveryTimeout = .seconds(50)
+        configuration.maxBlock = .seconds(50)
+        configuration.connectTimeout = .seconds(2)
+        return configuration
+    }
+
+    /// Starts injecting faults: at most 400, one every 5 to 30 ms, until `log.finished` is set.
+    static func startInjecting(into cluster: FakeKafkaCluster, seed: UInt64, log: FaultLog) -> Task<Void, Never> {
+        Task.detached {
+            var generator = FakeKafkaSplitMix(seed: seed)
+            for _ in 0..<400 {
+                if log.finished.load(ordering: .acquiring) { break }
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 5...30, using: &generator)))
+                injectRandomFault(into: cluster, log: log, using: &generator)
+            }
+        }
     }
 
     /// Injects one fault chosen with `generator`, aimed at Produce on one broker, or moves the
