@@ -41,7 +41,7 @@ final class ProduceRequestStats: LogHandler {
         }
     }
 
-    /// The JSON fields a throughput run adds; `seconds` is the time the counted requests took.
+    /// Returns the JSON fields a throughput run adds. `seconds` is the time the counted requests took.
     static func fields(_ totals: Totals, seconds: Double) -> [String: Any] {
         let requests = max(totals.requests, 1)
         return [

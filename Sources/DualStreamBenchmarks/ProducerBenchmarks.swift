@@ -32,7 +32,7 @@ enum ProducerBenchmarks {
         var maxBlockMilliseconds = 1_000
         var repeats = 3
         /// A new broker for every throughput run, so neither client meets a broker that already
-        /// holds the other's records; `--broker shared` runs all on one broker.
+        /// contains the other's records. `--broker shared` runs all on one broker.
         var brokerPerRun = true
 
         init(_ arguments: [String]) throws {

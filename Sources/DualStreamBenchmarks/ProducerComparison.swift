@@ -51,7 +51,7 @@ struct ProducerComparison {
         return Broker(pid: pid, listener: listener, bootstrap: bootstrap, logPath: logPath)
     }
 
-    /// One throughput run of one client on a fresh topic; adds the broker's CPU seconds to the result.
+    /// Runs one client once on a fresh topic and adds the broker's CPU seconds to its result.
     func runThroughput(
         client: String, size: Int, round: Int, tansu: String, sharedBroker: Broker?
     ) async throws -> [String: Any] {

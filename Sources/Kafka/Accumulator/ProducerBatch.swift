@@ -62,7 +62,7 @@ final class ProducerBatch {
             offsetDelta: offsetDelta)
     }
 
-    /// Converts the public header type to KafkaWire's; allocates only for records with headers.
+    /// Converts the public header type to KafkaWire's. It allocates only for records with headers.
     private static func recordHeaders(_ headers: [KafkaHeader]) -> [RecordHeader] {
         headers.isEmpty ? [] : headers.map { RecordHeader(key: $0.key, value: $0.value) }
     }
@@ -87,7 +87,7 @@ final class ProducerBatch {
         return appended ? appendedRecordIndex(timestamp: timestamp) : nil
     }
 
-    /// Counts a record the builder accepted; returns its index in the batch.
+    /// Counts a record the builder accepted and returns its index in the batch.
     private func appendedRecordIndex(timestamp: Int64) -> Int32 {
         if recordCount == 0 {
             baseTimestamp = timestamp
@@ -188,8 +188,8 @@ final class ProducerBatch {
     }
 
     private func decodedRecords() -> [RawRecord] {
-        // The batch was encoded by this producer, so it is well formed; an empty list leaves
-        // nothing to split.
+        // The batch was encoded by this producer, so it is well formed. Were it not, the empty
+        // list would leave nothing to split.
         let records = (try? RecordBatch.encodedRecords(in: bytes)) ?? []
         return records.map { RawRecord(timestamp: $0.timestamp, fields: $0.fields) }
     }

@@ -116,14 +116,12 @@ extension KafkaProducerConfiguration {
         }
         for (name, value) in [("deliveryTimeout", deliveryTimeout), ("requestTimeout", requestTimeout),
                               ("connectTimeout", connectTimeout), ("metadataMaxAge", metadataMaxAge),
-                              ("retryBackoff", retryBackoff)] where value <= .zero {
+                              ("retryBackoff", retryBackoff), ("metadataMaxIdle", metadataMaxIdle)]
+            where value <= .zero {
             throw invalid("\(name) must be positive, got \(value)")
         }
         if retryBackoffMaximum < retryBackoff {
             throw invalid("retryBackoffMaximum \(retryBackoffMaximum) is below retryBackoff \(retryBackoff)")
-        }
-        if metadataMaxIdle <= .zero {
-            throw invalid("metadataMaxIdle must be positive, got \(metadataMaxIdle)")
         }
         for (name, value) in [("linger", linger), ("maxBlock", maxBlock)] where value < .zero {
             throw invalid("\(name) must not be negative, got \(value)")

@@ -64,7 +64,7 @@ struct IdempotenceState {
     }
 
     /// The error every record fails with, when idempotence was required and is unavailable.
-    var fatalError: KafkaProducerError? {
+    var unavailableError: KafkaProducerError? {
         if case .failed(let error) = phase { return error }
         return nil
     }
@@ -125,9 +125,9 @@ struct IdempotenceState {
         bumpFrom = nil
     }
 
-    /// Asks for an epoch bump after a sequence error on the partition that cannot be repaired by
-    /// retrying (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, or a batch that expired with an
-    /// unknown outcome). The sender calls ``startBump()`` once those partitions have no batch in flight.
+    /// Requests an epoch bump for a partition whose sequence on the broker is unknown: after
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID, or after a batch with a sequence failed
+    /// or expired. The sender calls ``startBump()`` once those partitions have no batch in flight.
     mutating func requestEpochBump(topic: String, partition: Int32) {
         guard isEnabled else { return }
         partitionsToReset.insert(Partition(topic: topic, partition: partition))

@@ -85,7 +85,7 @@ extension ProducerSender {
 
     /// Fails every queued batch with the error of required idempotence that is unavailable.
     func failQueuedForIdempotence(state: inout ProducerState, deferred: inout DeferredCompletions) {
-        guard let error = state.idempotence.fatalError, state.accumulator.hasQueuedBatches else { return }
+        guard let error = state.idempotence.unavailableError, state.accumulator.hasQueuedBatches else { return }
         for batch in state.accumulator.removeQueued(where: { _ in true }) {
             let failure = KafkaProducerError(error.reason, error.message, mayHavePersisted: batch.mayHavePersisted)
             state.finish(batch, outcome: .failed(failure), wasInFlight: false, into: &deferred)

@@ -3,8 +3,8 @@ extension RecordBatch {
     public struct EncodedRecord: Hashable, Sendable {
         /// BaseTimestamp plus the record's TimestampDelta, in milliseconds.
         public var timestamp: Int64
-        /// Where the key, value and headers fields lie in the batch bytes. They do not depend on
-        /// the batch's base offset or timestamp, so they can be copied into another batch.
+        /// Byte range of the key, value and headers fields in the batch. These fields do not depend
+        /// on the batch's base offset or timestamp, so they can be copied into another batch.
         public var fields: Range<Int>
 
         public init(timestamp: Int64, fields: Range<Int>) {
@@ -15,7 +15,7 @@ extension RecordBatch {
 
     /// Locates the records of the uncompressed batch that starts `batch`, for moving them into other
     /// batches with ``RecordBatchBuilder/append(encodedFields:timestamp:maxBatchBytes:)``. Reads the
-    /// header and each record's length, timestamp delta and offset delta; does not verify the CRC.
+    /// header and each record's length, timestamp delta and offset delta, but not the CRC.
     /// Throws when the batch is malformed or compressed.
     public static func encodedRecords(in batch: [UInt8]) throws(WireDecodingError) -> [EncodedRecord] {
         var reader = WireReader(batch, context: WireContext(api: "RecordBatch"))
@@ -28,6 +28,7 @@ extension RecordBatch {
                 detail: "\(length) is below the \(headerSize - logOverhead) bytes of a batch header")
         }
         try reader.require(length, "Length")
+
         var batchReader = WireReader(
             batch, range: reader.readerIndex..<(reader.readerIndex + length), context: reader.context)
         _ = try batchReader.readInt32("PartitionLeaderEpoch")
@@ -60,6 +61,7 @@ extension RecordBatch {
                 reader.context, field: "RecordsCount", offset: countOffset, count: Int64(recordCount),
                 remaining: batchReader.readableBytes)
         }
+
         var records = [EncodedRecord]()
         records.reserveCapacity(Int(recordCount))
         for _ in 0..<recordCount {

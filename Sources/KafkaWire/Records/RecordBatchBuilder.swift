@@ -179,7 +179,7 @@ public struct RecordBatchBuilder: Sendable {
         return total
     }
 
-    /// Updates the timestamps for an accepted record and makes room for its `total` bytes; returns
+    /// Updates the timestamps for an accepted record, makes room for its `total` bytes and returns
     /// the offset at which the record is written.
     private mutating func beginRecord(total: Int, timestamp: Int64) -> Int {
         if recordCount == 0 {
@@ -218,8 +218,8 @@ public struct RecordBatchBuilder: Sendable {
     }
 
     /// Grows `storage` to at least twice its size when `count` more bytes do not fit. Only the
-    /// written bytes are copied; the new spare bytes are left as the allocator returned them,
-    /// because every byte is written before `finish()` or `sealed()` hands the buffer out.
+    /// written bytes are copied. The new spare bytes are left as the allocator returned them,
+    /// because `finish()` trims the buffer to the written bytes before it hands it out.
     private mutating func ensureSpace(_ count: Int) {
         guard storage.count - writtenCount < count else { return }
         let grownCount = max(writtenCount + count, storage.count * 2)
