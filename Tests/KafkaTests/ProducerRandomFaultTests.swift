@@ -5,8 +5,9 @@ import Synchronization
 import Testing
 
 /// 10,000 idempotent records to 3 brokers and 6 partitions while a seeded random mix of faults
-/// hits the cluster: dropped responses (before and after the append), connection resets,
-/// NOT_LEADER_OR_FOLLOWER with and without a leader move, and delayed responses.
+/// hits the cluster: dropped responses (before and after the request takes effect), connection
+/// resets and delayed responses on any request (ApiVersions, Metadata and InitProducerId too),
+/// and NOT_LEADER_OR_FOLLOWER on Produce with and without a leader move.
 ///
 /// Every record must be acknowledged, stored exactly once at the offset its handle reports, and
 /// stored in enqueue order within its partition. Every message names the seed, and
@@ -212,8 +213,8 @@ struct ProducerRandomFaultTests {
         }
     }
 
-    /// Injects one fault chosen with `generator`, aimed at Produce on one broker, or moves the
-    /// leadership of one partition to another broker.
+    /// Injects one fault chosen with `generator`, aimed at the next request to one broker, or
+    /// moves the leadership of one partition to another broker.
     static func injectRandomFault(
         into cluster: FakeKafkaCluster, log: FaultLog, using generator: inout FakeKafkaSplitMix
     ) {
@@ -221,11 +222,11 @@ struct ProducerRandomFaultTests {
         let afterProcessing = Bool.random(using: &generator)
         switch Int.random(in: 0..<6, using: &generator) {
         case 0:
-            cluster.inject(FakeKafkaFault(.dropResponse(afterProcessing: afterProcessing), apiKey: .produce,
+            cluster.inject(FakeKafkaFault(.dropResponse(afterProcessing: afterProcessing), apiKey: nil,
                                           broker: broker))
             log.add(afterProcessing ? "drop after append" : "drop before append")
         case 1:
-            cluster.inject(FakeKafkaFault(.resetConnection(afterProcessing: afterProcessing), apiKey: .produce,
+            cluster.inject(FakeKafkaFault(.resetConnection(afterProcessing: afterProcessing), apiKey: nil,
                                           broker: broker))
             log.add("reset")
         case 2:
@@ -241,7 +242,7 @@ struct ProducerRandomFaultTests {
             log.add("leader move")
         default:
             let delay = Duration.milliseconds(Int.random(in: 20...250, using: &generator))
-            cluster.inject(FakeKafkaFault(.delay(delay), apiKey: .produce, broker: broker))
+            cluster.inject(FakeKafkaFault(.delay(delay), apiKey: nil, broker: broker))
             log.add("delay")
         }
     }
