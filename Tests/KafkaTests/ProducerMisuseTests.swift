@@ -19,7 +19,8 @@ struct ProducerMisuseTests {
     static func storedIndexes(_ cluster: FakeKafkaCluster, partitions: Int32 = 3) throws -> [Int] {
         var indexes = [Int]()
         for partition in 0..<partitions {
-            indexes += try cluster.records(topic: "misuse", partition: partition).compactMap { recordIndex($0.value) }
+            let log = try cluster.records(topic: "misuse", partition: partition)
+            indexes += log.compactMap { recordIndex($0.value) }
         }
         return indexes
     }

@@ -186,7 +186,10 @@ struct ProducerRobustnessProtocolTests {
         let tasksBefore = Set(threadCPUTicks(named: "kafka-sender").keys)
         let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
         _ = try await producer.send(ProducerRecord(topic: "t", key: nil, value: [1]))
-        func ticks() -> Int { threadCPUTicks(named: "kafka-sender").filter { !tasksBefore.contains($0.key) }.values.max() ?? -1 }
+        func ticks() -> Int {
+            let ours = threadCPUTicks(named: "kafka-sender").filter { !tasksBefore.contains($0.key) }
+            return ours.values.max() ?? -1
+        }
 
         let idleStart = ticks()
         try await Task.sleep(for: .milliseconds(1_500))

@@ -93,8 +93,8 @@ extension KafkaProducerConfiguration {
             throw invalid("maxRequestSize \(maxRequestSize) is below the minimum of 256 bytes")
         }
         if batchSize > maxRequestSize {
-            throw invalid("batchSize \(batchSize) exceeds maxRequestSize \(maxRequestSize), so a full batch would not "
-                + "fit in a request: lower batchSize or raise maxRequestSize")
+            throw invalid("batchSize \(batchSize) exceeds maxRequestSize \(maxRequestSize), so a full batch "
+                + "would not fit in a request: lower batchSize or raise maxRequestSize")
         }
         if maxInFlightRequestsPerConnection < 1 {
             throw invalid(
