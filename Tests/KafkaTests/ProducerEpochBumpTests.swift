@@ -91,6 +91,8 @@ struct ProducerEpochBumpTests {
         try cluster.createTopic("bump", partitions: 1)
         let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
         _ = try await producer.send(record("bump", 0))
+        // Retention removed record 0, and with it the producer's state on the broker.
+        try cluster.deleteRecords(topic: "bump", partition: 0, before: 1)
         cluster.inject(FakeKafkaFault(
             .error(FakeKafkaErrorCode.unknownProducerId), apiKey: .produce, topic: "bump", partition: 0))
         let metadata = try await producer.send(record("bump", 1))
@@ -102,7 +104,32 @@ struct ProducerEpochBumpTests {
         #expect(last.producerID == 1000)
         #expect(last.producerEpoch == 1)
         #expect(last.baseSequence == 0)
-        #expect(try cluster.records(topic: "bump", partition: 0).compactMap { recordIndex($0.value) } == [0, 1])
+        #expect(try cluster.records(topic: "bump", partition: 0).compactMap { recordIndex($0.value) } == [1])
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func unknownProducerIDWithLogIntactFails() async throws {
+        let cluster = try FakeKafkaCluster()
+        defer { cluster.shutdown() }
+        try cluster.createTopic("bump", partitions: 1)
+        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
+        _ = try await producer.send(record("bump", 0))
+        // The log still starts at offset 0, before the acknowledged record 0, so the broker lost
+        // the producer's state for no reason the producer can see: record 1 fails.
+        cluster.inject(FakeKafkaFault(
+            .error(FakeKafkaErrorCode.unknownProducerId), apiKey: .produce, topic: "bump", partition: 0))
+        await #expect {
+            _ = try await producer.send(record("bump", 1))
+        } throws: { error in
+            let failure = try #require(error as? KafkaProducerError)
+            return failure.brokerErrorCode == .unknownProducerId && !failure.mayHavePersisted
+        }
+        let metadata = try await producer.send(record("bump", 2))
+        await producer.close(timeout: .seconds(2))
+        #expect(metadata.offset == 1)
+        let last = try #require(Self.acceptedBatches(cluster).last)
+        #expect(last.producerEpoch == 1)
+        #expect(last.baseSequence == 0)
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -142,6 +169,7 @@ struct ProducerEpochBumpTests {
         try cluster.createTopic("bump", partitions: 1)
         let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
         _ = try await producer.send(record("bump", 0))
+        try cluster.deleteRecords(topic: "bump", partition: 0, before: 1)
         cluster.inject(FakeKafkaFault(
             .error(FakeKafkaErrorCode.unknownProducerId), apiKey: .produce, topic: "bump", partition: 0))
         _ = try await producer.send(record("bump", 1))
@@ -161,6 +189,7 @@ struct ProducerEpochBumpTests {
         let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
         _ = try await producer.send(record("bump", 0))
         cluster.inject(FakeKafkaFault(.error(FakeKafkaErrorCode.producerFenced), apiKey: .initProducerId))
+        try cluster.deleteRecords(topic: "bump", partition: 0, before: 1)
         cluster.inject(FakeKafkaFault(
             .error(FakeKafkaErrorCode.unknownProducerId), apiKey: .produce, topic: "bump", partition: 0))
         _ = try await producer.send(record("bump", 1))

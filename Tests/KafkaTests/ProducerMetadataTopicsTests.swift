@@ -83,6 +83,32 @@ struct ProducerMetadataTopicsTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func missingTopicLeavesMetadataRequests() async throws {
+        let cluster = try FakeKafkaCluster()
+        defer { cluster.shutdown() }
+        try cluster.createTopic("busy", partitions: 1)
+        var configuration = testConfiguration(cluster)
+        configuration.metadataMaxIdle = .milliseconds(300)
+        configuration.metadataMaxAge = .milliseconds(100)
+        configuration.maxBlock = .milliseconds(200)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        await #expect(throws: KafkaProducerError.self) {
+            _ = try await producer.send(record("ghost", 0))
+        }
+        let start = ContinuousClock.now
+        var index = 0
+        while ContinuousClock.now - start < .milliseconds(900) {
+            _ = try await producer.send(record("busy", index))
+            index += 1
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await producer.close(timeout: .seconds(1))
+        let requested = cluster.requests(apiKey: .metadata).compactMap(\.metadataTopics)
+        #expect(requested.contains { $0.contains("ghost") })
+        #expect(requested.last == ["busy"])
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func brokerWithoutProduceVersionFailsRecords() async throws {
         var fakeConfiguration = FakeKafkaConfiguration()
         fakeConfiguration.advertisedProduceVersions = 0...2

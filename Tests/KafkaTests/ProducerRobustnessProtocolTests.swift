@@ -331,6 +331,25 @@ struct ProducerRobustnessProtocolTests {
         #expect(broker.requestCount(apiKey: 0) == 1)
     }
 
+    /// A retriable error on every attempt: the record is retried with backoff (100 ms doubling
+    /// to 1 s) until deliveryTimeout (2 s), about 6 attempts, and fails naming the error.
+    @Test(.timeLimit(.minutes(1)), arguments: [Int16(3), 6, 7, 19])
+    func retriableErrorForeverBacksOff(code: Int16) async throws {
+        let broker = try Self.broker(produce: { request in
+            .respond(produceV3(request.correlationID,
+                               results: [HostileProduceResult(topic: "t", partition: 0, error: code)]))
+        })
+        defer { broker.stop() }
+        let outcome = try await Self.run(broker)
+        Self.expectBounded(outcome)
+        let text = outcome.error?.description ?? ""
+        #expect(outcome.error?.code == .timedOut, "\(text)")
+        #expect(text.contains("(\(code))"), "names the broker's error: \(text)")
+        #expect(broker.requestCount(apiKey: 0) >= 2, "Produce requests: \(broker.requestCount(apiKey: 0))")
+        #expect(broker.requestCount(apiKey: 0) <= 12, "Produce requests: \(broker.requestCount(apiKey: 0))")
+        #expect(broker.requestCount(apiKey: 3) <= 30, "Metadata requests: \(broker.requestCount(apiKey: 3))")
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func hugeThrottleDoesNotStall() async throws {
         let broker = try Self.broker(produce: { request in

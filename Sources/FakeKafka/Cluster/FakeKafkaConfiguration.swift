@@ -43,7 +43,8 @@ public struct FakeKafkaConfiguration: Sendable {
     public var firstProducerID: Int64 = 1000
     /// When true, InitProducerId v3+ naming a producer id and its current epoch bumps the epoch, as
     /// Kafka's transaction coordinator does for a transactional id. When false, every request
-    /// gets a new producer id, which is what Kafka 2.5 to 4.0 answer without a transactional id.
+    /// gets a new producer id with epoch 0, as Kafka's transaction coordinator does for every
+    /// request without a transactional id (TransactionCoordinator.handleInitProducerId).
     public var initProducerIdBumpsEpoch = true
 
     public init(brokerCount: Int = 1) {

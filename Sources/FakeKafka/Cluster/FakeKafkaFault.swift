@@ -36,7 +36,7 @@ public struct FakeKafkaFault: Sendable {
     /// Matching requests the fault applies to before it is removed; `Int.max` keeps it forever.
     public var count: Int
     /// With an `.error` action, the error response leaves after this duration, as with `.delay`,
-    /// so a client can send more requests before it sees the error.
+    /// so a client can send more requests before the error reaches it.
     public var responseDelay: Duration?
 
     public init(

@@ -6,7 +6,8 @@ struct PartitionState {
     var replicas: [Int32]
     var batches: [FakeKafkaBatch] = []
     var logEndOffset: Int64 = 0
-    let logStartOffset: Int64 = 0
+    /// Offset of the first record kept; `FakeKafkaCluster.deleteRecords` moves it forward.
+    var logStartOffset: Int64 = 0
 }
 
 struct TopicState {
@@ -115,6 +116,24 @@ struct ClusterState {
         }
         state.partitions[Int(partition)].leader = broker
         state.partitions[Int(partition)].leaderEpoch += 1
+        topics[topic] = state
+    }
+
+    /// Moves the log start offset forward to `offset` (at most the log end offset) and removes the
+    /// batches that end before it, as Kafka's DeleteRecords or retention does.
+    mutating func deleteRecords(topic: String, partition: Int32, before offset: Int64) throws(FakeKafkaError) {
+        guard var state = topics[topic] else { throw .unknownTopic(topic) }
+        guard partition >= 0, Int(partition) < state.partitions.count else {
+            throw .unknownPartition(topic, partition, count: state.partitions.count)
+        }
+        var partitionState = state.partitions[Int(partition)]
+        let start = min(max(offset, partitionState.logStartOffset), partitionState.logEndOffset)
+        partitionState.logStartOffset = start
+        partitionState.batches.removeAll { batch in
+            guard let base = batch.baseOffset else { return false }
+            return base + Int64(batch.recordCount ?? 0) <= start
+        }
+        state.partitions[Int(partition)] = partitionState
         topics[topic] = state
     }
 

@@ -47,10 +47,10 @@ struct ProducerStateTable {
     }
 
     /// Bumps the epoch of an issued producer id, as Kafka's transaction coordinator does for
-    /// InitProducerId v3+ naming a producer id and epoch: an epoch other than the current one is
-    /// fenced with `fencedCode`, an unknown id gets UNKNOWN_PRODUCER_ID, and an epoch that cannot
-    /// grow (Int16.max - 1 or more) gets a new producer id. Batches of an older epoch are then
-    /// rejected on each partition that saw the new one.
+    /// InitProducerId v3+ naming a producer id and epoch of a transactional id. An epoch other
+    /// than the current one is fenced with `fencedCode`, and an unknown id gets
+    /// UNKNOWN_PRODUCER_ID. An epoch that cannot grow (Int16.max - 1 or more) gets a new producer
+    /// id. Batches of an older epoch are then rejected on each partition that saw the new one.
     mutating func bump(
         producerID: Int64, epoch: Int16, fencedCode: Int16
     ) -> (errorCode: Int16, id: Int64, epoch: Int16) {

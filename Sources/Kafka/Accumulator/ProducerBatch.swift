@@ -38,7 +38,7 @@ final class ProducerBatch {
     /// True once an attempt ended without a clear response (transport error, timeout,
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND): the broker may have written the records.
     var mayHavePersisted = false
-    /// Why the last attempt failed, named when the batch later times out in the queue.
+    /// Cause of the last failed attempt, named when the batch later times out in the queue.
     var lastFailure: String?
 
     init(topic: String, partition: Int32, id: UInt64, createdAt: ContinuousClock.Instant, capacity: Int) {

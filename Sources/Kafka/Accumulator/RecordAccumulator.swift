@@ -17,6 +17,8 @@ struct RecordAccumulator {
         /// and after an epoch bump resets the partition.
         var producerID: Int64 = -1
         var producerEpoch: Int16 = -1
+        /// Offset of the last record acknowledged with an offset, -1 before the first.
+        var lastAckedOffset: Int64 = -1
     }
 
     struct TopicQueues {
@@ -278,6 +280,22 @@ struct RecordAccumulator {
             }
             topics[entry.topic] = topicQueues
         }
+    }
+
+    /// Records the offset of the last record of an acknowledged batch.
+    mutating func recordAcknowledged(_ batch: ProducerBatch, baseOffset: Int64) {
+        guard baseOffset >= 0, var topicQueues = topics.removeValue(forKey: batch.topic) else { return }
+        let index = Int(batch.partition)
+        if index < topicQueues.partitions.count {
+            let last = baseOffset + Int64(batch.recordCount) - 1
+            topicQueues.partitions[index].lastAckedOffset = max(topicQueues.partitions[index].lastAckedOffset, last)
+        }
+        topics[batch.topic] = topicQueues
+    }
+
+    func lastAckedOffset(topic: String, partition: Int32) -> Int64 {
+        guard let queues = topics[topic], partition >= 0, Int(partition) < queues.partitions.count else { return -1 }
+        return queues.partitions[Int(partition)].lastAckedOffset
     }
 
     /// Batches of the partition in Produce requests without a response yet.

@@ -46,10 +46,10 @@ public struct KafkaProducerConfiguration: Sendable {
     /// Uses a producer id and sequence numbers, so a retried batch is written once and in order.
     ///
     /// Left at its default (`true`, not assigned), idempotence follows the Java producer's rule for
-    /// an unset `enable.idempotence`: it turns itself off when `acks` is not `.all` or more than 5
-    /// requests may be in flight, and when the brokers cannot provide a producer id (InitProducerId
-    /// missing or failing with a non-retriable error, such as CLUSTER_AUTHORIZATION_FAILED), with
-    /// one warning. Assigning `true` makes it required: those settings are rejected by
+    /// an unset `enable.idempotence`. It turns itself off when `acks` is not `.all` or more than 5
+    /// requests may be in flight. It also turns off, with one warning, when the brokers cannot
+    /// provide a producer id because InitProducerId is missing or fails with a non-retriable error
+    /// such as CLUSTER_AUTHORIZATION_FAILED. Assigning `true` makes it required: those settings are rejected by
     /// ``KafkaProducer/init(configuration:logger:)``, and a non-retriable InitProducerId error
     /// fails every record with an error naming the code. Assigning `false` turns it off.
     public var enableIdempotence: Bool {
@@ -58,8 +58,8 @@ public struct KafkaProducerConfiguration: Sendable {
     }
     /// The value assigned to ``enableIdempotence``, or `nil` while it keeps its default.
     public private(set) var idempotenceSetting: Bool?
-    /// Time after which a topic that received no records is dropped from Metadata requests
-    /// (`metadata.max.idle.ms` in the Java producer); the next record for it fetches its metadata again.
+    /// Time after which a topic that received no records is dropped from Metadata requests, like
+    /// `metadata.max.idle.ms` in the Java producer. The next record for it fetches its metadata again.
     public var metadataMaxIdle: Duration = .seconds(300)
     /// Maximum bytes of records held in memory, waiting or in flight.
     public var bufferMemory = 32 * 1024 * 1024
@@ -92,6 +92,10 @@ extension KafkaProducerConfiguration {
         if maxRequestSize < 256 {
             throw invalid("maxRequestSize \(maxRequestSize) is below the minimum of 256 bytes")
         }
+        if batchSize > maxRequestSize {
+            throw invalid("batchSize \(batchSize) exceeds maxRequestSize \(maxRequestSize), so a full batch would not "
+                + "fit in a request: lower batchSize or raise maxRequestSize")
+        }
         if maxInFlightRequestsPerConnection < 1 {
             throw invalid(
                 "maxInFlightRequestsPerConnection must be at least 1, got \(maxInFlightRequestsPerConnection)")
@@ -110,17 +114,17 @@ extension KafkaProducerConfiguration {
         if bufferMemory < batchSize {
             throw invalid("bufferMemory \(bufferMemory) is smaller than batchSize \(batchSize)")
         }
-        if deliveryTimeout <= .zero || requestTimeout <= .zero {
-            throw invalid("deliveryTimeout and requestTimeout must be positive")
+        for (name, value) in [("deliveryTimeout", deliveryTimeout), ("requestTimeout", requestTimeout),
+                              ("connectTimeout", connectTimeout), ("metadataMaxAge", metadataMaxAge),
+                              ("retryBackoff", retryBackoff), ("metadataMaxIdle", metadataMaxIdle)]
+            where value <= .zero {
+            throw invalid("\(name) must be positive, got \(value)")
         }
-        if retryBackoff <= .zero || retryBackoffMaximum < retryBackoff {
-            throw invalid("retryBackoff must be positive and not above retryBackoffMaximum")
+        if retryBackoffMaximum < retryBackoff {
+            throw invalid("retryBackoffMaximum \(retryBackoffMaximum) is below retryBackoff \(retryBackoff)")
         }
-        if metadataMaxIdle <= .zero {
-            throw invalid("metadataMaxIdle must be positive, got \(metadataMaxIdle)")
-        }
-        if linger < .zero || maxBlock < .zero {
-            throw invalid("linger and maxBlock must not be negative")
+        for (name, value) in [("linger", linger), ("maxBlock", maxBlock)] where value < .zero {
+            throw invalid("\(name) must not be negative, got \(value)")
         }
     }
 }

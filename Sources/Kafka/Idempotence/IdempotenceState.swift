@@ -2,7 +2,7 @@
 /// that repairs a partition whose broker-side sequence is no longer known.
 ///
 /// Sequences per partition live with each partition's queue in ``RecordAccumulator``; this value
-/// holds what is shared: whether idempotence is on, the producer id and epoch once the broker gave
+/// contains what is shared: whether idempotence is on, the producer id and epoch once the broker gave
 /// them, and the partitions whose sequences must restart under a bumped epoch.
 struct IdempotenceState {
     struct Partition: Hashable {
@@ -28,7 +28,7 @@ struct IdempotenceState {
     /// Partitions whose sequences restart at 0 under the next epoch. The bump waits until none of
     /// them has a batch in flight, so every response under the old epoch has been seen.
     private(set) var partitionsToReset: Set<Partition> = []
-    /// Producer id and epoch the pending InitProducerId asks the broker to bump; `nil` asks for a
+    /// Producer id and epoch that the pending InitProducerId requests a bump of; `nil` requests a
     /// new producer id.
     private(set) var bumpFrom: (producerID: Int64, epoch: Int16)?
     /// Partitions the InitProducerId request in progress resets; later requests wait for a next bump.
@@ -64,7 +64,7 @@ struct IdempotenceState {
     }
 
     /// The error every record fails with, when idempotence was required and is unavailable.
-    var fatalError: KafkaProducerError? {
+    var unavailableError: KafkaProducerError? {
         if case .failed(let error) = phase { return error }
         return nil
     }
@@ -101,8 +101,8 @@ struct IdempotenceState {
         self.retryAt = retryAt
     }
 
-    /// Gives up the bump of the current epoch, after the broker fenced or rejected it, and asks
-    /// for a new producer id instead.
+    /// Gives up the bump of the current epoch, after the broker fenced or rejected it, and
+    /// requests a new producer id instead.
     mutating func fallBackToNewProducerID() {
         bumpFrom = nil
         if phase == .requesting { phase = .needsProducerID }
@@ -125,9 +125,9 @@ struct IdempotenceState {
         bumpFrom = nil
     }
 
-    /// Asks for an epoch bump after a sequence error on the partition that cannot be repaired by
-    /// retrying (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, or a batch that expired with an
-    /// unknown outcome). The sender calls ``startBump()`` once those partitions have no batch in flight.
+    /// Requests an epoch bump for a partition whose sequence on the broker is unknown: after
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID, or after a batch with a sequence failed
+    /// or expired. The sender calls ``startBump()`` once those partitions have no batch in flight.
     mutating func requestEpochBump(topic: String, partition: Int32) {
         guard isEnabled else { return }
         partitionsToReset.insert(Partition(topic: topic, partition: partition))

@@ -5,6 +5,11 @@ extension ProducerSender {
     /// Applies an InitProducerId response: a producer id or a bumped epoch, a retry with backoff
     /// for a retriable error, a fall-back to a new producer id when the bump was rejected, or
     /// ``idempotenceUnavailable(_:code:state:deferred:)`` for any other error.
+    ///
+    /// NOTE: Kafka's transaction coordinator (TransactionCoordinator.handleInitProducerId) gives
+    /// every request without a transactional id a new producer id with epoch 0, so against Kafka a
+    /// bump request yields a new id, which is accepted like a bump. The Java producer instead bumps the epoch of an
+    /// idempotent producer locally, without a request.
     func handleInitProducerID(
         _ response: InitProducerIDExchange.Response, version: Int16, now: ContinuousClock.Instant,
         deferred: inout DeferredCompletions
@@ -80,7 +85,7 @@ extension ProducerSender {
 
     /// Fails every queued batch with the error of required idempotence that is unavailable.
     func failQueuedForIdempotence(state: inout ProducerState, deferred: inout DeferredCompletions) {
-        guard let error = state.idempotence.fatalError, state.accumulator.hasQueuedBatches else { return }
+        guard let error = state.idempotence.unavailableError, state.accumulator.hasQueuedBatches else { return }
         for batch in state.accumulator.removeQueued(where: { _ in true }) {
             let failure = KafkaProducerError(error.reason, error.message, mayHavePersisted: batch.mayHavePersisted)
             state.finish(batch, outcome: .failed(failure), wasInFlight: false, into: &deferred)
@@ -94,18 +99,31 @@ extension ProducerSender {
     /// for an epoch bump, is retried: it is re-sent in order, with a new sequence after a bump.
     /// Otherwise the partition's sequence on the broker is unknown, so an epoch bump is requested.
     /// The batch that got OUT_OF_ORDER_SEQUENCE_NUMBER then fails, because records before it may be
-    /// lost; after UNKNOWN_PRODUCER_ID (the broker dropped the producer's state, for example when
-    /// the log start offset moved past it) or INVALID_PRODUCER_EPOCH the batch is retried under the
-    /// new epoch.
-    func handleSequenceError(_ code: KafkaErrorCode, batch: ProducerBatch, state: inout ProducerState) -> Bool {
+    /// lost, and so does one that got UNKNOWN_PRODUCER_ID although the log still starts at or
+    /// before the last acknowledged record. UNKNOWN_PRODUCER_ID with a log start offset past that
+    /// record means retention removed the producer's state, so the batch is retried under the new
+    /// epoch, as it is after INVALID_PRODUCER_EPOCH. Without a log start offset (-1, sent by a
+    /// broker that lost the partition meanwhile) the batch is retried as it is, as the Java
+    /// producer does.
+    func handleSequenceError(
+        _ code: KafkaErrorCode, batch: ProducerBatch, logStartOffset: Int64, state: inout ProducerState
+    ) -> Bool {
         guard state.idempotence.isEnabled, batch.baseSequence >= 0 else { return false }
         if state.idempotence.isAwaitingBump(topic: batch.topic, partition: batch.partition) { return true }
         if code == .outOfOrderSequenceNumber && hasEarlierUnresolvedBatch(batch, state: state) { return true }
+        if code == .unknownProducerId && logStartOffset < 0 { return true }
         state.idempotence.requestEpochBump(topic: batch.topic, partition: batch.partition)
         logger.debug("kafka producer epoch bump requested", metadata: [
             "kafka.topic": "\(batch.topic)", "kafka.partition": "\(batch.partition)", "error": "\(code)",
         ])
-        return code != .outOfOrderSequenceNumber
+        switch code {
+        case .unknownProducerId:
+            return logStartOffset > state.accumulator.lastAckedOffset(topic: batch.topic, partition: batch.partition)
+        case .invalidProducerEpoch:
+            return true
+        default:
+            return false
+        }
     }
 
     /// Requests an epoch bump after a batch with a sequence failed for good: the broker either

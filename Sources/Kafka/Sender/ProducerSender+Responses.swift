@@ -202,6 +202,7 @@ extension ProducerSender {
         let code = result.errorCode
         if code == .none || code == .duplicateSequenceNumber {
             let offset = code == .none ? result.baseOffset : -1
+            state.accumulator.recordAcknowledged(batch, baseOffset: offset)
             state.finish(batch, outcome: .succeeded(baseOffset: offset, logAppendTime: result.logAppendTime),
                          wasInFlight: true, into: &deferred)
             return
@@ -233,7 +234,7 @@ extension ProducerSender {
         }
         var retriable = code.isRetriable
         if code == .outOfOrderSequenceNumber || code == .unknownProducerId || code == .invalidProducerEpoch {
-            retriable = handleSequenceError(code, batch: batch, state: &state)
+            retriable = handleSequenceError(code, batch: batch, logStartOffset: result.logStartOffset, state: &state)
         }
         if retriable {
             retryOrFail(batch, state: &state, now: now, deferred: &deferred, cause: "\(code)",

@@ -241,8 +241,8 @@ final class ProducerSender: @unchecked Sendable {
         let maxIdle = configuration.metadataMaxIdle
         for topic in state.metadata.topicsInUse where state.metadataWaiters[topic] == nil {
             guard state.accumulator.isIdle(topic: topic) else { continue }
-            let lastActive = max(state.accumulator.lastAppend(topic: topic) ?? now,
-                                 state.metadata.firstUse(of: topic) ?? now)
+            let times = [state.accumulator.lastAppend(topic: topic), state.metadata.firstUse(of: topic)]
+            guard let lastActive = times.compactMap({ $0 }).max() else { continue }
             if lastActive + maxIdle <= now {
                 state.metadata.drop(topic: topic)
                 logger.debug("kafka topic idle: dropped from metadata requests", metadata: ["kafka.topic": "\(topic)"])
