@@ -42,6 +42,8 @@ struct ProducerRobustnessProtocolTests {
         var elapsed: Duration
         /// User + system ticks (1/100 s) of this producer's sender thread while the record waited.
         var senderTicks: Int
+        /// Growth of this process's resident size (VmRSS) while the record waited, in KiB.
+        var residentGrowthKiB: Int
 
         var error: KafkaProducerError? {
             if case .failure(let error) = result { return error }
@@ -70,6 +72,7 @@ struct ProducerRobustnessProtocolTests {
             if !ticksBefore.isEmpty { break }
             try await Task.sleep(for: .milliseconds(5))
         }
+        let residentBefore = residentKiB()
         let start = ContinuousClock.now
         let result: Result<RecordMetadata, KafkaProducerError>
         do {
@@ -81,17 +84,21 @@ struct ProducerRobustnessProtocolTests {
         let elapsed = ContinuousClock.now - start
         let ticksAfter = threadCPUTicks(named: "kafka-sender")
         let used = ticksBefore.map { (ticksAfter[$0.key] ?? $0.value) - $0.value }.max() ?? -1
+        let residentGrowth = residentKiB() - residentBefore
         await producer.close(timeout: .seconds(1))
-        return Outcome(result: result, elapsed: elapsed, senderTicks: used)
+        return Outcome(result: result, elapsed: elapsed, senderTicks: used, residentGrowthKiB: residentGrowth)
     }
 
-    /// Checks the bounds every hostile case shares: a result within `limit`, and a sender thread
-    /// that slept while it waited (about 100 ticks per second at full CPU).
+    /// Checks the bounds every hostile case shares: a result within `limit`, a sender thread that
+    /// slept while it waited (about 100 ticks per second at full CPU), and resident growth under
+    /// 256 MiB. The growth bound is loose because suites running alongside share the process.
     static func expectBounded(_ outcome: Outcome, within limit: Duration = .seconds(5),
                               sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(outcome.elapsed < limit, "took \(outcome.elapsed)", sourceLocation: sourceLocation)
         #expect(outcome.senderTicks >= 0, "sender thread not found in /proc", sourceLocation: sourceLocation)
         #expect(outcome.senderTicks < 50, "sender used \(outcome.senderTicks) ticks in \(outcome.elapsed)",
+                sourceLocation: sourceLocation)
+        #expect(outcome.residentGrowthKiB < 256 * 1024, "resident size grew \(outcome.residentGrowthKiB) KiB",
                 sourceLocation: sourceLocation)
     }
 
