@@ -309,6 +309,37 @@ struct ProducerRobustnessProtocolTests {
         #expect(residentAfter - residentBefore < 256 * 1024, "resident \(residentBefore) -> \(residentAfter) KiB")
     }
 
+    /// A response sent one byte at a time, 3 ms apart: the frame is assembled across reads.
+    @Test(.timeLimit(.minutes(1)))
+    func responseByteByByteIsAssembled() async throws {
+        let broker = try Self.broker(produce: { request in
+            let results = request.produced.map { HostileProduceResult(topic: $0.0, partition: $0.1, baseOffset: 9) }
+            return .drip(produceV3(request.correlationID, results: results), interval: .milliseconds(3))
+        })
+        defer { broker.stop() }
+        let outcome = try await Self.run(broker)
+        Self.expectBounded(outcome)
+        #expect(try outcome.result.get().offset == 9)
+        #expect(broker.connectionCount == 1)
+    }
+
+    /// Half a frame, then silence on an open connection: requestTimeout (1 s) closes it and the
+    /// record is retried on a new connection until deliveryTimeout (2 s) ends it.
+    @Test(.timeLimit(.minutes(1)))
+    func truncatedResponseTimesOut() async throws {
+        let broker = try Self.broker(produce: { request in
+            .raw(int32Bytes(100) + int32Bytes(request.correlationID) + [0, 0, 0, 1])
+        })
+        defer { broker.stop() }
+        let outcome = try await Self.run(broker)
+        Self.expectBounded(outcome)
+        let text = outcome.error?.description ?? ""
+        #expect(outcome.error?.code == .timedOut, "\(text)")
+        #expect(outcome.error?.mayHavePersisted == true)
+        #expect(broker.connectionCount >= 2, "connections: \(broker.connectionCount)")
+        #expect(broker.requestCount(apiKey: 0) >= 2, "Produce requests: \(broker.requestCount(apiKey: 0))")
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func garbageCorrelatedResponseFails() async throws {
         let broker = try Self.broker(produce: { request in
