@@ -18,27 +18,8 @@ extension RecordBatch {
     /// header and each record's length, timestamp delta and offset delta, but not the CRC.
     /// Throws when the batch is malformed or compressed.
     public static func encodedRecords(in batch: [UInt8]) throws(WireDecodingError) -> [EncodedRecord] {
-        var reader = WireReader(batch, context: WireContext(api: "RecordBatch"))
-        _ = try reader.readInt64("BaseOffset")
-        let lengthOffset = reader.readerIndex
-        let length = Int(try reader.readInt32("Length"))
-        guard length >= headerSize - logOverhead else {
-            throw .invalidValue(
-                reader.context, field: "Length", offset: lengthOffset,
-                detail: "\(length) is below the \(headerSize - logOverhead) bytes of a batch header")
-        }
-        try reader.require(length, "Length")
-
-        var batchReader = WireReader(
-            batch, range: reader.readerIndex..<(reader.readerIndex + length), context: reader.context)
-        _ = try batchReader.readInt32("PartitionLeaderEpoch")
-        let magicOffset = batchReader.readerIndex
-        let magic = try batchReader.readInt8("Magic")
-        guard magic == RecordBatch.magic else {
-            throw .invalidValue(
-                reader.context, field: "Magic", offset: magicOffset,
-                detail: "magic \(magic) is not 2; only RecordBatch v2 is supported")
-        }
+        let reader = WireReader(batch, context: WireContext(api: "RecordBatch"))
+        var (_, _, _, batchReader) = try readBatchStart(from: reader)
         _ = try batchReader.readUInt32("CRC")
         let attributesOffset = batchReader.readerIndex
         let attributes = RecordBatchAttributes(rawValue: try batchReader.readInt16("Attributes"))

@@ -80,8 +80,8 @@ public struct RecordBatchBuilder: Sendable {
     }
 
     /// Appends one record if the batch stays within `maxBatchBytes` bytes, or if the batch is empty,
-    /// so that a record above the limit still gets a batch of its own. Returns whether it appended;
-    /// when it returns false or throws, the builder is unchanged. Throws when the batch would exceed
+    /// so that a record above the limit still gets a batch of its own. Returns whether it appended.
+    /// When it returns false or throws, the builder is unchanged. Throws when the batch would exceed
     /// Int32.max records or a length does not fit the record format.
     public mutating func append(
         key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64, maxBatchBytes: Int
@@ -93,14 +93,7 @@ public struct RecordBatchBuilder: Sendable {
         guard let total = try checkedRecordSize(body: body, maxBatchBytes: maxBatchBytes) else {
             return false
         }
-        let start = beginRecord(total: total, timestamp: timestamp)
-        let offsetDelta = recordCount
-        storage.withUnsafeMutableBufferPointer { buffer in
-            var out = RawOutput(base: buffer.baseAddress! + start)
-            out.varint(Int32(body))
-            out.byte(0)
-            out.varlong(timestampDelta)
-            out.varint(offsetDelta)
+        writeRecord(body: body, total: total, timestamp: timestamp, timestampDelta: timestampDelta) { out in
             out.nullableBytes(key)
             out.nullableBytes(value)
             out.varint(Int32(headers.count))
@@ -112,10 +105,7 @@ public struct RecordBatchBuilder: Sendable {
                 }
                 out.nullableBytes(header.value)
             }
-            assert(out.base - (buffer.baseAddress! + start) == total, "record size computed wrongly")
         }
-        writtenCount += total
-        recordCount += 1
         return true
     }
 
@@ -132,19 +122,9 @@ public struct RecordBatchBuilder: Sendable {
         guard let total = try checkedRecordSize(body: body, maxBatchBytes: maxBatchBytes) else {
             return false
         }
-        let start = beginRecord(total: total, timestamp: timestamp)
-        let offsetDelta = recordCount
-        storage.withUnsafeMutableBufferPointer { buffer in
-            var out = RawOutput(base: buffer.baseAddress! + start)
-            out.varint(Int32(body))
-            out.byte(0)
-            out.varlong(timestampDelta)
-            out.varint(offsetDelta)
+        writeRecord(body: body, total: total, timestamp: timestamp, timestampDelta: timestampDelta) { out in
             fields.withUnsafeBytes { out.copy($0) }
-            assert(out.base - (buffer.baseAddress! + start) == total, "record size computed wrongly")
         }
-        writtenCount += total
-        recordCount += 1
         return true
     }
 
@@ -179,9 +159,13 @@ public struct RecordBatchBuilder: Sendable {
         return total
     }
 
-    /// Updates the timestamps for an accepted record, makes room for its `total` bytes and returns
-    /// the offset at which the record is written.
-    private mutating func beginRecord(total: Int, timestamp: Int64) -> Int {
+    /// Writes an accepted record of `total` bytes: its length, attributes, timestamp delta and
+    /// offset delta, then the key, value and headers through `writeFields`. Updates the timestamps
+    /// and counts.
+    @inline(__always)
+    private mutating func writeRecord(
+        body: Int, total: Int, timestamp: Int64, timestampDelta: Int64, writeFields: (inout RawOutput) -> Void
+    ) {
         if recordCount == 0 {
             baseTimestamp = timestamp
             maxTimestamp = timestamp
@@ -189,7 +173,19 @@ public struct RecordBatchBuilder: Sendable {
             maxTimestamp = timestamp
         }
         ensureSpace(total)
-        return writtenCount
+        let start = writtenCount
+        let offsetDelta = recordCount
+        storage.withUnsafeMutableBufferPointer { buffer in
+            var out = RawOutput(base: buffer.baseAddress! + start)
+            out.varint(Int32(body))
+            out.byte(0)
+            out.varlong(timestampDelta)
+            out.varint(offsetDelta)
+            writeFields(&out)
+            assert(out.base - (buffer.baseAddress! + start) == total, "record size computed wrongly")
+        }
+        writtenCount += total
+        recordCount += 1
     }
 
     /// Writes the header fields and CRC and returns the finished batch bytes. The builder is left
