@@ -35,8 +35,9 @@ extension ProducerSender {
             case .wouldBlock:
                 return
             case .closed:
-                fail(connection, reason: "broker \(connection.nodeID) closed the connection", ambiguous: true,
-                     now: now, deferred: &deferred)
+                // A bootstrap connection's node id is negative, so the address identifies the broker.
+                let reason = "broker \(connection.nodeID) at \(connection.endpoint) closed the connection"
+                fail(connection, reason: reason, ambiguous: true, now: now, deferred: &deferred)
                 return
             case .bytes(let count):
                 connection.frames.append(readChunk[0..<count])
