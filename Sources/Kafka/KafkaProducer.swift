@@ -57,6 +57,10 @@ public final class KafkaProducer: Sendable {
     // MARK: Sending
 
     /// Enqueues the record and waits for the broker's acknowledgement.
+    ///
+    /// Cancelling the calling task does not withdraw the record or end the wait early. A record
+    /// cannot be taken back once it may be in a request, so it is delivered or fails as it would
+    /// without the cancellation, and `send` returns that result.
     public func send(_ record: ProducerRecord) async throws(KafkaProducerError) -> RecordMetadata {
         let handle = try await enqueue(record)
         return try await handle.result().get()
@@ -65,7 +69,7 @@ public final class KafkaProducer: Sendable {
     /// Enqueues the record without waiting for the acknowledgement. Waits up to `maxBlock` for the
     /// topic's metadata and for buffer space, then fails with a buffer-full or unknown-topic error.
     /// A record larger than `batchSize` or `maxRequestSize`, or with an invalid topic name or a
-    /// negative timestamp, fails at once.
+    /// negative timestamp, fails at once. Task cancellation is ignored, as in ``send(_:)``.
     public func enqueue(_ record: ProducerRecord) async throws(KafkaProducerError) -> DeliveryHandle {
         try record.validate()
         let timestamp = record.timestamp ?? currentTimeMilliseconds()

@@ -21,7 +21,8 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         public static var timedOut: Code { Code(kind: .timedOut) }
         /// `bufferMemory` stayed full for `maxBlock`; ``KafkaProducerError/bufferLimit`` is the limit.
         public static var bufferFull: Code { Code(kind: .bufferFull) }
-        /// A record exceeds `batchSize` or `maxRequestSize`; it was never sent.
+        /// A record exceeds `batchSize` or `maxRequestSize` and was never sent, or the broker
+        /// rejected a batch of that one record with MESSAGE_TOO_LARGE or RECORD_LIST_TOO_LARGE.
         public static var recordTooLarge: Code { Code(kind: .recordTooLarge) }
         /// The broker rejected the batch; ``KafkaProducerError/brokerErrorCode`` has its error code.
         public static var brokerError: Code { Code(kind: .brokerError) }
@@ -43,6 +44,8 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         case timedOut
         case bufferFull(limit: Int)
         case recordTooLarge(size: Int, limit: Int)
+        /// The broker rejected a batch of this one record; its limit is not in the response.
+        case recordRejectedAsTooLarge(size: Int, batchSize: Int, code: KafkaErrorCode)
         case brokerError(KafkaErrorCode)
         case closed
         case notConnected
@@ -69,7 +72,7 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         switch reason {
         case .timedOut: .timedOut
         case .bufferFull: .bufferFull
-        case .recordTooLarge: .recordTooLarge
+        case .recordTooLarge, .recordRejectedAsTooLarge: .recordTooLarge
         case .brokerError: .brokerError
         case .closed: .closed
         case .notConnected: .notConnected
@@ -89,8 +92,10 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
 
     /// The broker's error code, when the broker rejected the record.
     public var brokerErrorCode: KafkaErrorCode? {
-        if case .brokerError(let code) = reason { return code }
-        return nil
+        switch reason {
+        case .brokerError(let code), .recordRejectedAsTooLarge(_, _, let code): code
+        default: nil
+        }
     }
 
     /// Buffer limit in bytes for ``Code/bufferFull``, or the exceeded setting for ``Code/recordTooLarge``.
@@ -101,10 +106,13 @@ public struct KafkaProducerError: Error, CustomStringConvertible, Sendable, Equa
         }
     }
 
-    /// Encoded size in bytes (with the batch header) of a record rejected as too large.
+    /// Encoded size in bytes of a record rejected as too large: with the batch header when the
+    /// producer rejected it, without it when the broker did.
     public var recordSize: Int? {
-        if case .recordTooLarge(let size, _) = reason { return size }
-        return nil
+        switch reason {
+        case .recordTooLarge(let size, _), .recordRejectedAsTooLarge(let size, _, _): size
+        default: nil
+        }
     }
 
     /// Buffer limit in bytes when the error is ``Code/bufferFull``.
@@ -141,6 +149,18 @@ extension KafkaProducerError {
             .recordTooLarge(size: size, limit: limit),
             "record too large: \(size) bytes encoded exceeds \(setting) \(limit) bytes",
             mayHavePersisted: false)
+    }
+
+    /// Describes a batch of one record that the broker rejected as too large, so it cannot be split further.
+    static func recordRejectedAsTooLarge(
+        recordSize: Int, batchSize: Int, code: KafkaErrorCode, topic: String, partition: Int32, mayHavePersisted: Bool
+    ) -> KafkaProducerError {
+        KafkaProducerError(
+            .recordRejectedAsTooLarge(size: recordSize, batchSize: batchSize, code: code),
+            "record too large: the broker rejected a \(recordSize)-byte record for \(topic)-\(partition) with "
+                + "\(code), sent alone in a \(batchSize)-byte batch, so the topic's max.message.bytes (or the "
+                + "broker's message.max.bytes) is below \(batchSize) bytes: raise it or send smaller records",
+            mayHavePersisted: mayHavePersisted)
     }
 
     static func closed(_ message: String = "producer is closed") -> KafkaProducerError {
@@ -191,9 +211,16 @@ extension KafkaProducerError {
             mayHavePersisted: false)
     }
 
-    /// `errorCode` is the topic's error in the latest Metadata response, 0 when there was none.
-    static func unknownTopic(_ topic: String, waited: Duration, errorCode: Int16 = 0) -> KafkaProducerError {
+    /// `errorCode` is the topic's error in the latest Metadata response, 0 when there was none;
+    /// `problem` is the reason its latest entry was unusable.
+    static func unknownTopic(
+        _ topic: String, waited: Duration, errorCode: Int16 = 0, problem: String? = nil
+    ) -> KafkaProducerError {
         var message = "topic \(topic) not found in metadata within maxBlock \(waited): create it or check the name"
+        if let problem {
+            message = "topic \(topic) has no usable metadata within maxBlock \(waited): the broker's entry was "
+                + "ignored because \(problem); check the brokers"
+        }
         if errorCode != 0 {
             message = "topic \(topic) has no usable metadata within maxBlock \(waited): the broker returned "
                 + "\(KafkaErrorCode(errorCode)) for it; check the topic name, that it exists and the client's ACLs"

@@ -41,8 +41,7 @@ struct ProducerState {
                                         linger: configuration.linger)
         buffer = BufferAccounting(limit: configuration.bufferMemory, maxBlock: configuration.maxBlock)
         metadata = MetadataCache(maxAge: configuration.metadataMaxAge, retryBackoff: configuration.retryBackoff)
-        // As in the Java producer, idempotence needs acks=all; with other acks it is off.
-        idempotence = IdempotenceState(enabled: configuration.enableIdempotence && configuration.acks == .all)
+        idempotence = IdempotenceState(enabled: configuration.startsIdempotent)
     }
 
     var isClosing: Bool { closeDeadline != nil || abandoned }
@@ -134,7 +133,8 @@ extension ProducerState {
                     let error: KafkaProducerError = metadata.lastUpdate == nil
                         ? .notConnected(waited: buffer.maxBlock, lastError: lastConnectionError)
                         : .unknownTopic(topic, waited: buffer.maxBlock,
-                                        errorCode: metadata.topics[topic]?.errorCode ?? 0)
+                                        errorCode: metadata.topics[topic]?.errorCode ?? 0,
+                                        problem: metadata.invalidTopics[topic])
                     deferred.resumeFailure.append((waiter.continuation, error))
                 } else {
                     pending.append(waiter)

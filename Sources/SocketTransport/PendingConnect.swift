@@ -13,9 +13,22 @@ extension StreamSocket {
     /// every address failed at once (a Unix socket with no listener, for example).
     /// NOTE: name resolution runs synchronously. Literals and `localhost` never block, but a DNS
     /// name goes through `getaddrinfo`, which can block the calling thread while it waits for a
-    /// name server.
+    /// name server. Event loops resolve names with a ``ResolverPool`` and call
+    /// ``startConnect(to:addresses:)``.
     public static func startConnect(to endpoint: Endpoint) throws(TransportError) -> PendingConnect {
-        let addresses = try SocketAddress.resolve(endpoint)
+        try startConnect(to: endpoint, addresses: SocketAddress.resolve(endpoint))
+    }
+
+    /// Starts connecting to `addresses`, resolved for `endpoint` beforehand (by
+    /// ``SocketAddress/resolveWithoutLookup(_:)`` or a ``ResolverPool``), so nothing here waits
+    /// for a name server. `endpoint` names the target in messages. Throws as
+    /// ``startConnect(to:)`` does, and `.resolveFailed` when `addresses` is empty.
+    public static func startConnect(
+        to endpoint: Endpoint, addresses: [SocketAddress]
+    ) throws(TransportError) -> PendingConnect {
+        guard !addresses.isEmpty else {
+            throw TransportError(.resolveFailed, "resolve \(endpoint) failed: no address to connect to")
+        }
         let pending = PendingConnect(endpoint: endpoint, addresses: addresses)
         try pending.startNextAddress()
         return pending

@@ -10,11 +10,16 @@ extension SocketAddress {
     /// such as `fe80::1%eth0`, go through `getaddrinfo` (SOCK_STREAM, any family). In a static
     /// binary that call may fail for names that only an NSS module can resolve.
     static func resolve(host bracketedHost: String, port: Int) throws(TransportError) -> [SocketAddress] {
-        // Accept "[::1]" as well as "::1", since hosts are often copied from "[::1]:port" text.
-        var host = bracketedHost
-        if host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2 {
-            host = String(host.dropFirst().dropLast())
+        if let addresses = resolveWithoutLookup(host: bracketedHost, port: port) {
+            return addresses
         }
+        return try resolveWithGetaddrinfo(host: unbracketed(bracketedHost), port: port)
+    }
+
+    /// Returns the addresses of an IPv4 or IPv6 literal or of `localhost`, or nil when `host`
+    /// needs `getaddrinfo`. Reads no file and never blocks.
+    static func resolveWithoutLookup(host bracketedHost: String, port: Int) -> [SocketAddress]? {
+        let host = unbracketed(bracketedHost)
         var ipv4 = in_addr()
         if inet_pton(AF_INET, host, &ipv4) == 1 {
             return [.ipv4(ipv4, port: port)]
@@ -31,10 +36,16 @@ extension SocketAddress {
             withUnsafeMutableBytes(of: &loopback6) { $0[15] = 1 }
             return [.ipv4(loopback4, port: port), .ipv6(loopback6, port: port)]
         }
-        return try resolveWithGetaddrinfo(host: host, port: port)
+        return nil
     }
 
-    private static func resolveWithGetaddrinfo(host: String, port: Int) throws(TransportError)
+    /// Accepts "[::1]" as well as "::1", since hosts are often copied from "[::1]:port" text.
+    private static func unbracketed(_ host: String) -> String {
+        guard host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2 else { return host }
+        return String(host.dropFirst().dropLast())
+    }
+
+    static func resolveWithGetaddrinfo(host: String, port: Int) throws(TransportError)
         -> [SocketAddress]
     {
         let target = Endpoint.tcp(host: host, port: port)
@@ -86,6 +97,20 @@ extension SocketAddress {
 
     /// Resolves an endpoint: TCP through `resolve(host:port:)`, Unix paths after a length check.
     static func resolve(_ endpoint: Endpoint) throws(TransportError) -> [SocketAddress] {
+        if let addresses = try resolveWithoutLookup(endpoint) {
+            return addresses
+        }
+        guard case .tcp(let host, let port) = endpoint else { return [] }
+        return try resolveWithGetaddrinfo(host: unbracketed(host), port: port)
+    }
+
+    /// Checks `endpoint` and returns its addresses when they need no name lookup: IPv4 and IPv6
+    /// literals, `localhost` and Unix socket paths. Returns nil for a host name, which a
+    /// ``NameResolver`` must resolve. Never blocks.
+    ///
+    /// Throws `.invalidEndpoint` for a port outside 0...65535, an empty host, a NUL byte or a
+    /// Unix path that is empty or too long.
+    public static func resolveWithoutLookup(_ endpoint: Endpoint) throws(TransportError) -> [SocketAddress]? {
         switch endpoint {
         case .tcp(let host, let port):
             guard (0...65_535).contains(port) else {
@@ -98,7 +123,7 @@ extension SocketAddress {
                 throw TransportError(
                     .invalidEndpoint, "invalid endpoint \(endpoint): the host contains a NUL byte")
             }
-            return try resolve(host: host, port: port)
+            return resolveWithoutLookup(host: host, port: port)
         case .unix(let path):
             guard !path.isEmpty, path.utf8.count <= Endpoint.maximumUnixPathLength, !path.utf8.contains(0)
             else {

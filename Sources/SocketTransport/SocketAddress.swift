@@ -1,8 +1,9 @@
 import Glibc
 
 /// A resolved socket address (`sockaddr_in`, `sockaddr_in6` or `sockaddr_un`) ready for
-/// `connect` or `bind`.
-struct SocketAddress: CustomStringConvertible {
+/// `connect` or `bind`. A ``NameResolver`` returns these, and
+/// ``StreamSocket/startConnect(to:addresses:)`` connects to them.
+public struct SocketAddress: Sendable, CustomStringConvertible {
     var storage = sockaddr_storage()
     var length: socklen_t = 0
 
@@ -11,7 +12,7 @@ struct SocketAddress: CustomStringConvertible {
     }
 
     /// Text form for messages: "1.2.3.4:80", "[::1]:80" or "unix:/path".
-    var description: String {
+    public var description: String {
         var copy = storage
         switch family {
         case AF_INET:

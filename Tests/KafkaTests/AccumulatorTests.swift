@@ -103,6 +103,77 @@ import Testing
         #expect(third.requests[1]![0].baseSequence == 1)
     }
 
+    @Test func newEpochWaitsForInFlightBatches() {
+        var accumulator = RecordAccumulator(batchSize: 200, maxRequestSize: 10_000, linger: .zero)
+        var idempotence = IdempotenceState(enabled: true)
+        idempotence.receive(producerID: 42, epoch: 0)
+        let now = ContinuousClock.now
+        let cache = metadata(partitions: 1)
+        _ = append(&accumulator, partition: 0, bytes: 100, now: now)
+        let first = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                      idempotence: idempotence) { _ in true }
+        let sent = first.requests[1]![0]
+        #expect(sent.producerEpoch == 0)
+
+        // Another partition's error bumped the epoch; this one's batch under epoch 0 is in flight.
+        idempotence.receive(producerID: 42, epoch: 1)
+        _ = append(&accumulator, partition: 0, bytes: 100, now: now)
+        let beforeResponse = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                     idempotence: idempotence) { _ in true }
+        #expect(beforeResponse.requests.isEmpty, "a new epoch starts only once epoch 0 batches have responses")
+        _ = accumulator.complete(sent, wasInFlight: true)
+        let next = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                     idempotence: idempotence) { _ in true }
+        let moved = next.requests[1]![0]
+        #expect(moved.producerEpoch == 1)
+        #expect(moved.baseSequence == 0)
+    }
+
+    @Test func bumpResequencesQueuedRetries() {
+        var accumulator = RecordAccumulator(batchSize: 200, maxRequestSize: 10_000, linger: .zero)
+        var idempotence = IdempotenceState(enabled: true)
+        idempotence.receive(producerID: 42, epoch: 0)
+        let now = ContinuousClock.now
+        let cache = metadata(partitions: 1)
+        var sent = [ProducerBatch]()
+        for _ in 0..<3 {
+            _ = append(&accumulator, partition: 0, bytes: 100, now: now)
+            let drained = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                            idempotence: idempotence) { _ in true }
+            sent.append(drained.requests[1]![0])
+        }
+        #expect(sent.map(\.baseSequence) == [0, 1, 2])
+
+        // The first batch failed for good; the two behind it come back and wait for the bump.
+        _ = accumulator.complete(sent[0], wasInFlight: true)
+        idempotence.requestEpochBump(topic: "t", partition: 0)
+        for batch in sent[1...] {
+            batch.attempts = 1
+            accumulator.requeue(batch, retryAt: now)
+        }
+        let waiting = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                        idempotence: idempotence) { _ in true }
+        #expect(waiting.requests.isEmpty)
+        idempotence.startBump()
+        #expect(idempotence.bumpFrom?.producerID == 42)
+        #expect(idempotence.bumpFrom?.epoch == 0)
+        let reset = idempotence.receive(producerID: 42, epoch: 1)
+        #expect(reset == [IdempotenceState.Partition(topic: "t", partition: 0)])
+        accumulator.restartSequences(for: reset)
+        var resent = [ProducerBatch]()
+        for _ in 0..<2 {
+            let drained = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                            idempotence: idempotence) { _ in true }
+            if let batch = drained.requests[1]?.first {
+                resent.append(batch)
+                _ = accumulator.complete(batch, wasInFlight: true)
+            }
+        }
+        #expect(resent.map(\.id) == [sent[1].id, sent[2].id])
+        #expect(resent.map(\.baseSequence) == [0, 1])
+        #expect(resent.map(\.producerEpoch) == [1, 1])
+    }
+
     @Test func splitKeepsRecordsAndOrder() throws {
         var accumulator = RecordAccumulator(batchSize: 10_000, maxRequestSize: 100_000, linger: .zero)
         let now = ContinuousClock.now
@@ -116,8 +187,10 @@ import Testing
         let batch = drained.requests[1]![0]
         let split = accumulator.replaceWithSplit(batch, now: now)
         let parts = try #require(split)
-        #expect(parts.map(\.recordCount) == [2, 3])
+        // Five 15-byte records: each part takes at most half the record bytes (38), so two records.
+        #expect(parts.map(\.recordCount) == [2, 2, 1])
         #expect(parts[1].baseTimestamp == 1_002)
+        #expect(parts[2].baseTimestamp == 1_004)
         let again = accumulator.drain(now: now, metadata: metadata(partitions: 1), flushing: true,
                                       idempotence: IdempotenceState(enabled: false)) { _ in true }
         #expect(again.requests[1]?.first === parts[0])

@@ -143,14 +143,16 @@ enum FakeKafkaRequests {
         return frame(apiKey: 3, version: version, correlationID: correlationID, body: body.bytes)
     }
 
-    static func initProducerId(version: Int16, correlationID: Int32) -> [UInt8] {
+    static func initProducerId(
+        version: Int16, correlationID: Int32, producerID: Int64 = -1, producerEpoch: Int16 = -1
+    ) -> [UInt8] {
         let flexible = version >= 2
         var body = FakeKafkaBytes()
         body.string(nil, flexible: flexible)
         body.int32(60_000)
         if version >= 3 {
-            body.int64(-1)
-            body.int16(-1)
+            body.int64(producerID)
+            body.int16(producerEpoch)
         }
         if flexible { body.emptyTags() }
         return frame(apiKey: 22, version: version, correlationID: correlationID, body: body.bytes)

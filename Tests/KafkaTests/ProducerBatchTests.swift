@@ -55,15 +55,32 @@ import Testing
         let batch = makeBatch()
         batch.seal(producerID: 7, producerEpoch: 0, baseSequence: 100)
         batch.attempts = 1
-        let parts = try #require(batch.split(firstID: 10, now: .now))
+        // A target below every record's size puts each record in a batch of its own.
+        let parts = try #require(batch.split(targetSize: ProducerBatch.headerSize + 1, firstID: 10, now: .now))
         for part in parts {
             part.seal(producerID: part.producerID, producerEpoch: part.producerEpoch, baseSequence: part.baseSequence)
         }
         let decoded = try parts.map { try #require(try RecordBatch.decodeAll($0.bytes).first) }
-        #expect(decoded.map(\.baseSequence) == [100, 101])
+        #expect(decoded.map(\.baseSequence) == [100, 101, 102])
         #expect(decoded.flatMap(\.records).map(\.value) == [[5, 6, 7], [9], nil])
         #expect(decoded[1].baseTimestamp == 1_479_847_794_990)
-        #expect(decoded[1].records.map { decoded[1].timestamp(of: $0) } == [1_479_847_794_990, 1_479_847_795_100])
+        #expect(decoded[2].records.map { decoded[2].timestamp(of: $0) } == [1_479_847_795_100])
+    }
+
+    @Test func splitPacksPartsBySize() throws {
+        let batch = ProducerBatch(topic: "t", partition: 0, id: 1, createdAt: .now, capacity: 4_096)
+        let sizes = [10, 10, 900, 10, 10, 10]
+        for (index, size) in sizes.enumerated() {
+            _ = batch.tryAppend(key: nil, value: [UInt8](repeating: UInt8(index), count: size), headers: [],
+                                timestamp: 0, limit: 4_096)
+        }
+        batch.seal(producerID: 7, producerEpoch: 3, baseSequence: 20)
+        let parts = try #require(batch.split(targetSize: 200, firstID: 10, now: .now))
+        #expect(parts.map(\.recordCount) == [2, 1, 3])
+        #expect(parts.map(\.baseSequence) == [20, 22, 23])
+        #expect(parts.map(\.producerEpoch) == [3, 3, 3])
+        #expect(parts[0].byteCount <= 200)
+        #expect(parts[2].byteCount <= 200)
     }
 
     @Test func batchRejectsRecordBeyondLimit() {

@@ -108,4 +108,59 @@ struct ProducerConnectTests {
         queued = []
         stalled.close()
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func stalledBootstrapServerIsSkipped() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 3))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("skip", partitions: 2, leaders: [2, 3])
+        // Connects to broker 1's port, the first bootstrap server, stay pending.
+        let stalledPort = try cluster.port(ofBroker: 1)
+        try cluster.refuseConnections(broker: 1)
+        var (stalled, queued) = try Self.stalledListener(port: stalledPort)
+        #expect(queued.count >= 1)
+
+        var configuration = testConfiguration(cluster)
+        #expect(configuration.bootstrapServers.first == "127.0.0.1:\(stalledPort)")
+        configuration.connectTimeout = .seconds(10)
+        configuration.deliveryTimeout = .seconds(30)
+        configuration.maxBlock = .seconds(20)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+
+        let start = ContinuousClock.now
+        let first = try await producer.send(record("skip", 0, partition: 0))
+        let elapsed = ContinuousClock.now - start
+        #expect(first.partition == 0)
+        // Waiting for the stalled connect would take connectTimeout (10 s).
+        #expect(elapsed < .seconds(3), "first record took \(elapsed)")
+        let second = try await producer.send(record("skip", 1, partition: 1))
+        #expect(second.partition == 1)
+        #expect(try cluster.records(topic: "skip", partition: 0).count == 1)
+        #expect(try cluster.records(topic: "skip", partition: 1).count == 1)
+        await producer.close(timeout: .seconds(1))
+        queued = []
+        stalled.close()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func refusedBootstrapServerIsSkipped() async throws {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 3))
+        defer { cluster.shutdown() }
+        try cluster.createTopic("skip", partitions: 1, leaders: [3])
+        try cluster.refuseConnections(broker: 1)
+        try cluster.refuseConnections(broker: 2)
+
+        var configuration = testConfiguration(cluster)
+        configuration.connectTimeout = .seconds(10)
+        // A producer that waited out the reconnect backoff of each refused server would take
+        // more than a second per server.
+        configuration.retryBackoff = .seconds(1)
+        configuration.retryBackoffMaximum = .seconds(1)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
+        let start = ContinuousClock.now
+        _ = try await producer.send(record("skip", 0, partition: 0))
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .milliseconds(1500), "first record took \(elapsed)")
+        await producer.close(timeout: .seconds(1))
+    }
 }

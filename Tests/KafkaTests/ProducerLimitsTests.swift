@@ -34,6 +34,7 @@ struct ProducerLimitsTests {
         try cluster.createTopic("large", partitions: 1)
         var configuration = testConfiguration(cluster)
         configuration.maxRequestSize = 10_000
+        configuration.batchSize = 10_000
         let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
         await #expect(throws: KafkaProducerError.self) {
             _ = try await producer.enqueue(record("large", 1, size: 12_000))

@@ -19,6 +19,8 @@ enum HostileAction: Sendable {
     case respond([UInt8])
     /// Sends exactly these bytes, size prefix included (or not, for garbage).
     case raw([UInt8])
+    /// Sends the size prefix and these bytes one byte at a time, `interval` apart.
+    case drip([UInt8], interval: Duration)
     case close
     case ignore
 }
@@ -107,6 +109,11 @@ final class HostileBroker: @unchecked Sendable {
                     guard (try? socket.writeAll(out, timeout: .seconds(2))) != nil else { return }
                 case .raw(let bytes):
                     guard (try? socket.writeAll(bytes, timeout: .seconds(2))) != nil else { return }
+                case .drip(let bytes, let interval):
+                    for byte in int32Bytes(Int32(bytes.count)) + bytes {
+                        guard (try? socket.writeAll([byte], timeout: .seconds(2))) != nil else { return }
+                        usleep(UInt32(interval.components.attoseconds / 1_000_000_000_000))
+                    }
                 case .close:
                     return
                 case .ignore:

@@ -32,7 +32,13 @@ func recordIndex(_ value: [UInt8]?) -> Int? {
 func clientSocketCount(toPorts ports: [Int]) -> Int {
     var inodes = Set<String>()
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+        // String(contentsOfFile:) stops after the first 4,050 bytes of these files (seen with
+        // Swift 6.3.1), so the table is read to its end through a FileHandle.
+        guard let handle = FileHandle(forReadingAtPath: table),
+              let data = try? handle.readToEnd()
+        else { continue }
+        try? handle.close()
+        let text = String(decoding: data, as: UTF8.self)
         for line in text.split(separator: "\n").dropFirst() {
             let columns = line.split(separator: " ", omittingEmptySubsequences: true)
             guard columns.count > 9, let portText = columns[2].split(separator: ":").last,

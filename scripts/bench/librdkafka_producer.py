@@ -23,8 +23,12 @@ def cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def make_producer(bootstrap, linger_ms):
+def make_producer(bootstrap, linger_ms, on_stats=None):
+    extra = {}
+    if on_stats is not None:
+        extra = {"statistics.interval.ms": 500, "stats_cb": on_stats}
     return Producer({
+        **extra,
         "bootstrap.servers": bootstrap,
         "client.id": "librdkafka-bench",
         "acks": "all",
@@ -39,8 +43,31 @@ def make_producer(bootstrap, linger_ms):
     })
 
 
+def request_fields(stats, seconds):
+    """Produce requests sent and their mean size, from librdkafka's statistics JSON."""
+    requests = 0
+    sent_bytes = 0
+    for broker in stats.get("brokers", {}).values():
+        if broker.get("nodeid", -1) < 0:
+            continue  # the bootstrap connection sends no Produce requests
+        requests += broker.get("req", {}).get("Produce", 0)
+        sent_bytes += broker.get("txbytes", 0)
+    batches = sum(topic.get("batchcnt", {}).get("cnt", 0) for topic in stats.get("topics", {}).values())
+    return {
+        "produce_requests": requests,
+        "produce_requests_per_second": requests / seconds,
+        "mean_request_bytes": sent_bytes / max(requests, 1),
+        "batches_in_stats_window": batches,
+    }
+
+
 def throughput(args):
-    producer = make_producer(args.bootstrap, 5)
+    latest_stats = [None]
+
+    def on_stats(text):
+        latest_stats[0] = text
+
+    producer = make_producer(args.bootstrap, 5, on_stats)
     keys = [("key-%04d" % i).encode() for i in range(args.keys)]
     value = os.urandom(args.size)
     failures = []
@@ -71,7 +98,14 @@ def throughput(args):
     elapsed = time.perf_counter() - start
     cpu = cpu_seconds() - cpu_start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Statistics are emitted every 500 ms from poll; wait for one taken after the last delivery.
+    latest_stats[0] = None
+    deadline = time.monotonic() + 2
+    while latest_stats[0] is None and time.monotonic() < deadline:
+        producer.poll(0.1)
+    stats = json.loads(latest_stats[0]) if latest_stats[0] else {}
     return {
+        **request_fields(stats, elapsed),
         "client": "librdkafka " + libversion()[0],
         "records": args.records,
         "size": args.size,

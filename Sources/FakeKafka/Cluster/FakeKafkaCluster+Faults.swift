@@ -27,6 +27,25 @@ extension FakeKafkaCluster {
         core.state.withLock { $0.blackholedBrokers.subtract(targets) }
     }
 
+    /// Names `host` (nil: 127.0.0.1) as the address of `broker` in Metadata from now on, with the
+    /// broker's own port. The broker still listens on 127.0.0.1 only, so a client reaches it under
+    /// another name only through a resolver that maps that name to 127.0.0.1.
+    public func advertise(broker: Int32, host: String?) {
+        core.state.withLock { $0.advertisedHosts[broker] = host }
+    }
+
+    /// Leaves `broker` out of the broker list of Metadata responses (or lists it again when
+    /// `listed` is true). The broker keeps serving the connections it has and accepting new ones.
+    public func listInMetadata(broker: Int32, _ listed: Bool) {
+        core.state.withLock { state in
+            if listed {
+                state.unlistedBrokers.remove(broker)
+            } else {
+                state.unlistedBrokers.insert(broker)
+            }
+        }
+    }
+
     /// Closes a broker's listener, so new connections are refused (ECONNREFUSED). Accepted
     /// connections keep working; connections still in the listen backlog are reset by the
     /// kernel. Waits until the listener is closed.
@@ -56,5 +75,12 @@ extension FakeKafkaCluster {
         var total = 0
         for id in brokerIDs { total += try broker(id).resetConnections() }
         return total
+    }
+
+    /// Makes Metadata list the topic's partitions with these ids, in this order, so a test can
+    /// send a repeated id or leave a gap. Ids outside the topic are left out, and `nil` restores
+    /// the normal list (0 to N-1). Produce is unaffected.
+    public func setMetadataPartitionIDs(topic: String, _ ids: [Int32]?) {
+        core.state.withLock { $0.metadataPartitionIDs[topic] = ids }
     }
 }

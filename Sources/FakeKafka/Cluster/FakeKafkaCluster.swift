@@ -113,6 +113,16 @@ public final class FakeKafkaCluster: Sendable {
         }
     }
 
+    /// Moves the partition's log start offset forward to `offset` and removes the batches that end
+    /// before it, as Kafka's DeleteRecords or retention does. Produce responses carry the new log
+    /// start offset. Producer state is kept: inject UNKNOWN_PRODUCER_ID to imitate a broker that
+    /// dropped it with the removed batches.
+    public func deleteRecords(topic: String, partition: Int32, before offset: Int64) throws(FakeKafkaError) {
+        try core.state.withLock { state throws(FakeKafkaError) in
+            try state.deleteRecords(topic: topic, partition: partition, before: offset)
+        }
+    }
+
     /// Returns the leader's node id (-1 for none) and the leader epoch of a partition.
     public func leader(
         topic: String, partition: Int32

@@ -16,6 +16,9 @@ public struct FakeKafkaConfiguration: Sendable {
     public var controllerID: Int32 = 1
     /// Produce versions advertised and served. Clamped to 3...12, the versions KafkaWire decodes.
     public var produceVersions: ClosedRange<Int16> = 3...12
+    /// Produce versions advertised in ApiVersions in place of `produceVersions`, not clamped, to
+    /// imitate an older broker (for example 0...2). Only `produceVersions` are served.
+    public var advertisedProduceVersions: ClosedRange<Int16>?
     /// Metadata versions advertised and served. Clamped to 1...12, the versions KafkaWire decodes.
     public var metadataVersions: ClosedRange<Int16> = 1...12
     /// InitProducerId versions advertised and served. Clamped to 0...5.
@@ -38,6 +41,11 @@ public struct FakeKafkaConfiguration: Sendable {
     public var requireFirstSequenceZero = true
     /// First producer id handed out by InitProducerId.
     public var firstProducerID: Int64 = 1000
+    /// When true, InitProducerId v3+ naming a producer id and its current epoch bumps the epoch, as
+    /// Kafka's transaction coordinator does for a transactional id. When false, every request
+    /// gets a new producer id with epoch 0, as Kafka's transaction coordinator does for every
+    /// request without a transactional id (TransactionCoordinator.handleInitProducerId).
+    public var initProducerIdBumpsEpoch = true
 
     public init(brokerCount: Int = 1) {
         self.brokerCount = brokerCount

@@ -35,6 +35,9 @@ public struct FakeKafkaFault: Sendable {
     public var skip: Int
     /// Matching requests the fault applies to before it is removed; `Int.max` keeps it forever.
     public var count: Int
+    /// With an `.error` action, the error response leaves after this duration, as with `.delay`,
+    /// so a client can send more requests before the error reaches it.
+    public var responseDelay: Duration?
 
     public init(
         _ action: Action, apiKey: FakeKafkaAPIKey? = nil, broker: Int32? = nil, topic: String? = nil,

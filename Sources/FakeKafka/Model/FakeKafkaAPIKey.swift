@@ -33,6 +33,7 @@ public enum FakeKafkaErrorCode {
     public static let notEnoughReplicas: Int16 = 19
     public static let notEnoughReplicasAfterAppend: Int16 = 20
     public static let invalidRequiredAcks: Int16 = 21
+    public static let clusterAuthorizationFailed: Int16 = 31
     public static let unsupportedVersion: Int16 = 35
     public static let invalidRequest: Int16 = 42
     public static let outOfOrderSequenceNumber: Int16 = 45
@@ -40,6 +41,8 @@ public enum FakeKafkaErrorCode {
     public static let invalidProducerEpoch: Int16 = 47
     public static let unknownProducerId: Int16 = 59
     public static let unsupportedCompressionType: Int16 = 76
+    public static let coordinatorLoadInProgress: Int16 = 14
     public static let invalidRecord: Int16 = 87
+    public static let producerFenced: Int16 = 90
     public static let unknownTopicId: Int16 = 100
 }

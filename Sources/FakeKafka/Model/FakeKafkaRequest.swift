@@ -12,6 +12,10 @@ public struct FakeKafkaRequest: Sendable {
     public var clientID: String?
     /// Produce requests only: the required acks and every batch with its outcome.
     public var produce: FakeKafkaProduceRequest?
+    /// InitProducerId requests only: the producer id and epoch the request named.
+    public var initProducerID: FakeKafkaInitProducerIDRequest?
+    /// Metadata requests only: the topic names requested, or nil for all topics.
+    public var metadataTopics: [String]?
     /// Note on what the fake did instead of a normal response: a fault applied or a decoding failure.
     public var note: String?
 }
@@ -32,4 +36,16 @@ public struct FakeKafkaProducedBatch: Sendable {
     public var errorMessage: String?
     /// True when the batch repeated a sequence range already in the de-duplication window.
     public var isDuplicate: Bool
+}
+
+/// The producer id and epoch of an InitProducerId request: -1 and -1 ask for a new producer id,
+/// a producer id and its current epoch (v3+) ask for an epoch bump.
+public struct FakeKafkaInitProducerIDRequest: Sendable, Equatable {
+    public var producerID: Int64
+    public var producerEpoch: Int16
+
+    public init(producerID: Int64, producerEpoch: Int16) {
+        self.producerID = producerID
+        self.producerEpoch = producerEpoch
+    }
 }

@@ -1,7 +1,8 @@
 extension ClusterState {
-    /// Builds a Metadata response. Every broker is listed, each at 127.0.0.1 and its own port. A
-    /// partition without a leader gets LEADER_NOT_AVAILABLE and LeaderId -1. An error fault sets
-    /// the error code of every topic it covers (all topics in the response when it names none).
+    /// Builds a Metadata response. Every broker not in `unlistedBrokers` is listed, each at
+    /// 127.0.0.1 (or its `advertisedHosts` entry) and its own port. A partition without a leader
+    /// gets LEADER_NOT_AVAILABLE and LeaderId -1. An error fault sets the error code of every
+    /// topic it covers (all topics in the response when it names none).
     mutating func metadata(
         _ body: MetadataRequestBody, errorFault: (fault: FakeKafkaFault, code: Int16)?
     )
@@ -54,7 +55,10 @@ extension ClusterState {
                 errorCode: FakeKafkaErrorCode.unknownTopicOrPartition, name: name, topicID: zeroTopicID,
                 partitions: [])
         }
-        let partitions = topic.partitions.enumerated().map { index, partition in
+        let listed = metadataPartitionIDs[name].map { ids in
+            ids.filter { $0 >= 0 && Int($0) < topic.partitions.count }.map { (Int($0), topic.partitions[Int($0)]) }
+        } ?? Array(topic.partitions.enumerated())
+        let partitions = listed.map { index, partition in
             MetadataResponsePartition(
                 errorCode: partition.leader == -1
                     ? FakeKafkaErrorCode.leaderNotAvailable : FakeKafkaErrorCode.none,

@@ -73,6 +73,11 @@ extension ClusterState {
         }
 
         if let injected, !injected.afterAppend {
+            // Kafka sends the log start offset with errors raised by the log, such as
+            // UNKNOWN_PRODUCER_ID and OUT_OF_ORDER_SEQUENCE_NUMBER.
+            if let facts = partitionFacts(topic: topic, partition: partition.index) {
+                response.logStartOffset = facts.logStartOffset
+            }
             return reject(injected.code, "error injected by a fault")
         }
         guard acks == 0 || acks == 1 || acks == -1 else {

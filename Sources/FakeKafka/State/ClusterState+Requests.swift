@@ -30,8 +30,10 @@ extension ClusterState {
         [
             SupportedAPI(
                 key: FakeKafkaAPIKey.produce.rawValue,
-                minimumVersion: configuration.produceVersions.lowerBound,
-                maximumVersion: configuration.produceVersions.upperBound),
+                minimumVersion: (configuration.advertisedProduceVersions ?? configuration.produceVersions)
+                    .lowerBound,
+                maximumVersion: (configuration.advertisedProduceVersions ?? configuration.produceVersions)
+                    .upperBound),
             SupportedAPI(
                 key: FakeKafkaAPIKey.metadata.rawValue,
                 minimumVersion: configuration.metadataVersions.lowerBound,
@@ -48,7 +50,8 @@ extension ClusterState {
     }
 
     func servedVersions(apiKey: Int16) -> ClosedRange<Int16>? {
-        supportedAPIs.first { $0.key == apiKey }.map { $0.minimumVersion...$0.maximumVersion }
+        if apiKey == FakeKafkaAPIKey.produce.rawValue { return configuration.produceVersions }
+        return supportedAPIs.first { $0.key == apiKey }.map { $0.minimumVersion...$0.maximumVersion }
     }
 
     /// Decodes one request frame (the bytes after the size prefix), applies faults, updates the
@@ -58,7 +61,7 @@ extension ClusterState {
         var entry = FakeKafkaRequest(
             broker: context.broker, connection: context.connection, sequenceOnConnection: context.sequence,
             apiKey: FakeKafkaAPIKey(rawValue: -1), apiVersion: -1, correlationID: -1, clientID: nil,
-            produce: nil, note: nil)
+            produce: nil, initProducerID: nil, metadataTopics: nil, note: nil)
         let header: RequestHeader
         let request: DecodedRequest
         switch decode(frame, entry: &entry) {
@@ -88,6 +91,7 @@ extension ClusterState {
             break
         case .error(let code, let afterAppend):
             errorFault = (fault!, code, afterAppend)
+            outcome.delay = fault?.responseDelay
         case .delay(let duration):
             outcome.delay = duration
         case .dropResponse(let afterProcessing):
@@ -252,20 +256,31 @@ extension ClusterState {
             return try ResponseEncoding.apiVersions(
                 correlationID: correlationID, version: version, errorCode: errorCode, apis: apis)
         case .metadata(let body):
+            entry.metadataTopics = body.topics.map { topics in topics.compactMap(\.name) }
             let response = metadata(body, errorFault: errorFault.map { ($0.fault, $0.code) })
             return try ResponseEncoding.metadata(
                 correlationID: correlationID, version: version, response: response)
-        case .initProducerId:
+        case .initProducerId(let body):
+            entry.initProducerID = FakeKafkaInitProducerIDRequest(
+                producerID: body.producerID, producerEpoch: body.producerEpoch)
             if let errorFault {
                 return try ResponseEncoding.initProducerId(
                     correlationID: correlationID, version: version, errorCode: errorFault.code,
                     producerID: -1,
                     producerEpoch: -1)
             }
-            let (producerID, epoch) = producers.allocate()
+            var result: (errorCode: Int16, id: Int64, epoch: Int16)
+            if version >= 3 && body.producerID >= 0 && configuration.initProducerIdBumpsEpoch {
+                result = producers.bump(
+                    producerID: body.producerID, epoch: body.producerEpoch, fencedCode: version >= 4
+                        ? FakeKafkaErrorCode.producerFenced : FakeKafkaErrorCode.invalidProducerEpoch)
+            } else {
+                let (producerID, epoch) = producers.allocate()
+                result = (FakeKafkaErrorCode.none, producerID, epoch)
+            }
             return try ResponseEncoding.initProducerId(
-                correlationID: correlationID, version: version, errorCode: 0, producerID: producerID,
-                producerEpoch: epoch)
+                correlationID: correlationID, version: version, errorCode: result.errorCode,
+                producerID: result.id, producerEpoch: result.epoch)
         case .produce(let body):
             let result = produce(body, broker: broker, injected: errorFault)
             entry.produce = result.logEntry

@@ -6,7 +6,8 @@ struct PartitionState {
     var replicas: [Int32]
     var batches: [FakeKafkaBatch] = []
     var logEndOffset: Int64 = 0
-    let logStartOffset: Int64 = 0
+    /// Offset of the first record kept; `FakeKafkaCluster.deleteRecords` moves it forward.
+    var logStartOffset: Int64 = 0
 }
 
 struct TopicState {
@@ -31,10 +32,16 @@ struct ClusterState {
     var requestLog: [FakeKafkaRequest] = []
     /// Brokers that read requests but send no response.
     var blackholedBrokers: Set<Int32> = []
+    /// Partition ids that Metadata lists for a topic in place of 0 to N-1, in this order.
+    var metadataPartitionIDs: [String: [Int32]] = [:]
     /// Malformed input and connection failures, in order: what was wrong and what the fake did.
     var problems: [String] = []
     /// Connections accepted by each broker since the cluster started.
     var acceptedConnections: [Int32: Int] = [:]
+    /// Host that Metadata names for a broker instead of 127.0.0.1.
+    var advertisedHosts: [Int32: String] = [:]
+    /// Brokers left out of the broker list of Metadata responses; they keep serving.
+    var unlistedBrokers: Set<Int32> = []
 
     init(configuration: FakeKafkaConfiguration, brokerPorts: [Int32]) {
         self.configuration = configuration
@@ -45,14 +52,18 @@ struct ClusterState {
     var brokerIDs: [Int32] { (1...Int32(brokerPorts.count)).map { $0 } }
 
     var endpoints: [BrokerEndpoint] {
-        brokerPorts.enumerated().map {
-            BrokerEndpoint(nodeID: Int32($0.offset + 1), host: "127.0.0.1", port: $0.element)
+        brokerPorts.enumerated().compactMap {
+            let nodeID = Int32($0.offset + 1)
+            guard !unlistedBrokers.contains(nodeID) else { return nil }
+            let host = advertisedHosts[nodeID] ?? "127.0.0.1"
+            return BrokerEndpoint(nodeID: nodeID, host: host, port: $0.element)
         }
     }
 
     func endpoint(of broker: Int32) -> BrokerEndpoint? {
         guard broker >= 1, Int(broker) <= brokerPorts.count else { return nil }
-        return BrokerEndpoint(nodeID: broker, host: "127.0.0.1", port: brokerPorts[Int(broker) - 1])
+        return BrokerEndpoint(
+            nodeID: broker, host: advertisedHosts[broker] ?? "127.0.0.1", port: brokerPorts[Int(broker) - 1])
     }
 
     /// Creates a topic. Without `leaders`, partition p is led by broker (p mod N) + 1, which
@@ -105,6 +116,24 @@ struct ClusterState {
         }
         state.partitions[Int(partition)].leader = broker
         state.partitions[Int(partition)].leaderEpoch += 1
+        topics[topic] = state
+    }
+
+    /// Moves the log start offset forward to `offset` (at most the log end offset) and removes the
+    /// batches that end before it, as Kafka's DeleteRecords or retention does.
+    mutating func deleteRecords(topic: String, partition: Int32, before offset: Int64) throws(FakeKafkaError) {
+        guard var state = topics[topic] else { throw .unknownTopic(topic) }
+        guard partition >= 0, Int(partition) < state.partitions.count else {
+            throw .unknownPartition(topic, partition, count: state.partitions.count)
+        }
+        var partitionState = state.partitions[Int(partition)]
+        let start = min(max(offset, partitionState.logStartOffset), partitionState.logEndOffset)
+        partitionState.logStartOffset = start
+        partitionState.batches.removeAll { batch in
+            guard let base = batch.baseOffset else { return false }
+            return base + Int64(batch.recordCount ?? 0) <= start
+        }
+        state.partitions[Int(partition)] = partitionState
         topics[topic] = state
     }
 

@@ -46,6 +46,26 @@ struct ProducerStateTable {
         return (id, 0)
     }
 
+    /// Bumps the epoch of an issued producer id, as Kafka's transaction coordinator does for
+    /// InitProducerId v3+ naming a producer id and epoch of a transactional id. An epoch other
+    /// than the current one is fenced with `fencedCode`, and an unknown id gets
+    /// UNKNOWN_PRODUCER_ID. An epoch that cannot grow (Int16.max - 1 or more) gets a new producer
+    /// id. Batches of an older epoch are then rejected on each partition that saw the new one.
+    mutating func bump(
+        producerID: Int64, epoch: Int16, fencedCode: Int16
+    ) -> (errorCode: Int16, id: Int64, epoch: Int16) {
+        guard let current = issuedEpochs[producerID] else {
+            return (FakeKafkaErrorCode.unknownProducerId, -1, -1)
+        }
+        guard epoch == current else { return (fencedCode, -1, -1) }
+        guard current < Int16.max - 1 else {
+            let (id, newEpoch) = allocate()
+            return (FakeKafkaErrorCode.none, id, newEpoch)
+        }
+        issuedEpochs[producerID] = current + 1
+        return (FakeKafkaErrorCode.none, producerID, current + 1)
+    }
+
     /// Computes the last sequence of a batch: BaseSequence + count - 1, wrapping past Int32.max to 0.
     static func lastSequence(first: Int32, count: Int32) -> Int32 {
         let last = Int64(first) + Int64(count) - 1

@@ -2,19 +2,23 @@ import KafkaWire
 
 /// One record batch (magic 2) being filled for a partition, then sent and possibly retried.
 ///
-/// Records are encoded into `bytes` as they are appended, behind a 61-byte header that is
-/// written by ``seal(producerID:producerEpoch:baseSequence:)``. Once sealed, the bytes do not change
-/// except through ``rewriteProducerFields(producerID:producerEpoch:baseSequence:)``, so a retry
-/// re-sends them unchanged. Owned by the producer's state lock; never shared across threads otherwise.
+/// Records are encoded by KafkaWire's `RecordBatchBuilder` as they are appended. When the batch is
+/// first drained, ``seal(producerID:producerEpoch:baseSequence:)`` writes the header and CRC and
+/// moves the bytes to `bytes`. Once sealed, the bytes do not change except through
+/// ``rewriteProducerFields(producerID:producerEpoch:baseSequence:)``, so a retry re-sends them
+/// unchanged. Owned by the producer's state lock; never shared across threads otherwise.
 final class ProducerBatch {
-    static let headerSize = 61
+    static let headerSize = RecordBatch.headerSize
 
     let topic: String
     let partition: Int32
     let id: UInt64
     let createdAt: ContinuousClock.Instant
     let completion: BatchCompletion
-    private(set) var bytes: [UInt8]
+    /// The records while the batch is open; `nil` once the header is written.
+    private var builder: RecordBatchBuilder?
+    /// The whole batch once the header is written; empty before.
+    private(set) var bytes: [UInt8] = []
     private(set) var recordCount: Int32 = 0
     private(set) var baseTimestamp: Int64 = 0
     private(set) var maxTimestamp: Int64 = 0
@@ -34,6 +38,8 @@ final class ProducerBatch {
     /// True once an attempt ended without a clear response (transport error, timeout,
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND): the broker may have written the records.
     var mayHavePersisted = false
+    /// Cause of the last failed attempt, named when the batch later times out in the queue.
+    var lastFailure: String?
 
     init(topic: String, partition: Int32, id: UInt64, createdAt: ContinuousClock.Instant, capacity: Int) {
         self.topic = topic
@@ -41,40 +47,24 @@ final class ProducerBatch {
         self.id = id
         self.createdAt = createdAt
         self.completion = BatchCompletion(topic: topic, partition: partition)
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(capacity)
-        bytes.append(contentsOf: repeatElement(0, count: Self.headerSize))
-        self.bytes = bytes
+        self.builder = RecordBatchBuilder(capacity: capacity)
     }
 
-    var byteCount: Int { bytes.count }
+    /// Size of the batch in bytes, header included, whether sealed or not.
+    var byteCount: Int { builder?.sizeInBytes ?? bytes.count }
 
     /// Encoded size of a record appended to a batch at `offsetDelta` with `timestampDelta`.
     static func recordSize(
         key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader], timestampDelta: Int64, offsetDelta: Int32
     ) -> Int {
-        let body = recordBodySize(key: key, value: value, headers: headers, timestampDelta: timestampDelta,
-                                  offsetDelta: offsetDelta)
-        return Varint.size(Int64(body)) + body
+        RecordBatchBuilder.encodedSize(
+            key: key, value: value, headers: recordHeaders(headers), timestampDelta: timestampDelta,
+            offsetDelta: offsetDelta)
     }
 
-    private static func recordBodySize(
-        key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader], timestampDelta: Int64, offsetDelta: Int32
-    ) -> Int {
-        var size = 1 + Varint.size(timestampDelta) + Varint.size(Int64(offsetDelta))
-        size += lengthPrefixedSize(key)
-        size += lengthPrefixedSize(value)
-        size += Varint.size(Int64(headers.count))
-        for header in headers {
-            let keyLength = header.key.utf8.count
-            size += Varint.size(Int64(keyLength)) + keyLength + lengthPrefixedSize(header.value)
-        }
-        return size
-    }
-
-    private static func lengthPrefixedSize(_ bytes: [UInt8]?) -> Int {
-        guard let bytes else { return 1 }
-        return Varint.size(Int64(bytes.count)) + bytes.count
+    /// Converts the public header type to KafkaWire's. It allocates only for records with headers.
+    private static func recordHeaders(_ headers: [KafkaHeader]) -> [RecordHeader] {
+        headers.isEmpty ? [] : headers.map { RecordHeader(key: $0.key, value: $0.value) }
     }
 
     /// Appends the record if the batch stays within `limit` bytes; returns its index in the batch,
@@ -82,43 +72,32 @@ final class ProducerBatch {
     func tryAppend(
         key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader], timestamp: Int64, limit: Int
     ) -> Int32? {
-        precondition(!isSealed, "append to a sealed batch")
+        precondition(!isSealed && builder != nil, "append to a sealed batch")
+        let appended: Bool
+        do {
+            appended = try builder!.append(
+                key: key, value: value, headers: Self.recordHeaders(headers), timestamp: timestamp,
+                maxBatchBytes: limit)
+        } catch {
+            // KafkaProducer checks every record against the batch and request size limits before
+            // it reaches a batch, and those limits are far below the format's int32 lengths.
+            preconditionFailure(
+                "record of \(topic)-\(partition) passed the size check but did not encode: \(error)")
+        }
+        return appended ? appendedRecordIndex(timestamp: timestamp) : nil
+    }
+
+    /// Counts a record the builder accepted and returns its index in the batch.
+    private func appendedRecordIndex(timestamp: Int64) -> Int32 {
         if recordCount == 0 {
             baseTimestamp = timestamp
             maxTimestamp = timestamp
+        } else if timestamp > maxTimestamp {
+            maxTimestamp = timestamp
         }
-        let timestampDelta = timestamp &- baseTimestamp
-        let body = Self.recordBodySize(key: key, value: value, headers: headers,
-                                       timestampDelta: timestampDelta, offsetDelta: recordCount)
-        let size = Varint.size(Int64(body)) + body
-        if recordCount > 0 && bytes.count + size > limit {
-            return nil
-        }
-        Varint.append(Int64(body), to: &bytes)
-        bytes.append(0)
-        Varint.append(timestampDelta, to: &bytes)
-        Varint.append(Int64(recordCount), to: &bytes)
-        appendLengthPrefixed(key)
-        appendLengthPrefixed(value)
-        Varint.append(Int64(headers.count), to: &bytes)
-        for header in headers {
-            Varint.append(Int64(header.key.utf8.count), to: &bytes)
-            bytes.append(contentsOf: header.key.utf8)
-            appendLengthPrefixed(header.value)
-        }
-        if timestamp > maxTimestamp { maxTimestamp = timestamp }
         let index = recordCount
         recordCount += 1
         return index
-    }
-
-    private func appendLengthPrefixed(_ field: [UInt8]?) {
-        guard let field else {
-            Varint.append(-1, to: &bytes)
-            return
-        }
-        Varint.append(Int64(field.count), to: &bytes)
-        bytes.append(contentsOf: field)
     }
 
     /// Gives a split part its share of the original batch's sequence range, so the broker receives
@@ -138,16 +117,15 @@ final class ProducerBatch {
     func seal(producerID: Int64, producerEpoch: Int16, baseSequence: Int32) {
         isSealed = true
         headerWritten = true
-        bytes.storeBigEndian(Int64(0), at: 0)
-        bytes.storeBigEndian(Int32(bytes.count - 12), at: 8)
-        bytes.storeBigEndian(Int32(-1), at: 12)
-        bytes[16] = 2
-        bytes.storeBigEndian(Int16(0), at: 21)
-        bytes.storeBigEndian(recordCount - 1, at: 23)
-        bytes.storeBigEndian(baseTimestamp, at: 27)
-        bytes.storeBigEndian(maxTimestamp, at: 35)
-        bytes.storeBigEndian(recordCount, at: 57)
-        rewriteProducerFields(producerID: producerID, producerEpoch: producerEpoch, baseSequence: baseSequence)
+        guard builder != nil else { return }
+        self.producerID = producerID
+        self.producerEpoch = producerEpoch
+        self.baseSequence = baseSequence
+        builder!.producerId = producerID
+        builder!.producerEpoch = producerEpoch
+        builder!.baseSequence = baseSequence
+        bytes = builder!.finish(keepingCapacity: false)
+        builder = nil
     }
 
     /// Replaces producer id, epoch and base sequence and recomputes the CRC; used when the
@@ -156,40 +134,51 @@ final class ProducerBatch {
         self.producerID = producerID
         self.producerEpoch = producerEpoch
         self.baseSequence = baseSequence
-        bytes.storeBigEndian(producerID, at: 43)
-        bytes.storeBigEndian(producerEpoch, at: 51)
-        bytes.storeBigEndian(baseSequence, at: 53)
-        let crc = bytes.withUnsafeBytes { buffer in
-            CRC32C.update(0, UnsafeRawBufferPointer(rebasing: buffer[21...]))
-        }
-        bytes.storeBigEndian(crc, at: 17)
+        RecordBatch.setProducerState(
+            in: &bytes, producerId: producerID, producerEpoch: producerEpoch, baseSequence: baseSequence)
     }
 
-
-    /// Splits the records into two new batches of about half the records each, for a batch the
-    /// broker rejected with MESSAGE_TOO_LARGE. The records keep their timestamps, keys, values and
-    /// headers; returns `nil` for a batch of one record.
-    func split(firstID: UInt64, now: ContinuousClock.Instant) -> [ProducerBatch]? {
+    /// Splits the records into new batches of at most `targetSize` bytes each (header included),
+    /// in order, for a batch the broker rejected with MESSAGE_TOO_LARGE. A record larger than the
+    /// target gets a batch of its own. The records keep their timestamps, keys, values and
+    /// headers, and with a sequence each part takes the next share of this batch's range.
+    /// Returns `nil` for a batch of one record.
+    func split(targetSize: Int, firstID: UInt64, now: ContinuousClock.Instant) -> [ProducerBatch]? {
         guard recordCount > 1 else { return nil }
-        let records = decodedRecords()
-        let half = records.count / 2
         var result = [ProducerBatch]()
-        for (index, range) in [0..<half, half..<records.count].enumerated() {
-            let batch = ProducerBatch(topic: topic, partition: partition, id: firstID + UInt64(index),
-                                      createdAt: createdAt, capacity: Self.headerSize + bytes.count / 2 + 64)
-            for record in records[range] {
-                batch.appendRaw(timestamp: record.timestamp, fields: bytes[record.fields])
-            }
-            batch.close()
-            batch.attempts = attempts
+        var current: ProducerBatch?
+        var nextSequence = baseSequence
+        func finishCurrent() {
+            guard let part = current else { return }
+            part.close()
+            part.attempts = attempts
+            part.mayHavePersisted = mayHavePersisted
             if baseSequence >= 0 {
-                let offset = result.reduce(Int32(0)) { $0 + $1.recordCount }
-                batch.assignSequence(producerID: producerID, producerEpoch: producerEpoch,
-                                     baseSequence: SequenceNumber.adding(offset, to: baseSequence))
+                part.assignSequence(producerID: producerID, producerEpoch: producerEpoch, baseSequence: nextSequence)
+                nextSequence = SequenceNumber.adding(part.recordCount, to: nextSequence)
             }
-            result.append(batch)
+            result.append(part)
+            current = nil
         }
+        for record in decodedRecords() {
+            if let part = current, !part.fitsRaw(timestamp: record.timestamp, fieldCount: record.fields.count,
+                                                 limit: targetSize) {
+                finishCurrent()
+            }
+            if current == nil {
+                current = ProducerBatch(topic: topic, partition: partition, id: firstID + UInt64(result.count),
+                                        createdAt: createdAt, capacity: min(targetSize, bytes.count))
+            }
+            current!.appendRaw(timestamp: record.timestamp, fields: bytes[record.fields])
+        }
+        finishCurrent()
         return result
+    }
+
+    /// Whether a record with `fieldCount` bytes of key, value and headers fits within `limit`.
+    private func fitsRaw(timestamp: Int64, fieldCount: Int, limit: Int) -> Bool {
+        guard let builder else { return false }
+        return builder.sizeAfterAppending(encodedFieldCount: fieldCount, timestamp: timestamp) <= limit
     }
 
     private struct RawRecord {
@@ -199,35 +188,19 @@ final class ProducerBatch {
     }
 
     private func decodedRecords() -> [RawRecord] {
-        var records = [RawRecord]()
-        records.reserveCapacity(Int(recordCount))
-        var offset = Self.headerSize
-        while offset < bytes.count {
-            guard let length = Varint.read(bytes, at: &offset) else { break }
-            let end = offset + Int(length)
-            offset += 1
-            guard let timestampDelta = Varint.read(bytes, at: &offset),
-                  Varint.read(bytes, at: &offset) != nil
-            else { break }
-            records.append(RawRecord(timestamp: baseTimestamp &+ timestampDelta, fields: offset..<end))
-            offset = end
-        }
-        return records
+        // The batch was encoded by this producer, so it is well formed. Were it not, the empty
+        // list would leave nothing to split.
+        let records = (try? RecordBatch.encodedRecords(in: bytes)) ?? []
+        return records.map { RawRecord(timestamp: $0.timestamp, fields: $0.fields) }
     }
 
     private func appendRaw(timestamp: Int64, fields: ArraySlice<UInt8>) {
-        if recordCount == 0 {
-            baseTimestamp = timestamp
-            maxTimestamp = timestamp
+        precondition(!isSealed && builder != nil, "append to a sealed batch")
+        do {
+            _ = try builder!.append(encodedFields: fields, timestamp: timestamp)
+        } catch {
+            preconditionFailure("record of \(topic)-\(partition) did not fit a split part: \(error)")
         }
-        let timestampDelta = timestamp &- baseTimestamp
-        let body = 1 + Varint.size(timestampDelta) + Varint.size(Int64(recordCount)) + fields.count
-        Varint.append(Int64(body), to: &bytes)
-        bytes.append(0)
-        Varint.append(timestampDelta, to: &bytes)
-        Varint.append(Int64(recordCount), to: &bytes)
-        bytes.append(contentsOf: fields)
-        if timestamp > maxTimestamp { maxTimestamp = timestamp }
-        recordCount += 1
+        _ = appendedRecordIndex(timestamp: timestamp)
     }
 }

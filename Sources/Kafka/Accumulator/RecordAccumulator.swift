@@ -13,14 +13,20 @@ struct RecordAccumulator {
         var inFlight = 0
         /// Next base sequence when idempotent.
         var nextSequence: Int32 = 0
-        /// Producer-id generation `nextSequence` belongs to.
-        var sequenceGeneration = -1
+        /// Producer id and epoch `nextSequence` belongs to; -1 until the first batch is sequenced
+        /// and after an epoch bump resets the partition.
+        var producerID: Int64 = -1
+        var producerEpoch: Int16 = -1
+        /// Offset of the last record acknowledged with an offset, -1 before the first.
+        var lastAckedOffset: Int64 = -1
     }
 
     struct TopicQueues {
         var partitions: [PartitionQueue] = []
         /// Partition that keyless records go to until its batch is sent.
         var stickyPartition: Int32?
+        /// When a record was last appended, for dropping idle topics from Metadata requests.
+        var lastAppend: ContinuousClock.Instant?
     }
 
     struct AppendResult {
@@ -111,6 +117,7 @@ struct RecordAccumulator {
                 contentsOf: repeatElement(PartitionQueue(), count: index + 1 - topicQueues.partitions.count))
         }
         defer { topics[topic] = topicQueues }
+        topicQueues.lastAppend = now
         var filled = false
         if let open = topicQueues.partitions[index].batches.last, !open.isSealed {
             if let recordIndex = open.tryAppend(key: key, value: value, headers: headers, timestamp: timestamp,
@@ -176,7 +183,19 @@ struct RecordAccumulator {
                 // Per-partition order: a retried batch waits until the earlier ones have responses,
                 // and with idempotence at most 5 batches of a partition are in flight.
                 if batch.attempts > 0 && queue.inFlight > 0 { continue }
-                if idempotence.isEnabled && queue.inFlight >= 5 { continue }
+                if idempotence.isEnabled {
+                    if queue.inFlight >= 5 || idempotence.isAwaitingBump(topic: topic, partition: partition) {
+                        continue
+                    }
+                    // A partition moves to a new producer id or epoch only once its batches under
+                    // the old one have responses, so its sequences stay in order on the broker.
+                    if queue.inFlight > 0 && !Self.continuesSequence(batch, queue: queue)
+                        && (queue.producerID != idempotence.producerID
+                            || queue.producerEpoch != idempotence.producerEpoch)
+                    {
+                        continue
+                    }
+                }
                 let lingerDeadline = batch.createdAt + linger
                 let ready = batch.isSealed || queue.batches.count > 1 || flushing || lingerDeadline <= now
                 if !ready {
@@ -190,7 +209,12 @@ struct RecordAccumulator {
                 }
                 let used = requestBytes[leader] ?? Self.requestOverhead
                 let added = batch.byteCount + Self.topicOverhead + Self.partitionOverhead
-                if used + added > maxRequestSize && used > Self.requestOverhead { continue }
+                if used + added > maxRequestSize && used > Self.requestOverhead {
+                    // The batch is ready but this request is full. It goes in the next request, which the
+                    // sender sends at once if the connection has room, instead of after the next response.
+                    result.nextReadyTime = now
+                    continue
+                }
                 requestBytes[leader] = used + added
                 _ = topicQueues.partitions[index].batches.popFirst()
                 topicQueues.partitions[index].inFlight += 1
@@ -212,26 +236,72 @@ struct RecordAccumulator {
             if !batch.headerWritten { batch.seal(producerID: -1, producerEpoch: -1, baseSequence: -1) }
             return
         }
-        let producerID = idempotence.producerID
-        if batch.attempts > 0 && batch.producerID == producerID && batch.baseSequence >= 0 {
-            // A retry or a split part keeps the sequence range it was first given.
+        if Self.continuesSequence(batch, queue: queue) {
+            // A retry or a split part keeps the producer id, epoch and sequence range it was given.
             if !batch.headerWritten {
-                batch.seal(producerID: producerID, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence)
+                batch.seal(producerID: batch.producerID, producerEpoch: batch.producerEpoch,
+                           baseSequence: batch.baseSequence)
             }
             return
         }
-        if queue.sequenceGeneration != idempotence.generation {
-            queue.sequenceGeneration = idempotence.generation
+        let producerID = idempotence.producerID
+        let epoch = idempotence.producerEpoch
+        if queue.producerID != producerID || queue.producerEpoch != epoch {
+            queue.producerID = producerID
+            queue.producerEpoch = epoch
             queue.nextSequence = 0
         }
         let sequence = queue.nextSequence
         queue.nextSequence = SequenceNumber.adding(batch.recordCount, to: sequence)
         if !batch.headerWritten {
-            batch.seal(producerID: producerID, producerEpoch: idempotence.producerEpoch, baseSequence: sequence)
+            batch.seal(producerID: producerID, producerEpoch: epoch, baseSequence: sequence)
         } else {
-            batch.rewriteProducerFields(producerID: producerID, producerEpoch: idempotence.producerEpoch,
-                                        baseSequence: sequence)
+            batch.rewriteProducerFields(producerID: producerID, producerEpoch: epoch, baseSequence: sequence)
         }
+    }
+
+    /// Whether the batch already has a sequence under the partition's current producer id and
+    /// epoch, so it is re-sent with that sequence.
+    private static func continuesSequence(_ batch: ProducerBatch, queue: PartitionQueue) -> Bool {
+        batch.baseSequence >= 0 && batch.producerID == queue.producerID && batch.producerEpoch == queue.producerEpoch
+            && queue.producerID >= 0
+    }
+
+    /// Restarts the sequences of the partitions after an epoch bump: their queued batches, retries
+    /// included, get new sequences from 0 under the new epoch, in queue order.
+    mutating func restartSequences(for partitions: Set<IdempotenceState.Partition>) {
+        for entry in partitions {
+            guard var topicQueues = topics.removeValue(forKey: entry.topic) else { continue }
+            let index = Int(entry.partition)
+            if index < topicQueues.partitions.count {
+                topicQueues.partitions[index].producerID = -1
+                topicQueues.partitions[index].producerEpoch = -1
+                topicQueues.partitions[index].nextSequence = 0
+            }
+            topics[entry.topic] = topicQueues
+        }
+    }
+
+    /// Records the offset of the last record of an acknowledged batch.
+    mutating func recordAcknowledged(_ batch: ProducerBatch, baseOffset: Int64) {
+        guard baseOffset >= 0, var topicQueues = topics.removeValue(forKey: batch.topic) else { return }
+        let index = Int(batch.partition)
+        if index < topicQueues.partitions.count {
+            let last = baseOffset + Int64(batch.recordCount) - 1
+            topicQueues.partitions[index].lastAckedOffset = max(topicQueues.partitions[index].lastAckedOffset, last)
+        }
+        topics[batch.topic] = topicQueues
+    }
+
+    func lastAckedOffset(topic: String, partition: Int32) -> Int64 {
+        guard let queues = topics[topic], partition >= 0, Int(partition) < queues.partitions.count else { return -1 }
+        return queues.partitions[Int(partition)].lastAckedOffset
+    }
+
+    /// Batches of the partition in Produce requests without a response yet.
+    func inFlightCount(topic: String, partition: Int32) -> Int {
+        guard let queues = topics[topic], partition >= 0, Int(partition) < queues.partitions.count else { return 0 }
+        return queues.partitions[Int(partition)].inFlight
     }
 
     private static func earlier(
@@ -269,8 +339,14 @@ struct RecordAccumulator {
     }
 
     /// Replaces an in-flight batch by its parts after MESSAGE_TOO_LARGE; they go first in the queue.
+    ///
+    /// The broker's limit is not in the response, so each part carries at most half the rejected
+    /// batch's record bytes (and at most `batchSize` bytes), packed by size in order. A part
+    /// rejected again is split again, until a part contains one record.
     mutating func replaceWithSplit(_ batch: ProducerBatch, now: ContinuousClock.Instant) -> [ProducerBatch]? {
-        guard let parts = batch.split(firstID: nextBatchID, now: now) else { return nil }
+        let halfRecords = (batch.byteCount - ProducerBatch.headerSize + 1) / 2
+        let target = min(batchSize, ProducerBatch.headerSize + max(1, halfRecords))
+        guard let parts = batch.split(targetSize: target, firstID: nextBatchID, now: now) else { return nil }
         nextBatchID += UInt64(parts.count)
         adjustInFlight(batch, by: -1)
         incomplete.removeValue(forKey: batch.id)
@@ -326,6 +402,16 @@ struct RecordAccumulator {
             }
         }
         return oldest
+    }
+
+    /// Whether the topic has no batch queued or in flight.
+    func isIdle(topic: String) -> Bool {
+        guard let queues = topics[topic] else { return true }
+        return queues.partitions.allSatisfy { $0.batches.isEmpty && $0.inFlight == 0 }
+    }
+
+    func lastAppend(topic: String) -> ContinuousClock.Instant? {
+        topics[topic]?.lastAppend
     }
 
     var hasQueuedBatches: Bool {

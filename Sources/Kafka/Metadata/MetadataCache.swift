@@ -29,6 +29,12 @@ struct MetadataCache {
     private(set) var lastRequest: ContinuousClock.Instant?
     private(set) var refreshRequested = true
     var requestInFlight = false
+    /// When each topic in use was added, so a topic that never received a record can go idle too.
+    private var firstUses: [String: ContinuousClock.Instant] = [:]
+    /// When the sender next looks for idle topics; `nil` while no topic is in use.
+    var nextIdleCheck: ContinuousClock.Instant?
+    /// Topics whose latest Metadata entry was unusable, with the reason; cleared by a usable one.
+    private(set) var invalidTopics: [String: String] = [:]
 
     init(maxAge: Duration, retryBackoff: Duration) {
         self.maxAge = maxAge
@@ -36,10 +42,26 @@ struct MetadataCache {
     }
 
     /// Adds a topic; returns true when it was not in use before, so metadata must be fetched.
-    mutating func use(topic: String) -> Bool {
+    mutating func use(topic: String, now: ContinuousClock.Instant = .now) -> Bool {
         guard topicsInUse.insert(topic).inserted else { return false }
+        firstUses[topic] = now
+        if nextIdleCheck == nil { nextIdleCheck = now }
         if topics[topic] == nil { refreshRequested = true }
         return true
+    }
+
+    func firstUse(of topic: String) -> ContinuousClock.Instant? {
+        firstUses[topic]
+    }
+
+    /// Forgets an idle topic: later Metadata requests leave it out, and a record for it waits for
+    /// its metadata again, as after the Java producer's `metadata.max.idle.ms`.
+    mutating func drop(topic: String) {
+        topicsInUse.remove(topic)
+        topics.removeValue(forKey: topic)
+        firstUses.removeValue(forKey: topic)
+        invalidTopics.removeValue(forKey: topic)
+        if topicsInUse.isEmpty { nextIdleCheck = nil }
     }
 
     mutating func requestRefresh() {
@@ -74,12 +96,18 @@ struct MetadataCache {
     /// Stores a Metadata response. Topics with an error keep their previous partitions, and a
     /// refresh is requested again when any topic or partition lacks a leader.
     mutating func update(
-        brokers newBrokers: [Int32: Broker], topics newTopics: [String: Topic], now: ContinuousClock.Instant
+        brokers newBrokers: [Int32: Broker], topics newTopics: [String: Topic], invalid: [String: String] = [:],
+        now: ContinuousClock.Instant
     ) {
         requestInFlight = false
         lastUpdate = now
         if !newBrokers.isEmpty { brokers = newBrokers }
+        for (name, reason) in invalid {
+            invalidTopics[name] = reason
+            refreshRequested = true
+        }
         for (name, topic) in newTopics {
+            invalidTopics.removeValue(forKey: name)
             if topic.errorCode != 0 && topic.leaders.isEmpty {
                 if topics[name] == nil || topic.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue {
                     topics[name] = topic

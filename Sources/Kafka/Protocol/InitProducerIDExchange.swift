@@ -2,9 +2,16 @@ import KafkaWire
 
 /// InitProducerId (key 22) without a transactional id: obtains the producer id for idempotence.
 enum InitProducerIDExchange {
-    static func request(version: Int16, correlationID: Int32, clientID: String) throws(WireEncodingError) -> [UInt8] {
+    /// Encodes the request. `bumping` names the producer id and epoch to bump; from v3 the request
+    /// carries them, and before v3 (or with `nil`) it asks for a new producer id.
+    static func request(
+        version: Int16, correlationID: Int32, clientID: String, bumping: (producerID: Int64, epoch: Int16)? = nil
+    ) throws(WireEncodingError) -> [UInt8] {
+        let current = version >= 3 ? bumping : nil
         // Kafka's InitProducerIdRequest.NO_TRANSACTION_TIMEOUT_MS: Int32.max without a transactional id.
-        let request = InitProducerIdRequest(transactionalId: nil, transactionTimeoutMs: Int32.max)
+        let request = InitProducerIdRequest(
+            transactionalId: nil, transactionTimeoutMs: Int32.max, producerId: current?.producerID ?? -1,
+            producerEpoch: current?.epoch ?? -1)
         return try KafkaFrame.encodeRequest(request, version: version, correlationId: correlationID, clientId: clientID)
     }
 

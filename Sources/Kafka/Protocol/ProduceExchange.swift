@@ -63,6 +63,8 @@ enum ProduceExchange {
         var baseOffset: Int64
         var logAppendTime: Int64
         var errorMessage: String?
+        /// The partition's log start offset (v5+), -1 when the broker did not send it.
+        var logStartOffset: Int64 = -1
         /// KIP-951 CurrentLeader hint (v10+), when the broker sent one.
         var currentLeader: (id: Int32, epoch: Int32)?
     }
@@ -81,7 +83,7 @@ enum ProduceExchange {
                 response.partitions.append(PartitionResult(
                     topic: topic.name, partition: partition.index, errorCode: partition.errorCode,
                     baseOffset: partition.baseOffset, logAppendTime: partition.logAppendTimeMs,
-                    errorMessage: partition.errorMessage,
+                    errorMessage: partition.errorMessage, logStartOffset: partition.logStartOffset,
                     currentLeader: partition.currentLeader.map { ($0.leaderId, $0.leaderEpoch) }))
             }
         }

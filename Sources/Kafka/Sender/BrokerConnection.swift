@@ -6,6 +6,8 @@ import SocketTransport
 final class BrokerConnection {
     enum Phase: Equatable {
         case disconnected
+        /// The host name is being resolved on a resolver thread; `resolveTicket` names the lookup.
+        case resolving
         /// A non-blocking connect runs; the poller reports its descriptor's writability.
         case connecting
         /// ApiVersions sent at this version. Nothing else is sent until its response arrives.
@@ -33,8 +35,13 @@ final class BrokerConnection {
     private(set) var socket: StreamSocket?
     /// The connect in progress while `phase` is `.connecting`.
     private(set) var pendingConnect: PendingConnect?
-    /// When the address being connected times out, per address as `StreamSocket.connect` does.
+    /// The `ResolverPool` lookup in progress while `phase` is `.resolving`.
+    private(set) var resolveTicket: UInt64?
+    /// When the lookup, or the address being connected, times out. Each address gets its own
+    /// deadline, as `StreamSocket.connect` gives it.
     var connectDeadline: ContinuousClock.Instant?
+    /// When the current resolve or connect started, to decide when to try another broker too.
+    private(set) var connectStartedAt: ContinuousClock.Instant?
     var phase: Phase = .disconnected
     var versions: [Int16: ClosedRange<Int16>] = [:]
     var produceVersion: Int16?
@@ -66,8 +73,8 @@ final class BrokerConnection {
 
     var isReady: Bool { phase == .ready }
 
-    /// True while connected or connecting, so no new connect should start.
-    var isOpenOrConnecting: Bool { socket != nil || pendingConnect != nil }
+    /// True while connected, connecting or resolving, so no new connect should start.
+    var isOpenOrConnecting: Bool { socket != nil || pendingConnect != nil || resolveTicket != nil }
 
     /// Descriptor registered with the poller: the socket's, or the pending connect's.
     var registeredDescriptor: Int32? {
@@ -75,7 +82,25 @@ final class BrokerConnection {
         return pendingConnect?.fileDescriptor
     }
 
-    func beginConnecting(_ pending: PendingConnect, deadline: ContinuousClock.Instant) {
+    func beginResolving(ticket: UInt64, now: ContinuousClock.Instant, deadline: ContinuousClock.Instant) {
+        resolveTicket = ticket
+        connectDeadline = deadline
+        connectStartedAt = now
+        phase = .resolving
+    }
+
+    /// Ends the lookup and keeps `connectStartedAt`; the caller starts the connect or fails it.
+    func finishResolving() {
+        resolveTicket = nil
+        connectDeadline = nil
+        phase = .disconnected
+    }
+
+    func beginConnecting(
+        _ pending: PendingConnect, now: ContinuousClock.Instant, deadline: ContinuousClock.Instant
+    ) {
+        // A connect that follows a lookup keeps the lookup's start time.
+        if connectStartedAt == nil { connectStartedAt = now }
         pendingConnect = pending
         connectDeadline = deadline
         phase = .connecting
@@ -163,7 +188,9 @@ final class BrokerConnection {
         socket = nil
         pendingConnect?.cancel()
         pendingConnect = nil
+        resolveTicket = nil
         connectDeadline = nil
+        connectStartedAt = nil
         phase = .disconnected
         var requests = [InFlightRequest]()
         while let request = inFlight.popFirst() { requests.append(request) }
@@ -186,5 +213,6 @@ final class BrokerConnection {
 
     var oldestDeadline: ContinuousClock.Instant? { inFlight.first?.deadline }
     var hasInFlight: Bool { !inFlight.isEmpty }
+    var inFlightCount: Int { inFlight.count }
     var inFlightRequests: some Sequence<InFlightRequest> { inFlight.elements }
 }

@@ -51,15 +51,17 @@ extension ProducerSender {
     func sendInitProducerID(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
         guard let connection = anyReadyConnection(now: now, deferred: &deferred) else { return }
         guard let version = connection.initProducerIDVersion else {
-            shared.state.withLock { $0.idempotence.disable() }
-            logger.debug("kafka broker lacks InitProducerId: idempotence off",
-                         metadata: ["kafka.node": "\(connection.nodeID)"])
+            shared.state.withLock { state in
+                idempotenceUnavailable("broker \(connection.nodeID) does not support InitProducerId", code: nil,
+                                       state: &state, deferred: &deferred)
+            }
             return
         }
         let id = connection.makeCorrelationID()
         do {
+            let bumping = shared.state.withLock { $0.idempotence.bumpFrom }
             let bytes = try InitProducerIDExchange.request(version: version, correlationID: id,
-                                                           clientID: configuration.clientID)
+                                                           clientID: configuration.clientID, bumping: bumping)
             shared.state.withLock { $0.idempotence.markRequesting() }
             send([bytes], kind: .initProducerID(version: version), correlationID: id, on: connection, now: now,
                  deferred: &deferred)
@@ -88,6 +90,9 @@ extension ProducerSender {
                 acks: configuration.acks.wireValue, timeoutMs: timeout, batches: batches)
             logger.trace("kafka produce request", metadata: [
                 "kafka.node": "\(nodeID)", "kafka.batches": "\(batches.count)",
+                "kafka.records": "\(batches.reduce(0) { $0 + Int($1.recordCount) })",
+                "kafka.bytes": "\(chunks.reduce(0) { $0 + $1.count })",
+                "kafka.in_flight": "\(connection.inFlightCount)",
             ])
             send(chunks, kind: .produce(version: version, batches: batches), correlationID: id, on: connection,
                  expectsResponse: configuration.acks != .none, now: now, deferred: &deferred)
@@ -138,11 +143,15 @@ extension ProducerSender {
         if let descriptor = connection.registeredDescriptor {
             shared.poller.deregister(fileDescriptor: descriptor)
         }
+        if let ticket = connection.resolveTicket {
+            resolverPool.cancel(ticket)
+        }
         let (requests, unwritten) = connection.disconnect()
         connection.reconnectAt = now + connection.reconnectBackoff.next(using: &random)
         logger.debug("kafka connection closed", metadata: ["kafka.node": "\(connection.nodeID)", "reason": "\(reason)"])
         shared.state.withLock { state in
             state.metadata.requestRefresh()
+            state.lastConnectionError = reason
             for request in requests {
                 switch request.kind {
                 case .produce(_, let batches):
@@ -177,21 +186,21 @@ extension ProducerSender {
                     + "acknowledged within deliveryTimeout \(configuration.deliveryTimeout); last error: \(cause)",
                 mayHavePersisted: batch.mayHavePersisted)
             state.finish(batch, outcome: .failed(error), wasInFlight: true, into: &deferred)
-            if batch.mayHavePersisted && batch.baseSequence >= 0 {
-                // The broker's sequence for this partition is unknown now: start over with a new producer id.
-                state.idempotence.reset()
-            }
+            requestBumpAfterFailure(of: batch, state: &state)
             return
         }
+        batch.lastFailure = cause
         let backoff = RetryBackoff(initial: configuration.retryBackoff, maximum: configuration.retryBackoffMaximum)
         let retryAt = backoff.retryTime(afterAttempts: batch.attempts, now: now, deadline: deadline, using: &random)
         state.accumulator.requeue(batch, retryAt: retryAt)
+        // The sender sleeps until plannedWake, which the current plan may have set past retryAt.
+        _ = state.needsWake(by: retryAt)
     }
 
     /// Closes connections whose oldest request passed requestTimeout, or that carry a batch whose
     /// delivery timeout passed, because a late response can no longer be used.
     func checkInFlightTimeouts(now: ContinuousClock.Instant, deferred: inout DeferredCompletions) {
-        for connection in Array(connections.values) where connection.hasInFlight {
+        for connection in Array(connections.values) + retiring.values where connection.hasInFlight {
             if let deadline = connection.oldestDeadline, deadline <= now {
                 fail(connection, reason: "request timed out after requestTimeout \(configuration.requestTimeout)",
                      ambiguous: true, now: now, deferred: &deferred)
@@ -204,6 +213,47 @@ extension ProducerSender {
                 fail(connection, reason: "no response from broker \(connection.nodeID) within deliveryTimeout",
                      ambiguous: true, now: now, deferred: &deferred)
             }
+        }
+    }
+
+    // MARK: Retiring
+
+    /// Takes connections out of use when new Metadata lists their broker at another address, or
+    /// no longer lists it. A connection with requests in flight or bytes to write keeps running
+    /// until they finish or fail, and `closeIdleRetiredConnections` closes it then. The others
+    /// close now. The next request for a moved broker opens a connection to its new address.
+    func retireStaleConnections(brokers: [Int32: MetadataCache.Broker]) {
+        // An empty list keeps the cached brokers (see MetadataCache.update), so nothing is stale.
+        guard !brokers.isEmpty else { return }
+        for (nodeID, connection) in connections where nodeID >= 0 {
+            let listed = brokers[nodeID].map { Endpoint.tcp(host: $0.host, port: $0.port) }
+            guard listed != connection.endpoint else { continue }
+            connections.removeValue(forKey: nodeID)
+            logger.debug("kafka connection retired", metadata: [
+                "kafka.node": "\(nodeID)", "kafka.endpoint": "\(connection.endpoint)",
+                "reason": listed.map { "broker moved to \($0)" } ?? "broker left the metadata",
+            ])
+            retiring[connection.token] = connection
+        }
+        closeIdleRetiredConnections()
+    }
+
+    /// Closes retired connections that have nothing in flight and nothing left to write.
+    func closeIdleRetiredConnections() {
+        for (token, connection) in retiring
+        where !connection.hasInFlight && connection.pendingWriteBytes == 0 {
+            if let descriptor = connection.registeredDescriptor {
+                shared.poller.deregister(fileDescriptor: descriptor)
+            }
+            if let ticket = connection.resolveTicket {
+                resolverPool.cancel(ticket)
+            }
+            _ = connection.disconnect()
+            retiring.removeValue(forKey: token)
+            connectionsByToken.removeValue(forKey: token)
+            logger.debug("kafka connection closed", metadata: [
+                "kafka.node": "\(connection.nodeID)", "reason": "retired with no request in flight",
+            ])
         }
     }
 }

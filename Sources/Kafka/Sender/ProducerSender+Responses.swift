@@ -35,8 +35,9 @@ extension ProducerSender {
             case .wouldBlock:
                 return
             case .closed:
-                fail(connection, reason: "broker \(connection.nodeID) closed the connection", ambiguous: true,
-                     now: now, deferred: &deferred)
+                // A bootstrap connection's node id is negative, so the address identifies the broker.
+                let reason = "broker \(connection.nodeID) at \(connection.endpoint) closed the connection"
+                fail(connection, reason: reason, ambiguous: true, now: now, deferred: &deferred)
                 return
             case .bytes(let count):
                 connection.frames.append(readChunk[0..<count])
@@ -88,7 +89,7 @@ extension ProducerSender {
                 handleMetadata(response, from: connection, now: now, deferred: &deferred)
             case .initProducerID(let version):
                 let (_, response) = try InitProducerIDExchange.decode(frame: frame, version: version)
-                handleInitProducerID(response, now: now)
+                handleInitProducerID(response, version: version, now: now, deferred: &deferred)
             case .produce(let version, let batches):
                 let (_, response) = try ProduceExchange.decode(frame: frame, version: version)
                 handleProduce(response, batches: batches, node: connection.nodeID, now: now, deferred: &deferred)
@@ -134,10 +135,19 @@ extension ProducerSender {
         deferred: inout DeferredCompletions
     ) {
         shared.state.withLock { state in
-            state.metadata.update(brokers: response.brokers, topics: response.topics, now: now)
+            state.metadata.update(brokers: response.brokers, topics: response.topics,
+                                  invalid: response.invalidTopics, now: now)
             state.resumeMetadataWaiters(into: &deferred)
         }
+        for (topic, reason) in response.invalidTopics.sorted(by: { $0.key < $1.key }) {
+            guard let suppressed = warningLimiter.admit() else { break }
+            logger.warning("kafka metadata for a topic ignored", metadata: [
+                "kafka.topic": "\(topic)", "kafka.node": "\(connection.nodeID)", "reason": "\(reason)",
+                "kafka.suppressed": "\(suppressed)",
+            ])
+        }
         logger.trace("kafka metadata updated", metadata: ["kafka.brokers": "\(response.brokers.count)"])
+        retireStaleConnections(brokers: response.brokers)
         adoptBootstrapConnections(brokers: response.brokers)
     }
 
@@ -160,29 +170,6 @@ extension ProducerSender {
                 connections.removeValue(forKey: nodeID)
                 connectionsByToken.removeValue(forKey: connection.token)
             }
-        }
-    }
-
-    private func handleInitProducerID(_ response: InitProducerIDExchange.Response, now: ContinuousClock.Instant) {
-        shared.state.withLock { state in
-            if !response.errorCode.isError {
-                state.idempotence.receive(producerID: response.producerID, epoch: response.producerEpoch)
-            } else if response.errorCode.isRetriable {
-                state.idempotence.requestFailed(retryAt: now + configuration.retryBackoff)
-            } else {
-                // NOTE: the producer continues without idempotence rather than stall every record.
-                state.idempotence.disable()
-            }
-        }
-        if response.errorCode.isError {
-            if let suppressed = warningLimiter.admit() {
-                logger.warning("kafka InitProducerId failed",
-                               metadata: ["error": "\(response.errorCode)", "kafka.suppressed": "\(suppressed)"])
-            }
-        } else {
-            logger.debug("kafka producer id assigned", metadata: [
-                "kafka.producer_id": "\(response.producerID)", "kafka.epoch": "\(response.producerEpoch)",
-            ])
         }
     }
 
@@ -216,6 +203,7 @@ extension ProducerSender {
         let code = result.errorCode
         if code == .none || code == .duplicateSequenceNumber {
             let offset = code == .none ? result.baseOffset : -1
+            state.accumulator.recordAcknowledged(batch, baseOffset: offset)
             state.finish(batch, outcome: .succeeded(baseOffset: offset, logAppendTime: result.logAppendTime),
                          wasInFlight: true, into: &deferred)
             return
@@ -228,6 +216,12 @@ extension ProducerSender {
                 state.removeFromFlushWaiters(batch.id, replacements: parts.map(\.id), into: &deferred)
                 return
             }
+            let error = KafkaProducerError.recordRejectedAsTooLarge(
+                recordSize: batch.byteCount - ProducerBatch.headerSize, batchSize: batch.byteCount, code: code,
+                topic: batch.topic, partition: batch.partition, mayHavePersisted: batch.mayHavePersisted)
+            state.finish(batch, outcome: .failed(error), wasInFlight: true, into: &deferred)
+            requestBumpAfterFailure(of: batch, state: &state)
+            return
         }
         if code.needsMetadataRefresh {
             var hinted = false
@@ -240,13 +234,8 @@ extension ProducerSender {
             state.metadata.requestRefresh()
         }
         var retriable = code.isRetriable
-        if code == .outOfOrderSequenceNumber && hasEarlierUnresolvedBatch(batch, state: state) {
-            // An earlier batch of the partition failed and will be re-sent first.
-            retriable = true
-        }
-        if code == .unknownProducerId || code == .outOfOrderSequenceNumber && !retriable {
-            state.idempotence.reset()
-            retriable = code == .unknownProducerId
+        if code == .outOfOrderSequenceNumber || code == .unknownProducerId || code == .invalidProducerEpoch {
+            retriable = handleSequenceError(code, batch: batch, logStartOffset: result.logStartOffset, state: &state)
         }
         if retriable {
             retryOrFail(batch, state: &state, now: now, deferred: &deferred, cause: "\(code)",
@@ -257,13 +246,15 @@ extension ProducerSender {
             code, topic: batch.topic, partition: batch.partition, message: result.errorMessage,
             earlierAttemptUncertain: batch.mayHavePersisted)
         state.finish(batch, outcome: .failed(error), wasInFlight: true, into: &deferred)
+        requestBumpAfterFailure(of: batch, state: &state)
     }
 
-    private func hasEarlierUnresolvedBatch(_ batch: ProducerBatch, state: ProducerState) -> Bool {
+    func hasEarlierUnresolvedBatch(_ batch: ProducerBatch, state: ProducerState) -> Bool {
         guard batch.baseSequence >= 0 else { return false }
         return state.accumulator.incomplete.values.contains { other in
             other !== batch && other.partition == batch.partition && other.topic == batch.topic
                 && other.baseSequence >= 0 && other.producerID == batch.producerID
+                && other.producerEpoch == batch.producerEpoch
                 && SequenceNumber.precedes(other.baseSequence, batch.baseSequence)
         }
     }

@@ -34,20 +34,34 @@ final class ProducerSender: @unchecked Sendable {
     let bootstrap: [Endpoint]
     var connections: [Int32: BrokerConnection] = [:]
     var connectionsByToken: [UInt64: BrokerConnection] = [:]
+    /// Connections to brokers that Metadata no longer lists at their address, by token. They take
+    /// no new requests and close once their requests in flight finish or fail.
+    var retiring: [UInt64: BrokerConnection] = [:]
     private var nextToken: UInt64 = 1
     var readChunk = [UInt8](repeating: 0, count: 65_536)
     var random = SystemRandomNumberGenerator()
     let warningLimiter = LogRateLimiter()
+    /// Resolves broker host names off this thread; a finished lookup wakes the poller.
+    let resolverPool: ResolverPool
+    /// Retriable InitProducerId errors in a row, for the backoff before the next request.
+    var initProducerIDFailures = 0
+    var idempotenceWarningLogged = false
 
     init(shared: ProducerShared, configuration: KafkaProducerConfiguration, bootstrap: [Endpoint], logger: Logger) {
         self.shared = shared
         self.configuration = configuration
         self.bootstrap = bootstrap
         self.logger = logger
+        let poller = shared.poller
+        resolverPool = ResolverPool(resolver: configuration.resolver, maximumThreads: 2,
+                                    threadName: Self.resolverThreadName, onCompletion: { poller.wake() })
     }
 
+    /// Name of the resolver threads (at most 15 bytes on Linux), shown in /proc/PID/task/TID/comm.
+    static let resolverThreadName = "kafka-resolve"
+
     var maxInFlight: Int {
-        configuration.enableIdempotence ? min(5, configuration.maxInFlightRequestsPerConnection)
+        configuration.startsIdempotent ? min(5, configuration.maxInFlightRequestsPerConnection)
             : configuration.maxInFlightRequestsPerConnection
     }
 
@@ -66,7 +80,10 @@ final class ProducerSender: @unchecked Sendable {
             }
             execute(plan, now: now, deferred: &deferred)
             deferred.run()
-            poll(until: earliestWake(plan.wake), deferred: &deferred)
+            // A batch requeued while executing (no Produce version on the connection) lowered
+            // plannedWake to its retry time after the plan was made.
+            let wake = shared.state.withLock { $0.plannedWake } ?? plan.wake
+            poll(until: earliestWake(wake), deferred: &deferred)
             deferred.run()
         }
     }
@@ -86,6 +103,7 @@ final class ProducerSender: @unchecked Sendable {
                 wake = wake.map { min($0, time) } ?? time
             }
             expireQueuedBatches(state: &state, now: now, deferred: &deferred)
+            dropIdleTopics(state: &state, now: now)
             if let closeDeadline = state.closeDeadline {
                 if state.accumulator.incomplete.isEmpty {
                     plan.exit = true
@@ -105,6 +123,13 @@ final class ProducerSender: @unchecked Sendable {
             } else if !state.metadata.topicsInUse.isEmpty {
                 consider(state.metadata.nextRefresh(now: now))
             }
+            failQueuedForIdempotence(state: &state, deferred: &deferred)
+            if !state.idempotence.partitionsToReset.isEmpty {
+                let busy = state.idempotence.partitionsToReset.contains { partition in
+                    state.accumulator.inFlightCount(topic: partition.topic, partition: partition.partition) > 0
+                }
+                if !busy { state.idempotence.startBump() }
+            }
             if state.idempotence.needsRequest(now: now) {
                 plan.initProducerID = true
             } else if case .needsProducerID = state.idempotence.phase {
@@ -112,6 +137,9 @@ final class ProducerSender: @unchecked Sendable {
             }
 
             var nodesToConnect = Set<Int32>()
+            // Brokers whose ApiVersions response lists no Produce version we speak, with the range
+            // they list (nil when they list none).
+            var unsupportedNodes: [Int32: ClosedRange<Int16>?] = [:]
             if state.idempotence.canProduce {
                 let maxInFlight = self.maxInFlight
                 let maxPending = configuration.maxRequestSize * 2
@@ -124,11 +152,18 @@ final class ProducerSender: @unchecked Sendable {
                         return false
                     }
                     if !connection.isOpenOrConnecting { nodesToConnect.insert(node) }
+                    if connection.phase == .ready && connection.produceVersion == nil {
+                        unsupportedNodes[node] = connection.versions[APIKey.produce.rawValue]
+                        return false
+                    }
                     return connection.canSend(maxInFlight: maxInFlight, maxPendingBytes: maxPending)
                 }
                 plan.produce = drained.requests
                 consider(drained.nextReadyTime)
                 if drained.needsMetadata { state.metadata.requestRefresh() }
+                if !unsupportedNodes.isEmpty {
+                    failBatches(boundTo: unsupportedNodes, state: &state, deferred: &deferred)
+                }
             } else if state.accumulator.hasQueuedBatches {
                 consider(now + configuration.retryBackoff)
             }
@@ -167,17 +202,66 @@ final class ProducerSender: @unchecked Sendable {
                     + "not acknowledged within deliveryTimeout \(timeout)" + Self.queuedCause(batch, state: state),
                 mayHavePersisted: batch.mayHavePersisted)
             state.finish(batch, outcome: .failed(error), wasInFlight: false, into: &deferred)
+            requestBumpAfterFailure(of: batch, state: &state)
         }
     }
 
-    /// Why a queued batch could not be sent, for its timeout message.
+    /// Fails the queued batches whose leader supports no Produce version of ours: retrying
+    /// cannot help until the broker is upgraded or leadership moves.
+    private func failBatches(
+        boundTo nodes: [Int32: ClosedRange<Int16>?], state: inout ProducerState, deferred: inout DeferredCompletions
+    ) {
+        let metadata = state.metadata
+        let failed = state.accumulator.removeQueued { batch in
+            guard let leader = metadata.leader(topic: batch.topic, partition: batch.partition) else { return false }
+            return nodes[leader] != nil
+        }
+        let ours = APIKey.produce.supportedVersions
+        for batch in failed {
+            guard let leader = metadata.leader(topic: batch.topic, partition: batch.partition),
+                  let brokerRange = nodes[leader]
+            else { continue }
+            let theirs = brokerRange.map { "versions \($0.lowerBound) to \($0.upperBound)" } ?? "no version"
+            let error = KafkaProducerError(
+                .unsupportedVersion,
+                "unsupported version: broker \(leader), the leader of \(batch.topic)-\(batch.partition), supports "
+                    + "Produce \(theirs) and this client needs a version from \(ours.lowerBound) to "
+                    + "\(ours.upperBound) (Kafka 1.0 or later): upgrade the broker",
+                mayHavePersisted: batch.mayHavePersisted)
+            state.finish(batch, outcome: .failed(error), wasInFlight: false, into: &deferred)
+            requestBumpAfterFailure(of: batch, state: &state)
+        }
+    }
+
+    /// Drops topics that received no records for `metadataMaxIdle` and have nothing queued, in
+    /// flight or waiting from Metadata requests. The next record for such a topic fetches its
+    /// metadata again; its sequences are kept.
+    private func dropIdleTopics(state: inout ProducerState, now: ContinuousClock.Instant) {
+        guard let due = state.metadata.nextIdleCheck, due <= now else { return }
+        let maxIdle = configuration.metadataMaxIdle
+        for topic in state.metadata.topicsInUse where state.metadataWaiters[topic] == nil {
+            guard state.accumulator.isIdle(topic: topic) else { continue }
+            let times = [state.accumulator.lastAppend(topic: topic), state.metadata.firstUse(of: topic)]
+            guard let lastActive = times.compactMap({ $0 }).max() else { continue }
+            if lastActive + maxIdle <= now {
+                state.metadata.drop(topic: topic)
+                logger.debug("kafka topic idle: dropped from metadata requests", metadata: ["kafka.topic": "\(topic)"])
+            }
+        }
+        state.metadata.nextIdleCheck = now + min(maxIdle / 2, .seconds(1))
+    }
+
+    /// Why a queued batch could not be sent, for its timeout message: the partition's state, then
+    /// why its last attempt failed when it was sent before.
     private static func queuedCause(_ batch: ProducerBatch, state: ProducerState) -> String {
+        let lastFailure = batch.lastFailure.map { "; last error: \($0)" } ?? ""
         guard let leader = state.metadata.leader(topic: batch.topic, partition: batch.partition) else {
-            return "; the partition has no leader in the latest metadata"
+            return "; the partition has no leader in the latest metadata" + lastFailure
         }
         guard state.metadata.brokers[leader] != nil else {
-            return "; its leader, broker \(leader), is missing from the metadata's broker list"
+            return "; its leader, broker \(leader), is missing from the metadata's broker list" + lastFailure
         }
+        if !lastFailure.isEmpty { return lastFailure }
         guard let lastError = state.lastConnectionError else { return "" }
         return "; last connection error: \(lastError)"
     }
@@ -219,10 +303,14 @@ final class ProducerSender: @unchecked Sendable {
 
     private func earliestWake(_ planned: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
         var wake = planned
-        for connection in connections.values {
+        let now = ContinuousClock.now
+        for connection in Array(connections.values) + retiring.values {
+            // A reconnect time already passed wakes nothing: a connect starts only when a request
+            // needs the broker, and the loop that found none would otherwise spin until one does.
+            let reconnectAt = connection.reconnectAt.flatMap { $0 > now ? $0 : nil }
             let candidates = [
                 connection.oldestDeadline,
-                connection.isOpenOrConnecting ? nil : connection.reconnectAt,
+                connection.isOpenOrConnecting ? nil : reconnectAt,
                 connection.connectDeadline,
             ]
             for case let time? in candidates {
@@ -276,7 +364,7 @@ final class ProducerSender: @unchecked Sendable {
         let error = KafkaProducerError.closed(
             abandoned ? "producer released without close before the record was delivered"
                 : "producer closed before the record was delivered: close timed out")
-        for connection in Array(connections.values) {
+        for connection in Array(connections.values) + retiring.values {
             shared.poller.deregister(fileDescriptor: connection.registeredDescriptor ?? -1)
             let (requests, unwritten) = connection.disconnect()
             shared.state.withLock { state in
@@ -288,6 +376,8 @@ final class ProducerSender: @unchecked Sendable {
         }
         connections = [:]
         connectionsByToken = [:]
+        retiring = [:]
+        resolverPool.shutdown()
         let closeWaiters: [UnsafeContinuation<Void, Never>] = shared.state.withLock { state in
             failEverything(state: &state, deferred: &deferred, error: error)
             for (_, waiter) in state.flushWaiters {

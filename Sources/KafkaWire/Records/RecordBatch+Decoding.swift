@@ -17,26 +17,8 @@ extension RecordBatch {
     /// Decodes one batch from `reader`, verifying magic 2 and the CRC-32C. On success consumes
     /// the batch; when it throws, the reader index is unspecified.
     public static func decode(from reader: inout WireReader) throws(WireDecodingError) -> RecordBatch {
-        let baseOffset = try reader.readInt64("BaseOffset")
-        let lengthOffset = reader.readerIndex
-        let length = Int(try reader.readInt32("Length"))
-        guard length >= headerSize - logOverhead else {
-            throw .invalidValue(
-                reader.context, field: "Length", offset: lengthOffset,
-                detail: "\(length) is below the \(headerSize - logOverhead) bytes of a batch header")
-        }
-        try reader.require(length, "Length")
-        let end = reader.readerIndex + length
-        var batchReader = WireReader(reader.bytes, range: reader.readerIndex..<end, context: reader.context)
-
-        let partitionLeaderEpoch = try batchReader.readInt32("PartitionLeaderEpoch")
-        let magicOffset = batchReader.readerIndex
-        let magic = try batchReader.readInt8("Magic")
-        guard magic == RecordBatch.magic else {
-            throw .invalidValue(
-                reader.context, field: "Magic", offset: magicOffset,
-                detail: "magic \(magic) is not 2; only RecordBatch v2 is supported")
-        }
+        let (baseOffset, partitionLeaderEpoch, end, batchReaderAfterMagic) = try readBatchStart(from: reader)
+        var batchReader = batchReaderAfterMagic
         let crcOffset = batchReader.readerIndex
         let storedCRC = try batchReader.readUInt32("CRC")
         let computedCRC = reader.bytes.withUnsafeBytes {
@@ -94,6 +76,39 @@ extension RecordBatch {
         }
         reader.moveReaderIndex(to: end)
         return batch
+    }
+
+    /// Reads BaseOffset, Length, PartitionLeaderEpoch and Magic of the batch at `reader`'s index,
+    /// checking that Length covers a header, that its bytes are present and that Magic is 2.
+    /// Returns them with the index after the batch and a reader over the rest of the batch.
+    /// Consumes nothing from `reader`.
+    static func readBatchStart(
+        from reader: WireReader
+    ) throws(WireDecodingError)
+        -> (baseOffset: Int64, partitionLeaderEpoch: Int32, end: Int, batch: WireReader)
+    {
+        var reader = reader
+        let baseOffset = try reader.readInt64("BaseOffset")
+        let lengthOffset = reader.readerIndex
+        let length = Int(try reader.readInt32("Length"))
+        guard length >= headerSize - logOverhead else {
+            throw .invalidValue(
+                reader.context, field: "Length", offset: lengthOffset,
+                detail: "\(length) is below the \(headerSize - logOverhead) bytes of a batch header")
+        }
+        try reader.require(length, "Length")
+        let end = reader.readerIndex + length
+        var batchReader = WireReader(reader.bytes, range: reader.readerIndex..<end, context: reader.context)
+
+        let partitionLeaderEpoch = try batchReader.readInt32("PartitionLeaderEpoch")
+        let magicOffset = batchReader.readerIndex
+        let magic = try batchReader.readInt8("Magic")
+        guard magic == RecordBatch.magic else {
+            throw .invalidValue(
+                reader.context, field: "Magic", offset: magicOffset,
+                detail: "magic \(magic) is not 2; only RecordBatch v2 is supported")
+        }
+        return (baseOffset, partitionLeaderEpoch, end, batchReader)
     }
 
     private static func decodeRecord(from reader: inout WireReader) throws(WireDecodingError) -> Record {

@@ -76,43 +76,24 @@ public struct RecordBatchBuilder: Sendable {
     public mutating func append(
         key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64
     ) throws(WireEncodingError) {
-        guard recordCount < Int32.max else {
-            throw .valueTooLong(
-                api: "RecordBatch", field: "RecordsCount", length: Int(recordCount) + 1,
-                maximum: Int(Int32.max))
-        }
+        _ = try append(key: key, value: value, headers: headers, timestamp: timestamp, maxBatchBytes: Int.max)
+    }
+
+    /// Appends one record if the batch stays within `maxBatchBytes` bytes, or if the batch is empty,
+    /// so that a record above the limit still gets a batch of its own. Returns whether it appended.
+    /// When it returns false or throws, the builder is unchanged. Throws when the batch would exceed
+    /// Int32.max records or a length does not fit the record format.
+    public mutating func append(
+        key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [], timestamp: Int64, maxBatchBytes: Int
+    ) throws(WireEncodingError) -> Bool {
         let timestampDelta = recordCount == 0 ? 0 : timestamp &- baseTimestamp
-        let offsetDelta = recordCount
         let body = Self.recordBodySize(
             keyCount: key?.count, valueCount: value?.count, headers: headers, timestampDelta: timestampDelta,
-            offsetDelta: offsetDelta)
-        guard body <= Int(Int32.max) - 5 else {
-            throw .valueTooLong(
-                api: "RecordBatch", field: "Record length", length: body, maximum: Int(Int32.max))
+            offsetDelta: recordCount)
+        guard let total = try checkedRecordSize(body: body, maxBatchBytes: maxBatchBytes) else {
+            return false
         }
-        let total = VarintSize.varint(Int32(body)) + body
-        // The Length field counts every byte after itself and is an int32.
-        guard total <= Int(Int32.max) + RecordBatch.logOverhead - writtenCount else {
-            throw .valueTooLong(
-                api: "RecordBatch", field: "Length", length: writtenCount + total - RecordBatch.logOverhead,
-                maximum: Int(Int32.max))
-        }
-        // Updated only once the record is accepted, so a rejected record leaves the builder unchanged.
-        if recordCount == 0 {
-            baseTimestamp = timestamp
-            maxTimestamp = timestamp
-        } else if timestamp > maxTimestamp {
-            maxTimestamp = timestamp
-        }
-        ensureSpace(total)
-
-        let start = writtenCount
-        storage.withUnsafeMutableBufferPointer { buffer in
-            var out = RawOutput(base: buffer.baseAddress! + start)
-            out.varint(Int32(body))
-            out.byte(0)
-            out.varlong(timestampDelta)
-            out.varint(offsetDelta)
+        writeRecord(body: body, total: total, timestamp: timestamp, timestampDelta: timestampDelta) { out in
             out.nullableBytes(key)
             out.nullableBytes(value)
             out.varint(Int32(headers.count))
@@ -124,6 +105,83 @@ public struct RecordBatchBuilder: Sendable {
                 }
                 out.nullableBytes(header.value)
             }
+        }
+        return true
+    }
+
+    /// Appends a record whose key, value and headers fields are already encoded, as
+    /// ``RecordBatch/encodedRecords(in:)`` locates them in another batch. The length, timestamp delta
+    /// and offset delta are computed for this batch, so records move between batches without being
+    /// decoded. Returns whether it appended, with the same rules and errors as
+    /// ``append(key:value:headers:timestamp:maxBatchBytes:)``.
+    public mutating func append(
+        encodedFields fields: ArraySlice<UInt8>, timestamp: Int64, maxBatchBytes: Int = Int.max
+    ) throws(WireEncodingError) -> Bool {
+        let timestampDelta = recordCount == 0 ? 0 : timestamp &- baseTimestamp
+        let body = 1 + VarintSize.varlong(timestampDelta) + VarintSize.varint(recordCount) + fields.count
+        guard let total = try checkedRecordSize(body: body, maxBatchBytes: maxBatchBytes) else {
+            return false
+        }
+        writeRecord(body: body, total: total, timestamp: timestamp, timestampDelta: timestampDelta) { out in
+            fields.withUnsafeBytes { out.copy($0) }
+        }
+        return true
+    }
+
+    /// Returns the batch size in bytes after appending a record whose encoded key, value and headers
+    /// take `encodedFieldCount` bytes. Appends nothing.
+    public func sizeAfterAppending(encodedFieldCount: Int, timestamp: Int64) -> Int {
+        let timestampDelta = recordCount == 0 ? 0 : timestamp &- baseTimestamp
+        let body = 1 + VarintSize.varlong(timestampDelta) + VarintSize.varint(recordCount) + encodedFieldCount
+        return writtenCount + VarintSize.varint(Int32(truncatingIfNeeded: body)) + body
+    }
+
+    /// Returns the record's encoded size for a record body of `body` bytes, or `nil` when the
+    /// batch is not empty and the record would take it past `maxBatchBytes`.
+    private func checkedRecordSize(body: Int, maxBatchBytes: Int) throws(WireEncodingError) -> Int? {
+        guard recordCount < Int32.max else {
+            throw .valueTooLong(
+                api: "RecordBatch", field: "RecordsCount", length: Int(recordCount) + 1,
+                maximum: Int(Int32.max))
+        }
+        guard body <= Int(Int32.max) - 5 else {
+            throw .valueTooLong(
+                api: "RecordBatch", field: "Record length", length: body, maximum: Int(Int32.max))
+        }
+        let total = VarintSize.varint(Int32(body)) + body
+        if recordCount > 0 && writtenCount + total > maxBatchBytes { return nil }
+        // The Length field counts every byte after itself and is an int32.
+        guard total <= Int(Int32.max) + RecordBatch.logOverhead - writtenCount else {
+            throw .valueTooLong(
+                api: "RecordBatch", field: "Length", length: writtenCount + total - RecordBatch.logOverhead,
+                maximum: Int(Int32.max))
+        }
+        return total
+    }
+
+    /// Writes an accepted record of `total` bytes: its length, attributes, timestamp delta and
+    /// offset delta, then the key, value and headers through `writeFields`. Updates the timestamps
+    /// and counts.
+    @inline(__always)
+    private mutating func writeRecord(
+        body: Int, total: Int, timestamp: Int64, timestampDelta: Int64, writeFields: (inout RawOutput) -> Void
+    ) {
+        if recordCount == 0 {
+            baseTimestamp = timestamp
+            maxTimestamp = timestamp
+        } else if timestamp > maxTimestamp {
+            maxTimestamp = timestamp
+        }
+        ensureSpace(total)
+        let start = writtenCount
+        let offsetDelta = recordCount
+        storage.withUnsafeMutableBufferPointer { buffer in
+            var out = RawOutput(base: buffer.baseAddress! + start)
+            out.varint(Int32(body))
+            out.byte(0)
+            out.varlong(timestampDelta)
+            out.varint(offsetDelta)
+            writeFields(&out)
             assert(out.base - (buffer.baseAddress! + start) == total, "record size computed wrongly")
         }
         writtenCount += total
@@ -131,17 +189,13 @@ public struct RecordBatchBuilder: Sendable {
     }
 
     /// Writes the header fields and CRC and returns the finished batch bytes. The builder is left
-    /// empty and can be reused for the next batch.
-    public mutating func finish() -> [UInt8] {
+    /// empty and can be reused for the next batch. With `keepingCapacity` false it allocates only
+    /// the next header's 61 bytes instead of the initial capacity, for a builder used once.
+    public mutating func finish(keepingCapacity: Bool = true) -> [UInt8] {
         // Hand the buffer over rather than copying it, then start a fresh one.
-        var batch = [UInt8](repeating: 0, count: initialCapacity)
+        var batch = [UInt8](repeating: 0, count: keepingCapacity ? initialCapacity : RecordBatch.headerSize)
         swap(&batch, &storage)
-        batch.removeLast(batch.count - writtenCount)
-        RecordBatchHeaderWriter.sealHeader(
-            of: &batch, partitionLeaderEpoch: partitionLeaderEpoch, attributes: attributes,
-            lastOffsetDelta: recordCount - 1, baseTimestamp: baseTimestamp,
-            maxTimestamp: recordCount == 0 ? -1 : maxTimestamp, producerId: producerId,
-            producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: recordCount)
+        sealHeader(of: &batch)
         writtenCount = RecordBatch.headerSize
         recordCount = 0
         baseTimestamp = 0
@@ -149,11 +203,30 @@ public struct RecordBatchBuilder: Sendable {
         return batch
     }
 
+    /// Trims `batch`, the storage handed over, to the bytes written and seals its header.
+    private func sealHeader(of batch: inout [UInt8]) {
+        batch.removeLast(batch.count - writtenCount)
+        RecordBatchHeaderWriter.sealHeader(
+            of: &batch, partitionLeaderEpoch: partitionLeaderEpoch, attributes: attributes,
+            lastOffsetDelta: recordCount - 1, baseTimestamp: baseTimestamp,
+            maxTimestamp: recordCount == 0 ? -1 : maxTimestamp, producerId: producerId,
+            producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: recordCount)
+    }
+
+    /// Grows `storage` to at least twice its size when `count` more bytes do not fit. Only the
+    /// written bytes are copied. The new spare bytes are left as the allocator returned them,
+    /// because `finish()` trims the buffer to the written bytes before it hands it out.
     private mutating func ensureSpace(_ count: Int) {
-        let spare = storage.count - writtenCount
-        if spare < count {
-            storage.append(contentsOf: repeatElement(0, count: max(count - spare, storage.count)))
+        guard storage.count - writtenCount < count else { return }
+        let grownCount = max(writtenCount + count, storage.count * 2)
+        let written = writtenCount
+        let grown = storage.withUnsafeBufferPointer { old in
+            [UInt8](unsafeUninitializedCapacity: grownCount) { buffer, initializedCount in
+                buffer.baseAddress!.initialize(from: old.baseAddress!, count: written)
+                initializedCount = grownCount
+            }
         }
+        storage = grown
     }
 
     static func recordBodySize(
