@@ -120,7 +120,8 @@ final class RedisSubscriberCore: Sendable {
                     return .failure(
                         RedisError.notSent(
                             command, endpoint: configuration.endpoint, lastError: state.lastError,
-                            detail: "; the subscriber keeps reconnecting"))
+                            detail: "; this subscription was not registered, so call subscribe again once the "
+                                + "server is reachable, or set maxWaitWhileDisconnected to wait for it"))
                 }
                 let maxPending = configuration.maxPendingCommands
                 guard state.queuedSubscribeCount < maxPending else {
