@@ -11,7 +11,7 @@ import Synchronization
 public final class KafkaProducer: Sendable {
     public let configuration: KafkaProducerConfiguration
     let shared: ProducerShared
-    private let thread: SenderThread
+    private let thread: NativeThread
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
     /// Largest encoded record accepted and the setting that limits it.
@@ -40,11 +40,12 @@ public final class KafkaProducer: Sendable {
         let shared = ProducerShared(state: state, poller: poller)
         self.shared = shared
         let sender = ProducerSender(shared: shared, configuration: configuration, bootstrap: endpoints, logger: logger)
-        guard let thread = SenderThread.start({ sender.run() }) else {
+        do {
+            thread = try NativeThread.start(name: "kafka-sender") { sender.run() }
+        } catch {
             poller.close()
-            throw .transport("starting the sender thread failed", mayHavePersisted: false)
+            throw .transport("\(error)", mayHavePersisted: false)
         }
-        self.thread = thread
     }
 
     deinit {

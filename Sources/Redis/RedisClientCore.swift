@@ -12,6 +12,8 @@ struct RedisClientShared {
     var pendingReplies = 0
     var isKnownUnreachable = false
     var lastError: RedisError?
+    /// Set when the I/O thread could not be started; every call then fails with it.
+    var startError: RedisError?
     var isClosing = false
     var ioThreadWaiting = false
     var wakeRequested = false
@@ -46,7 +48,15 @@ final class RedisClientCore: Sendable {
             return
         }
         let loop = RedisClientIOLoop(core: self, poller: poller)
-        IOThread.start(name: "redis-client") { loop.run() }
+        do {
+            try NativeThread.start(name: "redis-client") { loop.run() }.detach()
+        } catch {
+            shared.withLock {
+                $0.isClosing = true
+                $0.ioThreadEnded = true
+                $0.startError = RedisError(.notConnected, "\(error)", underlying: error)
+            }
+        }
     }
 
     nonisolated(nonsending) func submitSingle(
@@ -88,8 +98,8 @@ final class RedisClientCore: Sendable {
         let maxWait = configuration.maxWaitWhileDisconnected
         var wake = false
         let error: RedisError? = shared.withLock { state in
-            if let pollerError {
-                return pollerError
+            if let startError = pollerError ?? state.startError {
+                return startError
             }
             if state.isClosing {
                 return RedisError(.clientClosed, "\(name) was called after the client was closed")

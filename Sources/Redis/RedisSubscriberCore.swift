@@ -26,6 +26,8 @@ struct RedisSubscriberShared {
     /// starts with no subscriptions.
     var isConnectionReady = false
     var lastError: RedisError?
+    /// Set when the I/O thread could not be started; every call then fails with it.
+    var startError: RedisError?
     var isClosing = false
     var ioThreadWaiting = false
     var wakeRequested = false
@@ -84,7 +86,15 @@ final class RedisSubscriberCore: Sendable {
             return
         }
         let loop = RedisSubscriberIOLoop(core: self, poller: poller)
-        IOThread.start(name: "redis-subscriber") { loop.run() }
+        do {
+            try NativeThread.start(name: "redis-subscriber") { loop.run() }.detach()
+        } catch {
+            shared.withLock {
+                $0.isClosing = true
+                $0.ioThreadEnded = true
+                $0.startError = RedisError(.notConnected, "\(error)", underlying: error)
+            }
+        }
     }
 
     /// Wakes the I/O thread if it waits in epoll.
@@ -111,7 +121,7 @@ final class RedisSubscriberCore: Sendable {
         let result = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<Void, RedisError>, Never>) in
             let immediate: Result<Void, RedisError>? = shared.withLock { state in
-                if let pollerError { return .failure(pollerError) }
+                if let startError = pollerError ?? state.startError { return .failure(startError) }
                 if state.isClosing {
                     return .failure(
                         RedisError(.clientClosed, "\(command) was called after the subscriber was closed"))

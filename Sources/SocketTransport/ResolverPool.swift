@@ -135,34 +135,27 @@ public final class ResolverPool: @unchecked Sendable {
     /// Starts a detached worker thread. The caller holds `mutex`. When no thread can start and
     /// none runs, the lookup `ticket` fails at once so its caller is not left waiting.
     private func startThread(failing ticket: UInt64) {
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            let pool = Unmanaged<ResolverPool>.fromOpaque(argument!).takeRetainedValue()
-            pool.runWorker()
-            return nil
-        }, retained)
-        guard result == 0 else {
-            Unmanaged<ResolverPool>.fromOpaque(retained).release()
+        let thread: NativeThread
+        do {
+            thread = try NativeThread.start(name: threadName) { [self] in runWorker() }
+        } catch {
             if threads == 0, let index = queue.firstIndex(where: { $0.ticket == ticket }) {
                 let job = queue.remove(at: index)
-                let error = TransportError(
+                let failure = TransportError(
                     .resolveFailed,
-                    "resolve \(Endpoint.tcp(host: job.host, port: job.port)) failed: starting a resolver "
-                        + "thread failed (pthread_create returned \(result))")
+                    "resolve \(Endpoint.tcp(host: job.host, port: job.port)) failed: \(error)")
                 completed.append(Completion(ticket: job.ticket, host: job.host, port: job.port,
-                                            result: .failure(error)))
+                                            result: .failure(failure)))
                 hasCompleted.store(true, ordering: .releasing)
                 onCompletion()
             }
             return
         }
-        pthread_detach(thread)
+        thread.detach()
         threads += 1
     }
 
     private func runWorker() {
-        nameCurrentThread(threadName)
         pthread_mutex_lock(mutex)
         while true {
             while queue.isEmpty && !stopped {
@@ -193,14 +186,4 @@ public final class ResolverPool: @unchecked Sendable {
         threads -= 1
         pthread_mutex_unlock(mutex)
     }
-}
-
-/// Names the calling thread by writing /proc/thread-self/comm, because Glibc's Swift module
-/// does not export pthread_setname_np. Failures are ignored: the name only helps debugging.
-private func nameCurrentThread(_ name: String) {
-    let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return }
-    defer { close(descriptor) }
-    var bytes = Array(name.utf8.prefix(15))
-    _ = write(descriptor, &bytes, bytes.count)
 }

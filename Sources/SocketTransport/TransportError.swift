@@ -6,6 +6,7 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
         private enum Base: Hashable, Sendable {
             case invalidEndpoint, resolveFailed, connectFailed, connectTimedOut, socketFailed
             case listenFailed, acceptFailed, readFailed, writeFailed, closed, timedOut, pollFailed
+            case threadFailed
         }
 
         private let base: Base
@@ -38,6 +39,8 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
         public static var timedOut: Code { Code(.timedOut) }
         /// `poll`, `epoll_*` or `eventfd` failed.
         public static var pollFailed: Code { Code(.pollFailed) }
+        /// `pthread_create` failed, for example at the process's thread limit.
+        public static var threadFailed: Code { Code(.threadFailed) }
 
         public var description: String {
             switch base {
@@ -53,6 +56,7 @@ public struct TransportError: Error, CustomStringConvertible, Sendable {
             case .closed: "closed"
             case .timedOut: "timed out"
             case .pollFailed: "poll failed"
+            case .threadFailed: "thread failed"
             }
         }
     }

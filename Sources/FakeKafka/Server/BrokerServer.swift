@@ -32,12 +32,12 @@ final class BrokerServer: Sendable {
         self.nodeID = nodeID
         self.port = listener.port
         self.core = core
-        switch NativeThread.start({ [self] in acceptLoop(listener) }) {
-        case .success(let thread):
+        do {
+            let thread = try NativeThread.start(name: "fake-accept-\(nodeID)") { [self] in acceptLoop(listener) }
             acceptThread.withLock { $0 = thread }
-        case .failure(let failure):
+        } catch {
             listener.close()
-            throw .listenFailed(broker: nodeID, underlying: failure.description)
+            throw .listenFailed(broker: nodeID, underlying: error.description)
         }
     }
 
@@ -78,16 +78,15 @@ final class BrokerServer: Sendable {
         core.state.withLock { $0.acceptedConnections[nodeID, default: 0] += 1 }
         let core = self.core
         let broker = nodeID
-        let started = NativeThread.start {
-            var connection = BrokerConnection(socket: socket, handle: handle, core: core, broker: broker)
-            connection.run()
-        }
-        switch started {
-        case .success(let thread):
+        do {
+            let thread = try NativeThread.start(name: "fake-broker-\(broker)") {
+                var connection = BrokerConnection(socket: socket, handle: handle, core: core, broker: broker)
+                connection.run()
+            }
             handle.thread.withLock { $0 = thread }
             control.withLock { $0.connections.append(handle) }
-        case .failure(let failure):
-            core.state.withLock { $0.problems.append("broker \(broker): \(failure); connection dropped") }
+        } catch {
+            core.state.withLock { $0.problems.append("broker \(broker): \(error); connection dropped") }
             socket.close()
         }
     }
