@@ -146,10 +146,12 @@ final class RedisClientIOLoop: @unchecked Sendable {
         handshakeNames.removeAll()
         handshakeDeadline = nil
 
+        // A command holds all its pending slots until it is resumed, including the replies of a
+        // pipeline that already arrived, so each failed command releases its whole reply count.
         var failedReplies = 0
         for index in inFlightHead..<inFlight.count {
             let command = inFlight[index]
-            failedReplies += command.replyCount - command.receivedCount
+            failedReplies += command.replyCount
             if index == timedOutIndex {
                 command.fail(RedisError.timedOut(after: command.timeout, endpoint: configuration.endpoint))
             } else {
