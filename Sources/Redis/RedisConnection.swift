@@ -105,6 +105,15 @@ public final class RedisConnection {
             connectionLost(error)
             throw error
         }
+        if cursor.readableBytes > 0 {
+            // One command is outstanding at a time, so bytes after its reply answer no command.
+            // Left in the cursor they would be taken for the next command's reply.
+            connectionLost(
+                RedisError(
+                    .protocolError,
+                    "\(configuration.endpoint) sent \(cursor.readableBytes) bytes after the reply to "
+                        + "\(name), a reply no command is waiting for; the connection was closed"))
+        }
         logger.trace("redis command replied", metadata: ["redis.command": .string(name)])
         if case .error(let text) = reply {
             throw RedisError.server(text, command: name)

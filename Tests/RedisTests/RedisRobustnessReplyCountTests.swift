@@ -63,4 +63,26 @@ struct RedisRobustnessReplyCountTests {
         await client.close()
     }
 
+    @Test("connection drops surplus reply, next call gets its own")
+    func connectionSurplusReply() throws {
+        let server = try HostileRedisServer { index, socket in
+            if index == 0 {
+                _ = HostileRedisServer.readCommands(socket, count: 1)
+                // A reply to a command the client never sent follows in the same write.
+                HostileRedisServer.send(socket, ":1\r\n:2\r\n")
+                HostileRedisServer.drainUntilClosed(socket)
+            } else {
+                Self.answerEveryCommand(socket)
+            }
+            socket.close()
+        }
+        defer { server.stop() }
+        let connection = RedisConnection(
+            configuration: RedisRobustnessClientTests.configuration(port: server.port))
+        #expect(try connection.send("PING") == .integer(1))
+        // The surplus `:2` must never be taken as this command's reply.
+        #expect(try connection.send("PING") == .integer(9))
+        #expect(server.accepted == 2)
+        connection.close()
+    }
 }
