@@ -106,8 +106,10 @@ public final class RedisConnection {
             throw error
         }
         if cursor.readableBytes > 0 {
-            // One command is outstanding at a time, so bytes after its reply answer no command.
+            // One command is outstanding at a time, so bytes after its reply belong to no command.
             // Left in the cursor they would be taken for the next command's reply.
+            // NOTE: a surplus reply that arrives in a later segment, after this call returned,
+            // is still read as the next command's reply; catching it would cost a read per call.
             connectionLost(
                 RedisError(
                     .protocolError,

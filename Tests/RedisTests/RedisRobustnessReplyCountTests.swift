@@ -19,7 +19,7 @@ struct RedisRobustnessReplyCountTests {
         return count
     }
 
-    /// Answers every command with `:9` until the peer closes or stays silent for 3 seconds.
+    /// Replies `:9` to every command until the peer closes or stays silent for 3 seconds.
     static func answerEveryCommand(_ socket: StreamSocket) {
         while true {
             let received = HostileRedisServer.readCommands(socket, count: 1, timeout: .seconds(3))
@@ -55,6 +55,7 @@ struct RedisRobustnessReplyCountTests {
             Issue.record("third reply was never sent but the pipeline returned \(value)")
         }
 
+        #expect(client.pendingCommandCount == 0)
         // Every slot is free again, so a pipeline of exactly maxPendingCommands is accepted.
         let full = await client.pipeline([ping, ping, ping, ping])
         for (index, result) in full.enumerated() {
@@ -83,6 +84,90 @@ struct RedisRobustnessReplyCountTests {
         // The surplus `:2` must never be taken as this command's reply.
         #expect(try connection.send("PING") == .integer(9))
         #expect(server.accepted == 2)
+        connection.close()
+    }
+
+    @Test("connection times out on a trickled reply")
+    func connectionTrickledReply() throws {
+        let server = try HostileRedisServer { index, socket in
+            if index == 0 {
+                _ = HostileRedisServer.readCommands(socket, count: 1)
+                // A valid reply, one byte every 10 ms: about 1.3 s for the whole of it.
+                for byte in "$120\r\n\(String(repeating: "x", count: 120))\r\n".utf8 {
+                    HostileRedisServer.send(socket, String(UnicodeScalar(byte)))
+                    usleep(10_000)
+                }
+                HostileRedisServer.drainUntilClosed(socket, timeout: .seconds(1))
+            } else {
+                Self.answerEveryCommand(socket)
+            }
+            socket.close()
+        }
+        defer { server.stop() }
+        var configuration = RedisRobustnessClientTests.configuration(port: server.port)
+        configuration.commandTimeout = .milliseconds(300)
+        let connection = RedisConnection(configuration: configuration)
+        let start = ContinuousClock.now
+        do {
+            let reply = try connection.send("GET", "key")
+            Issue.record("trickled reply was returned before the timeout: \(reply)")
+        } catch {
+            #expect(error.code == .timedOut, "\(error)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(!connection.isConnected)
+        #expect(try connection.send("PING") == .integer(9))
+        connection.close()
+    }
+
+    @Test("connection reports a hangup mid-reply")
+    func connectionHangupMidReply() throws {
+        let server = try HostileRedisServer { index, socket in
+            if index == 0 {
+                _ = HostileRedisServer.readCommands(socket, count: 1)
+                HostileRedisServer.send(socket, "*2\r\n$3\r\nab")
+            } else {
+                Self.answerEveryCommand(socket)
+            }
+            socket.close()
+        }
+        defer { server.stop() }
+        let connection = RedisConnection(
+            configuration: RedisRobustnessClientTests.configuration(port: server.port))
+        do {
+            let reply = try connection.send("LRANGE", "list", "0", "-1")
+            Issue.record("partial reply was returned: \(reply)")
+        } catch {
+            #expect(error.code == .connectionClosed, "\(error)")
+            #expect(error.message.contains("in the middle of a reply"), "\(error)")
+        }
+        // The partial bytes of the old connection are gone: the new one's reply parses alone.
+        #expect(try connection.send("PING") == .integer(9))
+        connection.close()
+    }
+
+    @Test("connection rejects a huge bulk length")
+    func connectionHugeBulkLength() throws {
+        let server = try HostileRedisServer { index, socket in
+            if index == 0 {
+                _ = HostileRedisServer.readCommands(socket, count: 1)
+                HostileRedisServer.send(socket, "$9223372036854775807\r\n")
+                HostileRedisServer.drainUntilClosed(socket)
+            } else {
+                Self.answerEveryCommand(socket)
+            }
+            socket.close()
+        }
+        defer { server.stop() }
+        let connection = RedisConnection(
+            configuration: RedisRobustnessClientTests.configuration(port: server.port))
+        do {
+            let reply = try connection.send("GET", "key")
+            Issue.record("huge bulk length was accepted: \(reply)")
+        } catch {
+            #expect(error.code == .protocolError, "\(error)")
+        }
+        #expect(try connection.send("PING") == .integer(9))
         connection.close()
     }
 }
