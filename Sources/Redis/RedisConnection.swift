@@ -238,6 +238,13 @@ public final class RedisConnection {
                     throw error
                 }
             }
+            if cursor.readableBytes > 0 {
+                // Otherwise the first command would return these bytes as its reply.
+                throw RedisError(
+                    .protocolError,
+                    "\(configuration.endpoint) sent \(cursor.readableBytes) bytes after the "
+                        + "\(commands.count) handshake replies, a reply no command is waiting for")
+            }
         } catch {
             connectionLost(error)
             throw error

@@ -170,4 +170,30 @@ struct RedisRobustnessReplyCountTests {
         #expect(try connection.send("PING") == .integer(9))
         connection.close()
     }
+
+    @Test("connection drops surplus handshake reply")
+    func connectionSurplusHandshakeReply() throws {
+        let server = try HostileRedisServer { index, socket in
+            _ = HostileRedisServer.readCommands(socket, count: 1)
+            // Connection 0 follows the AUTH reply with a reply to a command never sent.
+            HostileRedisServer.send(socket, index == 0 ? "+OK\r\n:5\r\n" : "+OK\r\n")
+            Self.answerEveryCommand(socket)
+            socket.close()
+        }
+        defer { server.stop() }
+        var configuration = RedisRobustnessClientTests.configuration(port: server.port)
+        configuration.password = "secret"
+        let connection = RedisConnection(configuration: configuration)
+
+        // The surplus `:5` must never be taken as the reply to PING.
+        let first = Result { () throws(RedisError) in try connection.send("PING") }
+        if case .success(let reply) = first {
+            #expect(reply != .integer(5), "the surplus handshake reply was returned for PING")
+        }
+        // Past the backoff after the failed handshake, a new connection replies in step.
+        usleep(300_000)
+        #expect(try connection.send("PING") == .integer(9))
+        #expect(try connection.send("PING") == .integer(9))
+        connection.close()
+    }
 }

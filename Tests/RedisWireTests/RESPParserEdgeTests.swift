@@ -37,7 +37,7 @@ struct RESPParserEdgeTests {
 
     @Test("resumed reply followed by another")
     func resumedReplyThenNext() throws {
-        // The nested array completes in the second read, which also holds two more replies.
+        // The nested array completes in the second read, which also contains two more replies.
         var parser = RESPParser()
         var cursor = ByteCursor([UInt8](ascii: "*2\r\n*2\r\n:1\r\n"))
         #expect(try parser.parse(&cursor) == nil)
