@@ -196,4 +196,38 @@ struct RedisRobustnessReplyCountTests {
         #expect(try connection.send("PING") == .integer(9))
         connection.close()
     }
+
+    @Test("failed callers see no stale pending count")
+    func failedCallersSeeNoStaleCount() async throws {
+        let commandCount = 300
+        let server = try HostileRedisServer { index, socket in
+            if index == 0 {
+                // Every command is in flight when the connection drops, and none is queued.
+                _ = HostileRedisServer.readCommands(socket, count: commandCount)
+            } else {
+                Self.answerEveryCommand(socket)
+            }
+            socket.close()
+        }
+        defer { server.stop() }
+        let client = RedisClient(configuration: RedisRobustnessClientTests.configuration(port: server.port))
+        let counts = await withTaskGroup(of: Int?.self) { group in
+            for _ in 0..<commandCount {
+                group.addTask {
+                    let result = await capture { () async throws(RedisError) in try await client.send("PING") }
+                    guard case .failure = result else { return nil }
+                    return client.pendingCommandCount
+                }
+            }
+            var counts: [Int] = []
+            for await count in group {
+                if let count { counts.append(count) }
+            }
+            return counts
+        }
+        #expect(!counts.isEmpty, "no command failed when the server hung up")
+        // Nothing else is sent, so a failed caller must find every slot released.
+        #expect(counts.max() == 0, "pending counts seen by failed callers: \(Set(counts).sorted())")
+        await client.close()
+    }
 }
