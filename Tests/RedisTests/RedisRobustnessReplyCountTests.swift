@@ -230,4 +230,35 @@ struct RedisRobustnessReplyCountTests {
         #expect(counts.max() == 0, "pending counts seen by failed callers: \(Set(counts).sorted())")
         await client.close()
     }
+
+    @Test("oversized and empty pipelines")
+    func oversizedAndEmptyPipelines() async throws {
+        let server = try HostileRedisServer { _, socket in
+            Self.answerEveryCommand(socket)
+            socket.close()
+        }
+        defer { server.stop() }
+        var configuration = RedisRobustnessClientTests.configuration(port: server.port)
+        configuration.maxPendingCommands = 4
+        let client = RedisClient(configuration: configuration)
+        let ping = [Array("PING".utf8)]
+
+        #expect(await client.pipeline([]).isEmpty)
+        let oversized = await client.pipeline(Array(repeating: ping, count: 5))
+        #expect(oversized.count == 5)
+        for (index, result) in oversized.enumerated() {
+            guard case .failure(let error) = result else {
+                Issue.record("command \(index) of a pipeline over maxPendingCommands ran: \(result)")
+                continue
+            }
+            #expect(error.code == .queueFull, "command \(index): \(error)")
+        }
+        #expect(client.pendingCommandCount == 0)
+        // Nothing of the rejected pipeline was written, so the next replies stay in step.
+        #expect(try await client.send("PING") == .integer(9))
+        let full = await client.pipeline(Array(repeating: ping, count: 4))
+        #expect(full.count == 4)
+        #expect(full.allSatisfy { (try? $0.get()) == .integer(9) })
+        await client.close()
+    }
 }
