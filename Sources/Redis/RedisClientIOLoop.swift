@@ -146,19 +146,13 @@ final class RedisClientIOLoop: @unchecked Sendable {
         handshakeNames.removeAll()
         handshakeDeadline = nil
 
+        // A command holds all its pending slots until it is resumed, including the replies of a
+        // pipeline that already arrived, so each failed command releases its whole reply count.
+        // The commands are resumed after the shared count is lowered, as completed ones are.
         var failedReplies = 0
         for index in inFlightHead..<inFlight.count {
-            let command = inFlight[index]
-            failedReplies += command.replyCount - command.receivedCount
-            if index == timedOutIndex {
-                command.fail(RedisError.timedOut(after: command.timeout, endpoint: configuration.endpoint))
-            } else {
-                command.fail(error)
-            }
+            failedReplies += inFlight[index].replyCount
         }
-        inFlight.removeAllKeepingCapacity()
-        inFlightHead = 0
-        earliestInFlightDeadline = nil
 
         if case .disconnected = lifecycle.state {
         } else {
@@ -176,6 +170,17 @@ final class RedisClientIOLoop: @unchecked Sendable {
             state.pendingReplies -= unsentCommands.reduce(0) { $0 + $1.replyCount }
             return unsentCommands
         }
+        for index in inFlightHead..<inFlight.count {
+            let command = inFlight[index]
+            if index == timedOutIndex {
+                command.fail(RedisError.timedOut(after: command.timeout, endpoint: configuration.endpoint))
+            } else {
+                command.fail(error)
+            }
+        }
+        inFlight.removeAllKeepingCapacity()
+        inFlightHead = 0
+        earliestInFlightDeadline = nil
         for command in unsent {
             command.fail(
                 RedisError.notSent(command.name, endpoint: configuration.endpoint, lastError: error))

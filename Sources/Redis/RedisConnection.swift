@@ -105,6 +105,17 @@ public final class RedisConnection {
             connectionLost(error)
             throw error
         }
+        if cursor.readableBytes > 0 {
+            // One command is outstanding at a time, so bytes after its reply belong to no command.
+            // Left in the cursor they would be taken for the next command's reply.
+            // NOTE: a surplus reply that arrives in a later segment, after this call returned,
+            // is still read as the next command's reply; catching it would cost a read per call.
+            connectionLost(
+                RedisError(
+                    .protocolError,
+                    "\(configuration.endpoint) sent \(cursor.readableBytes) bytes after the reply to "
+                        + "\(name), a reply no command is waiting for; the connection was closed"))
+        }
         logger.trace("redis command replied", metadata: ["redis.command": .string(name)])
         if case .error(let text) = reply {
             throw RedisError.server(text, command: name)
@@ -226,6 +237,13 @@ public final class RedisConnection {
                 if case .failed(let error, _) = lifecycle.handshakeReplied(reply, command: name, now: .now) {
                     throw error
                 }
+            }
+            if cursor.readableBytes > 0 {
+                // Otherwise the first command would return these bytes as its reply.
+                throw RedisError(
+                    .protocolError,
+                    "\(configuration.endpoint) sent \(cursor.readableBytes) bytes after the "
+                        + "\(commands.count) handshake replies, a reply no command is waiting for")
             }
         } catch {
             connectionLost(error)
