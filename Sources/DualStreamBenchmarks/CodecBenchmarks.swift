@@ -136,7 +136,7 @@ enum CodecBenchmarks {
         var output = ""
         var buffer = [CChar](repeating: 0, count: 256)
         while fgets(&buffer, Int32(buffer.count), pipe) != nil {
-            output += String(cString: buffer)
+            output += nulTerminatedText(buffer)
         }
         guard pclose(pipe) == 0 else { return nil }
         let fields = output.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: " \n")) }
@@ -147,7 +147,12 @@ enum CodecBenchmarks {
     static func format(_ pattern: String, _ values: CVarArg...) -> String {
         var buffer = [CChar](repeating: 0, count: 512)
         _ = withVaList(values) { vsnprintf(&buffer, buffer.count, pattern, $0) }
-        return String(cString: buffer)
+        return nulTerminatedText(buffer)
+    }
+
+    /// Decodes a C buffer as UTF-8 up to its first NUL.
+    private static func nulTerminatedText(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

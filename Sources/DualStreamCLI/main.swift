@@ -23,7 +23,9 @@ do {
         switch arguments.dropFirst().first {
         case "publish": Output.line(PublishOptions.help)
         case "subscribe": Output.line(SubscribeCommand.help)
-        default: Output.line(usage)
+        case nil, "help", "--help", "-h": Output.line(usage)
+        case let command?:
+            throw CommandError.usage("unknown command \(command.debugDescription); see dualstream --help")
         }
         status = arguments.isEmpty ? ExitStatus.usage : ExitStatus.success
     case "publish":

@@ -186,7 +186,9 @@ import Testing
         #expect(failedLines.first?.hasSuffix(":1-1304") == true, "\(failedLines)")
         let errors = output.split(separator: "\n").filter { $0.hasPrefix("error: ") }
         #expect(!errors.isEmpty)
-        #expect(errors.count <= 6, "one error line per event instead of a bounded number")
+        // Five event errors, the line about further failures, and the line about the stop.
+        #expect(errors.count <= 7, "one error line per event instead of a bounded number:\n\(errors)")
+        #expect(errors.contains { $0.hasPrefix("error: stopped reading: ") }, "\(errors)")
         #expect(errors.first?.contains("Kafka did not acknowledge event") == true, "\(errors.first ?? "")")
         #expect(elapsed < .seconds(60), "took \(elapsed) with a 3 s delivery timeout")
         Thread.sleep(forTimeInterval: 0.5)

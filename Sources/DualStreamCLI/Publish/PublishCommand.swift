@@ -14,6 +14,9 @@ struct PublishCommand {
     private let options: PublishOptions
     private var summary = PublishSummary()
     private var batch: [Located] = []
+    /// The error code of a batch that failed as a whole for a reason no event can avoid, such as
+    /// no reachable broker. Once it is set, the run stops reading.
+    private var stopCause: KafkaProducerError.Code?
     private var errorsPrinted = 0
     private var toldAboutFurtherFailures = false
     private var lastProgress = ContinuousClock.now
@@ -57,7 +60,8 @@ struct PublishCommand {
 
         let started = ContinuousClock.now
         var stoppedAt: (input: String, line: Int)?
-        inputs: for file in options.files {
+        var interrupted: (reader: LineReader, line: Int, nextFile: Int)?
+        inputs: for (fileIndex, file) in options.files.enumerated() {
             let reader = try LineReader(path: file)
             var lineNumber = 0
             while true {
@@ -65,6 +69,10 @@ struct PublishCommand {
                 // hold it until the batch fills.
                 if !batch.isEmpty && !reader.hasInputReady {
                     await flush(publisher)
+                }
+                if stopCause != nil {
+                    interrupted = (reader, lineNumber, fileIndex + 1)
+                    break inputs
                 }
                 guard let line = try reader.next() else { break }
                 lineNumber += 1
@@ -87,11 +95,15 @@ struct PublishCommand {
             }
         }
         await flush(publisher)
+        if let interrupted {
+            try listUnsent(interrupted.reader, after: interrupted.line, nextFile: interrupted.nextFile)
+        }
         summary.publishDuration = ContinuousClock.now - started
         if showProgress { Output.write(2, "\r\u{1B}[K") }
         await publisher.close()
         summary.statistics = publisher.statistics
         summary.stoppedAt = stoppedAt
+        summary.stopCause = stopCause.map { "\($0)" }
         summary.print(json: options.summaryJSON, redisEnabled: options.redis != nil)
 
         if stoppedAt != nil { return ExitStatus.stoppedAtInvalidLine }
@@ -136,8 +148,62 @@ struct PublishCommand {
                 reportFailure(located, error)
             }
         }
+        if let cause = Self.runStopCause(results) {
+            stopCause = cause
+            Output.error(
+                "error: stopped reading: a whole batch failed with \(cause), which no event can avoid; "
+                    + "the summary lists the lines not published")
+        }
         batch.removeAll(keepingCapacity: true)
         printProgress()
+    }
+
+    /// Returns the error code that stops the run, or `nil`. The run stops when every event of the
+    /// batch failed and at least one failed because no broker was reachable or the topic's
+    /// metadata was not available within `--max-block`. Events that failed for their own reasons
+    /// (too large, invalid) do not stop the run, because the next batch may succeed.
+    private static func runStopCause(
+        _ results: [Result<RecordMetadata, DualStreamError>]
+    ) -> KafkaProducerError.Code? {
+        var cause: KafkaProducerError.Code?
+        for result in results {
+            guard case .failure(let error) = result else { return nil }
+            if let code = error.kafkaError?.code, code == .notConnected || code == .unknownTopic {
+                cause = cause ?? code
+            }
+        }
+        return cause
+    }
+
+    /// Lists the lines after a stop as not acknowledged, so the summary names every line to
+    /// publish again. Regular files are read to their end, without publishing. A pipe or a
+    /// terminal may never end, so it is listed from the next line on instead.
+    private mutating func listUnsent(
+        _ reader: LineReader, after line: Int, nextFile: Int
+    ) throws(CommandError) {
+        let readers = [reader] + (try options.files[nextFile...].map { file throws(CommandError) in
+            try LineReader(path: file)
+        })
+        for (index, reader) in readers.enumerated() {
+            var lineNumber = index == 0 ? line : 0
+            guard reader.isRegularFile else {
+                summary.unreadInputs.append((reader.name, lineNumber + 1))
+                continue
+            }
+            while let next = try reader.next() {
+                lineNumber += 1
+                switch map(next) {
+                case .blank:
+                    continue
+                case .event:
+                    summary.eventsRead += 1
+                    summary.failedLines.insert(input: reader.name, line: lineNumber)
+                    summary.failureCauses.add("notSent")
+                case .invalid(let reason):
+                    reportInvalid(input: reader.name, line: lineNumber, reason: reason)
+                }
+            }
+        }
     }
 
     /// Prints the first five failures and the first failure of every further cause, so a cause
@@ -180,7 +246,7 @@ struct PublishCommand {
         lastProgress = .now
         Output.write(
             2,
-            "\r\u{1B}[Kpublished \(counted(summary.eventsRead, "event")): "
+            "\r\u{1B}[Kread \(counted(summary.eventsRead, "event")): "
                 + "\(summary.acknowledged) acknowledged, \(summary.failedLines.count) failed")
     }
 }

@@ -29,6 +29,7 @@ struct PublishOptions {
     var redis: RedisConfiguration?
     var deliveryTimeout: Duration
     var closeTimeout: Duration
+    /// At most `deliveryTimeout`: a larger `--max-block` is lowered to it with a warning.
     var maxBlock: Duration
     /// Bytes of Kafka records the producer may hold, waiting or in flight.
     var bufferMemory: Int
@@ -49,8 +50,16 @@ struct PublishOptions {
         topic = Settings.topic(arguments)
         deliveryTimeout = try arguments.seconds("delivery-timeout") ?? .seconds(120)
         closeTimeout = try arguments.seconds("close-timeout") ?? .seconds(5)
-        maxBlock = try arguments.seconds("max-block") ?? .seconds(60)
-        bufferMemory = (try arguments.integer("buffer-memory", range: 1...4_096) ?? 32) * 1_048_576
+        let requestedMaxBlock = try arguments.seconds("max-block")
+        maxBlock = min(requestedMaxBlock ?? .seconds(60), deliveryTimeout)
+        if let requestedMaxBlock, requestedMaxBlock > deliveryTimeout {
+            let timeout = arguments.value("delivery-timeout") ?? "120"
+            Output.error(
+                "warning: --max-block \(arguments.value("max-block") ?? "") is above --delivery-timeout "
+                    + "\(timeout); events wait at most \(timeout) s")
+        }
+        let bufferMebibytes = try arguments.integer("buffer-memory", range: 1...4_096, unit: "MiB") ?? 32
+        bufferMemory = bufferMebibytes * 1_048_576
         logger = try StandardErrorLogHandler.logger(label: "dualstream", level: arguments.value("log-level"))
         if !dryRun {
             brokers = try Settings.brokers(arguments)
@@ -121,14 +130,15 @@ struct PublishOptions {
 
         Behaviour:
           --on-invalid skip|stop    report an invalid line and continue (default), or stop there
-          --batch-size N            events a Kafka batch and Redis pipeline (default 1000)
+          --batch-size N            events per Kafka batch and Redis pipeline (default 1000)
           --delivery-timeout SEC    how long Kafka may take to acknowledge an event (default 120)
           --close-timeout SEC       how long to wait at the end for notifications (default 5)
           --max-block SEC           how long an event may wait for a reachable broker, the
-                                    topic's metadata or buffer space before it fails (default 60,
-                                    and never above --delivery-timeout)
-          --buffer-memory MIB       memory for records waiting for Kafka (default 32); when it
-                                    stays full for --max-block, events fail
+                                    topic's metadata or buffer space before it fails (default 60;
+                                    a larger value than --delivery-timeout is lowered to it,
+                                    with a warning)
+          --buffer-memory MIB       MiB of memory for records waiting for Kafka (default 32);
+                                    when it stays full for --max-block, events fail
           --dry-run                 print each mapped event as JSON and publish nothing
           --summary-json            print the final summary as one JSON object
           --log-level LEVEL         trace, debug, info, notice, warning (default), error, critical

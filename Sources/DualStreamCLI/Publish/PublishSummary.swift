@@ -13,6 +13,11 @@ struct PublishSummary {
     var publishDuration: Duration = .zero
     var statistics = DualPublisherStatistics()
     var stoppedAt: (input: String, line: Int)?
+    /// The producer's error code that stopped the run after a whole batch failed.
+    var stopCause: String?
+    /// Inputs that were not read to their end after the stop (pipes, terminals), with the first
+    /// line not read.
+    var unreadInputs: [(name: String, line: Int)] = []
 
     var seconds: Double {
         let (whole, fraction) = publishDuration.components
@@ -30,7 +35,7 @@ struct PublishSummary {
         }
         let rate = Int(eventsPerSecond.rounded())
         Output.line(
-            "published \(counted(eventsRead, "event")) in \(formatted(seconds)) s (\(rate) events/s): "
+            "read \(counted(eventsRead, "event")) in \(formatted(seconds)) s (\(rate) events/s): "
                 + "\(acknowledged) acknowledged by Kafka, \(failedLines.count) not acknowledged")
         if redisEnabled {
             Output.line(
@@ -51,6 +56,14 @@ struct PublishSummary {
             Output.line("not acknowledged by cause: \(failureCauses.rendered())")
             Output.line("first ids not acknowledged: \(failedIDs.joined(separator: ", "))")
             Output.line("to resume, publish those lines again")
+        }
+        if let stopCause {
+            Output.line(
+                "stopped after a whole batch failed with \(stopCause); "
+                    + "the lines after it were not sent (notSent)")
+        }
+        for input in unreadInputs {
+            Output.line("not read: \(input.name) from line \(input.line) on; publish it again from there")
         }
         if let stoppedAt {
             Output.line(
@@ -104,6 +117,13 @@ struct PublishSummary {
         strings("invalid_lines_list", invalidLines.renderedList())
         key("stopped")
         output.append(contentsOf: Array((stoppedAt == nil ? "false" : "true").utf8))
+        key("stop_cause")
+        if let stopCause {
+            JSONString.append(stopCause, to: &output)
+        } else {
+            output.append(contentsOf: Array("null".utf8))
+        }
+        strings("not_read", unreadInputs.map { "\($0.name):\($0.line)-" })
         output.append(UInt8(ascii: "}"))
         return String(decoding: output, as: UTF8.self)
     }

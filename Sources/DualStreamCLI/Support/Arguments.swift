@@ -58,10 +58,13 @@ struct Arguments {
         return options.contains(where: { $0.name == name })
     }
 
-    func integer(_ name: String, range: ClosedRange<Int>) throws(CommandError) -> Int? {
+    /// Parses the integer value of `name` and checks it against `range`. The error message names
+    /// `unit` ("MiB") when it is given.
+    func integer(_ name: String, range: ClosedRange<Int>, unit: String? = nil) throws(CommandError) -> Int? {
         guard let text = value(name) else { return nil }
         guard let number = Int(text), range.contains(number) else {
-            let bounds = "\(range.lowerBound) to \(range.upperBound)"
+            var bounds = "\(range.lowerBound) to \(range.upperBound)"
+            if let unit { bounds += " (\(unit))" }
             throw .usage("invalid --\(name) \(text): expected an integer from \(bounds)")
         }
         return number

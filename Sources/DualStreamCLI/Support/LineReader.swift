@@ -44,6 +44,14 @@ final class LineReader {
         if ownsDescriptor { close(descriptor) }
     }
 
+    /// Whether the input is a regular file, which ends, unlike a pipe or a terminal that may wait
+    /// for a writer.
+    var isRegularFile: Bool {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return false }
+        return status.st_mode & S_IFMT == S_IFREG
+    }
+
     /// Whether `next()` can return without waiting: a whole line is buffered, the input ended,
     /// or `poll(2)` reports the descriptor readable. Regular files are always readable.
     var hasInputReady: Bool {

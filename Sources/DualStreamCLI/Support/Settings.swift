@@ -18,26 +18,44 @@ enum Settings {
         guard let text = arguments.value("brokers") ?? environment("DUALSTREAM_BROKERS") else {
             throw .usage("no Kafka brokers given: pass --brokers HOST:PORT or set DUALSTREAM_BROKERS")
         }
-        let brokers = text.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
-        guard !brokers.isEmpty else {
-            throw .usage("invalid --brokers \(text.debugDescription): expected HOST:PORT[,HOST:PORT…]")
+        let brokers = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            String($0).trimmingSpaces()
         }
-        // The producer parses the same way, but its failure would surface only at start-up and
-        // as a run-time error (exit status 1) rather than as an invalid option.
+        if let empty = brokers.firstIndex(of: "") {
+            throw .usage(
+                "invalid --brokers \(text.debugDescription): entry \(empty + 1) is empty; "
+                    + "expected HOST:PORT[,HOST:PORT…] without a leading, trailing or doubled comma")
+        }
         for broker in brokers {
-            do {
-                _ = try Endpoint.parse(broker)
-            } catch {
-                // The parser's message repeats the address, so only its reason is kept.
-                var reason = error.description
-                let repeated = "invalid endpoint '\(broker)': "
-                if reason.hasPrefix(repeated) { reason.removeFirst(repeated.count) }
-                throw .usage(
-                    "invalid broker address \(broker.debugDescription) in --brokers or DUALSTREAM_BROKERS: "
-                        + reason)
-            }
+            try checkBroker(broker)
         }
         return brokers
+    }
+
+    /// Rejects a broker address that the producer cannot parse. The producer parses the same way,
+    /// but its failure would surface only at start-up, as a run-time error (exit status 1) rather
+    /// than as an invalid option.
+    private static func checkBroker(_ broker: String) throws(CommandError) {
+        let context = "invalid broker address \(broker.debugDescription) in --brokers or DUALSTREAM_BROKERS"
+        // Tansu's own commands name a broker as `tcp://host:port`, but Kafka clients take
+        // HOST:PORT. Without this check the parser reads the colons as an IPv6 address.
+        if let schemeEnd = broker.firstRange(of: "://") {
+            let scheme = broker[..<schemeEnd.lowerBound]
+            throw .usage(
+                "\(context): a scheme (\(scheme)://) is not allowed; write HOST:PORT, "
+                    + "as in \(broker[schemeEnd.upperBound...].debugDescription)")
+        }
+        do {
+            _ = try Endpoint.parse(broker)
+        } catch {
+            // The parser's message repeats the address, so only its reason is kept. Its IPv6
+            // example uses the Redis port, so a Kafka port replaces it here.
+            var reason = error.description
+            let repeated = "invalid endpoint '\(broker)': "
+            if reason.hasPrefix(repeated) { reason.removeFirst(repeated.count) }
+            reason = reason.replacing("[::1]:6379", with: "[::1]:9092")
+            throw .usage("\(context): \(reason)")
+        }
     }
 
     /// `--topic` or `DUALSTREAM_TOPIC`, default `events`.
