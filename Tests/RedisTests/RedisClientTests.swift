@@ -91,21 +91,30 @@ extension RedisServerSuite {
             let server = try startRedis()
             defer { server.stop() }
             let client = RedisClient(configuration: testConfiguration(server))
-            let mismatches = await withTaskGroup(of: Int.self) { group in
+            // Each task returns what went wrong, so a failure shows the replies or errors.
+            let problems = await withTaskGroup(of: [String].self) { group in
                 for task in 0..<50 {
                     group.addTask {
-                        var mismatches = 0
+                        var problems: [String] = []
                         for index in 0..<100 {
                             let token = bytes("task-\(task)-\(index)")
-                            let reply = try? await client.send([bytes("ECHO"), token])
-                            if reply != .bulkString(token) { mismatches += 1 }
+                            let started = ContinuousClock.now
+                            do {
+                                let reply = try await client.send([bytes("ECHO"), token])
+                                if reply != .bulkString(token) {
+                                    problems.append("task \(task) call \(index): reply \(reply)")
+                                }
+                            } catch {
+                                let waited = ContinuousClock.now - started
+                                problems.append("task \(task) call \(index) after \(waited): \(error)")
+                            }
                         }
-                        return mismatches
+                        return problems
                     }
                 }
-                return await group.reduce(0, +)
+                return await group.reduce([], +)
             }
-            #expect(mismatches == 0)
+            #expect(problems.isEmpty, "\(problems.count) calls failed, first: \(problems.prefix(5))")
             await client.close()
         }
 
