@@ -230,7 +230,8 @@ struct ProducerRobustnessProtocolTests {
         #expect(try outcome.result.get().offset == 42)
         // The point is the close and the retry on a new connection. One full run on a loaded
         // machine saw a third connection, whose cause was not traced, so one extra is allowed.
-        // NOTE: the third connection may be a second connect started while the first was pending.
+        // NOTE: a likely source is a Metadata refresh through the bootstrap address, which is
+        // the same server, while broker 1 waits out its reconnect backoff; this is not confirmed.
         #expect((2...3).contains(broker.connectionCount), "\(broker.connectionCount) connections")
         #expect(broker.requestCount(apiKey: 0) == 2)
     }
