@@ -156,6 +156,8 @@ public final class Poller: @unchecked Sendable {
     }
 
     /// Makes a current or the next `wait` return. Safe from any thread; does nothing after `close()`.
+    /// A wake() made while `wait` drains the eventfd counts for that return only, so a loop must
+    /// check its state again before it waits.
     public func wake() {
         guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
         descriptors.withLock { current in
@@ -181,10 +183,13 @@ public final class Poller: @unchecked Sendable {
     }
 
     private func drainWakeEvent(_ wakeEvent: Int32) {
-        // Cleared before the read: a wake() racing with this drain writes again and is not lost.
-        wakePending.store(false, ordering: .releasing)
+        // Cleared after the read. If it were cleared before, a wake() between the two would
+        // write a value that this read consumes and leave the flag set. Every later wake() would
+        // then skip its write. A wake() skipped between the read and the store counts for the
+        // wait that is returning now.
         var value: UInt64 = 0
         _ = retryingInterrupts { Glibc.read(wakeEvent, &value, MemoryLayout<UInt64>.size) }
+        wakePending.store(false, ordering: .releasing)
     }
 
     private func control(
