@@ -58,8 +58,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
         while true {
             executor.runJobs()
             // One lock both checks for close and takes the queued commands. Commands queued
-            // while not ready stay queued; after connect() made the connection ready, the wait
-            // check below sees them and the next turn takes them.
+            // while not ready stay queued. After connect() made the connection ready, the wait
+            // check below finds them and the next turn takes them.
             if takeQueuedUnlessClosing() {
                 shutDown()
                 return

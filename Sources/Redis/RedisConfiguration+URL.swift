@@ -5,7 +5,7 @@ extension RedisConfiguration {
     ///
     /// The host may be a name, an IPv4 address or a bracketed IPv6 address; the port defaults to
     /// 6379 and must be in 1...65535. An IPv6 address without brackets is rejected, because in
-    /// `::1:6379` the port cannot be told from the address. User, password and socket path are
+    /// `::1:6379` the port cannot be distinguished from the address. User, password and socket path are
     /// percent-decoded, so `%40` stands for `@` and `%3A` for `:`. `redis://:password@host` sets
     /// only a password. TLS (`rediss://`) is not supported and is rejected.
     public init(url: String) throws(RedisError) {

@@ -28,7 +28,7 @@ public final class RedisSubscriber: Sendable {
     /// subscribed by another subscription. A denied channel throws ``RedisError/Code/serverError``
     /// with the server's `NOPERM` message; the subscriber does not retry it. While the server is
     /// unreachable the call waits up to ``RedisConfiguration/maxWaitWhileDisconnected``, then
-    /// throws ``RedisError/Code/notConnected``; a subscription that threw was not registered and
+    /// throws ``RedisError/Code/notConnected``. A subscription that threw was not registered and
     /// is not subscribed after a reconnect, so call `subscribe` again.
     public func subscribe(channels: [[UInt8]]) async throws(RedisError) -> RedisSubscription {
         try await core.subscribe(kind: .channel, names: channels)

@@ -4,8 +4,8 @@ import Synchronization
 /// A named POSIX thread running a closure, outside Swift's cooperative thread pool, so that its
 /// blocking calls (`epoll_wait`, `getaddrinfo`, a blocking `accept`) never hold a pool thread.
 ///
-/// Call ``join()`` to wait for the thread, or ``detach()`` to let it end on its own; whichever
-/// comes first wins, and later calls return at once.
+/// Call ``join()`` to wait for the thread, or ``detach()`` to let it end on its own. The first
+/// of the two calls takes effect, and later calls return at once.
 public final class NativeThread: Sendable {
     private let handle: Mutex<pthread_t?>
 

@@ -132,8 +132,8 @@ public final class ResolverPool: @unchecked Sendable {
         pthread_cond_broadcast(condition)
     }
 
-    /// Starts a detached worker thread. The caller holds `mutex`. When no thread can start and
-    /// none runs, the lookup `ticket` fails at once so its caller is not left waiting.
+    /// Starts a detached worker thread. The caller must have locked `mutex`. When no thread can
+    /// start and none runs, the lookup `ticket` fails at once so its caller is not left waiting.
     private func startThread(failing ticket: UInt64) {
         let thread: NativeThread
         do {

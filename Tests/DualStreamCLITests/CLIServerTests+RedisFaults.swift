@@ -150,7 +150,7 @@ extension Int {
     fileprivate var doubleValue: Double { Double(self) }
 }
 
-/// The middle value, or the mean of the two middle values for an even count.
+/// Returns the middle value, or the mean of the two middle values for an even count.
 private func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     let middle = sorted.count / 2

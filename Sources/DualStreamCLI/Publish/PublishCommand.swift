@@ -18,7 +18,7 @@ struct PublishCommand {
     /// no reachable broker. Once it is set, the run stops reading.
     private var stopCause: KafkaProducerError.Code?
     private var errorsPrinted = 0
-    private var toldAboutFurtherFailures = false
+    private var printedFurtherFailuresLine = false
     private var lastProgress = ContinuousClock.now
     private let showProgress = Output.standardErrorIsTerminal
 
@@ -216,8 +216,8 @@ struct PublishCommand {
         if errorsPrinted <= 5 || isNewCause {
             let message = Self.withOptionNames(error.message)
             Output.error("error: \(located.input) line \(located.line): \(message)")
-        } else if !toldAboutFurtherFailures {
-            toldAboutFurtherFailures = true
+        } else if !printedFurtherFailuresLine {
+            printedFurtherFailuresLine = true
             Output.error("error: further failures are counted in the summary")
         }
     }

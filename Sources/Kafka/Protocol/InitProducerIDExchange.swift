@@ -2,8 +2,8 @@ import KafkaWire
 
 /// InitProducerId (key 22) without a transactional id: obtains the producer id for idempotence.
 enum InitProducerIDExchange {
-    /// Encodes the request. `bumping` names the producer id and epoch to bump; from v3 the request
-    /// carries them, and before v3 (or with `nil`) it asks for a new producer id.
+    /// Encodes the request. `bumping` names the producer id and epoch to bump. From v3 the request
+    /// carries them; before v3, or with `nil`, it requests a new producer id.
     static func request(
         version: Int16, correlationID: Int32, clientID: String, bumping: (producerID: Int64, epoch: Int16)? = nil
     ) throws(WireEncodingError) -> [UInt8] {
