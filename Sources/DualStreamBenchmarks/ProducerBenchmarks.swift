@@ -34,6 +34,10 @@ enum ProducerBenchmarks {
         /// A new broker for every throughput run, so neither client meets a broker that already
         /// contains the other's records. `--broker shared` runs all on one broker.
         var brokerPerRun = true
+        /// `batchSize` and `maxRequestSize` of our producer in `swift-throughput`, to see how the
+        /// shape of Produce requests changes the broker's work. `compare` keeps the defaults.
+        var batchBytes = 1_000_000
+        var requestBytes = 1_048_576
 
         init(_ arguments: [String]) throws {
             var remaining = arguments[...]
@@ -54,6 +58,8 @@ enum ProducerBenchmarks {
                 case "--script": script = value
                 case "--buffer-bytes": bufferBytes = try Self.positive(value, flag)
                 case "--max-block-ms": maxBlockMilliseconds = try Self.positive(value, flag)
+                case "--batch-bytes": batchBytes = try Self.positive(value, flag)
+                case "--request-bytes": requestBytes = try Self.positive(value, flag)
                 case "--repeat": repeats = try Self.positive(value, flag)
                 case "--broker":
                     guard value == "per-run" || value == "shared" else {
@@ -91,7 +97,7 @@ enum ProducerBenchmarks {
             print("usage: dualstream-bench producer [compare|swift-throughput|swift-latency|buffer-limit] "
                 + "[--bootstrap HOST:PORT] [--topic NAME] [--records N] [--size BYTES] [--sizes 200,1024] "
                 + "[--keys N] [--latency-records N] [--repeat N] [--broker per-run|shared] [--script PATH] "
-                + "[--buffer-bytes N] [--max-block-ms N]")
+                + "[--buffer-bytes N] [--max-block-ms N] [--batch-bytes N] [--request-bytes N]")
         }
     }
 
@@ -132,6 +138,8 @@ enum ProducerBenchmarks {
         var configuration = KafkaProducerConfiguration(bootstrapServers: [options.bootstrap])
         configuration.linger = .milliseconds(5)
         configuration.acks = .all
+        configuration.batchSize = options.batchBytes
+        configuration.maxRequestSize = options.requestBytes
         let stats = ProduceRequestStats()
         let producer = try KafkaProducer(configuration: configuration, logger: stats.logger)
         let keys = keys(options.keys)

@@ -24,6 +24,9 @@ enum RedisBenchmarks {
         /// Runs only one of our scenarios, for a profiler: `pipelined`, `pipelined-default`,
         /// `sequential`, `sequential-default` or `sequential-connection`.
         var profileScenario: String?
+        /// Pins redis-server to this CPU (through `taskset`). Start the benchmark itself under
+        /// `taskset -c M` to pin both clients, which run in this process or are spawned by it.
+        var serverCPU: Int?
     }
 
     static let channel = "events:push:12345"
@@ -38,12 +41,16 @@ enum RedisBenchmarks {
         let options = try parse(arguments)
         precondition(notification.utf8.count == 100)
         let port = try freePort()
-        let server = try BenchmarkProcess.spawn(
-            options.redisServer,
-            [
-                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--daemonize", "no",
-            ])
+        let serverArguments = [
+            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--daemonize", "no",
+        ]
+        let server =
+            if let cpu = options.serverCPU {
+                try BenchmarkProcess.spawn("taskset", ["-c", String(cpu), options.redisServer] + serverArguments)
+            } else {
+                try BenchmarkProcess.spawn(options.redisServer, serverArguments)
+            }
         defer { server.terminate() }
         try waitForServer(port: port)
 
@@ -346,6 +353,12 @@ enum RedisBenchmarks {
             case "--rounds": options.rounds = try count()
             case "--redis-server": options.redisServer = try value()
             case "--redis-benchmark": options.redisBenchmark = try value()
+            case "--server-cpu":
+                let text = try value()
+                guard let cpu = Int(text), cpu >= 0 else {
+                    throw BenchmarkError("--server-cpu needs a CPU number (0 or more), got \(text)")
+                }
+                options.serverCPU = cpu
             case "--profile-pipelined": options.profileScenario = "pipelined"
             case "--profile":
                 let scenario = try value()
@@ -359,7 +372,7 @@ enum RedisBenchmarks {
                     "unknown option \(argument); options: --pipelined-count N (default 1000000), "
                         + "--sequential-count N (default 50000), --rounds N (default 3), "
                         + "--redis-server PATH, "
-                        + "--redis-benchmark PATH, --profile SCENARIO (ours only, for a profiler: "
+                        + "--redis-benchmark PATH, --server-cpu N (pins redis-server), --profile SCENARIO (ours only, for a profiler: "
                         + profileScenarios.joined(separator: ", ") + "), "
                         + "--profile-pipelined (same as --profile pipelined)")
             }
