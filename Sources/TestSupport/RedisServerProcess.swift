@@ -66,44 +66,32 @@ public final class RedisServerProcess: @unchecked Sendable {
                 throw TestSupportError(
                     .spawnFailed, "redis-server is already running on port \(current.port)")
             }
-            if let existing = current.directory {
-                return existing
-            }
-            let created = try POSIXFiles.makeTemporaryDirectory(prefix: "dualstream-redis")
-            current.directory = created
-            return created
+            return try ServerStartup.temporaryDirectory(&current.directory, prefix: "dualstream-redis")
         }
-        let attempts = port == nil ? 3 : 1
-        for attempt in 1...attempts {
-            let chosenPort = try port ?? FreePort.allocate()
-            do {
-                try launch(
-                    executable: executable, port: chosenPort, arguments: arguments,
-                    directory: directory, timeout: timeout
-                )
-                return
-            } catch let error as TestSupportError where error.code == .exitedEarly && attempt < attempts {
-                guard error.description.contains("Address already in use") else { throw error }
-            }
+        try ServerStartup.launchRetryingBusyPort(port: port) { chosenPort in
+            try launch(
+                executable: executable, port: chosenPort, arguments: arguments,
+                directory: directory, timeout: timeout
+            )
         }
     }
 
     /// Stops the server with SIGTERM, then SIGKILL after `grace`, and reaps it.
     public func stop(grace: Duration = .seconds(5)) {
-        let process = state.withLock { current in
-            defer { current.process = nil }
-            return current.process
-        }
-        process?.terminate(grace: grace)
+        takeProcess()?.terminate(grace: grace)
     }
 
     /// Kills the server with SIGKILL and reaps it, as a crash would.
     public func kill() {
-        let process = state.withLock { current in
+        takeProcess()?.kill()
+    }
+
+    /// Clears the stored process and returns it, so that only one caller stops it.
+    private func takeProcess() -> ChildProcess? {
+        state.withLock { current in
             defer { current.process = nil }
             return current.process
         }
-        process?.kill()
     }
 
     /// Suspends the server with SIGSTOP: connections stay open but no command gets a reply.
@@ -142,30 +130,16 @@ public final class RedisServerProcess: @unchecked Sendable {
             current.port = port
             current.arguments = arguments
         }
-        var exited: ChildProcess.Termination?
-        let ready = try waitUntil(timeout: timeout, interval: .milliseconds(20)) {
-            if !process.isRunning {
-                exited = process.exitStatus
-                return true
+        do {
+            try ServerStartup.waitUntilReady(
+                process, server: "redis-server", port: port, logPath: logPath,
+                readiness: "answering PING", notReady: "answer PING", timeout: timeout
+            ) {
+                LoopbackProbe.redisAnswersPing(port: port)
             }
-            return LoopbackProbe.redisAnswersPing(port: port)
-        }
-        if let exited {
+        } catch {
             state.withLock { $0.process = nil }
-            throw TestSupportError(
-                .exitedEarly,
-                "redis-server on port \(port) \(exited) before answering PING; log \(logPath):\n"
-                    + POSIXFiles.tail(of: logPath)
-            )
-        }
-        guard ready else {
-            process.kill()
-            state.withLock { $0.process = nil }
-            throw TestSupportError(
-                .startTimedOut,
-                "redis-server on port \(port) did not answer PING within \(timeout); log \(logPath):\n"
-                    + POSIXFiles.tail(of: logPath)
-            )
+            throw error
         }
     }
 }

@@ -63,22 +63,10 @@ public final class TansuProcess: @unchecked Sendable {
             if current.process?.isRunning == true {
                 throw TestSupportError(.spawnFailed, "tansu is already running on port \(current.port)")
             }
-            if let existing = current.directory {
-                return existing
-            }
-            let created = try POSIXFiles.makeTemporaryDirectory(prefix: "dualstream-tansu")
-            current.directory = created
-            return created
+            return try ServerStartup.temporaryDirectory(&current.directory, prefix: "dualstream-tansu")
         }
-        let attempts = port == nil ? 3 : 1
-        for attempt in 1...attempts {
-            let chosenPort = try port ?? FreePort.allocate()
-            do {
-                try launch(executable: executable, port: chosenPort, directory: directory, timeout: timeout)
-                return
-            } catch let error as TestSupportError where error.code == .exitedEarly && attempt < attempts {
-                guard error.description.contains("Address already in use") else { throw error }
-            }
+        try ServerStartup.launchRetryingBusyPort(port: port) { chosenPort in
+            try launch(executable: executable, port: chosenPort, directory: directory, timeout: timeout)
         }
     }
 
@@ -98,30 +86,16 @@ public final class TansuProcess: @unchecked Sendable {
             current.port = port
             current.executable = executable
         }
-        var exited: ChildProcess.Termination?
-        let ready = try waitUntil(timeout: timeout, interval: .milliseconds(20)) {
-            if !process.isRunning {
-                exited = process.exitStatus
-                return true
+        do {
+            try ServerStartup.waitUntilReady(
+                process, server: "tansu", port: port, logPath: logPath,
+                readiness: "accepting connections", notReady: "accept connections", timeout: timeout
+            ) {
+                LoopbackProbe.acceptsConnections(port: port)
             }
-            return LoopbackProbe.acceptsConnections(port: port)
-        }
-        if let exited {
+        } catch {
             state.withLock { $0.process = nil }
-            throw TestSupportError(
-                .exitedEarly,
-                "tansu on port \(port) \(exited) before accepting connections; log \(logPath):\n"
-                    + POSIXFiles.tail(of: logPath)
-            )
-        }
-        guard ready else {
-            process.kill()
-            state.withLock { $0.process = nil }
-            throw TestSupportError(
-                .startTimedOut,
-                "tansu on port \(port) did not accept connections within \(timeout); "
-                    + "log \(logPath):\n\(POSIXFiles.tail(of: logPath))"
-            )
+            throw error
         }
     }
 
@@ -149,19 +123,19 @@ public final class TansuProcess: @unchecked Sendable {
 
     /// Stops the broker with SIGTERM, then SIGKILL after `grace`, and reaps it.
     public func stop(grace: Duration = .seconds(5)) {
-        let process = state.withLock { current in
-            defer { current.process = nil }
-            return current.process
-        }
-        process?.terminate(grace: grace)
+        takeProcess()?.terminate(grace: grace)
     }
 
     /// Kills the broker with SIGKILL and reaps it.
     public func kill() {
-        let process = state.withLock { current in
+        takeProcess()?.kill()
+    }
+
+    /// Clears the stored process and returns it, so that only one caller stops it.
+    private func takeProcess() -> ChildProcess? {
+        state.withLock { current in
             defer { current.process = nil }
             return current.process
         }
-        process?.kill()
     }
 }

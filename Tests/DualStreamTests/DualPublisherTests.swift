@@ -1,4 +1,5 @@
 import DualStream
+import DualStreamLogging
 import FakeKafka
 import Foundation
 import Kafka
@@ -7,16 +8,38 @@ import TestSupport
 import Testing
 
 @Suite(.serialized) struct DualPublisherTests {
-    @Test func acknowledgedEventSendsNotification() async throws {
+    /// A fake cluster with the topic "events".
+    static func eventsCluster(partitions: Int32) throws -> FakeKafkaCluster {
         let cluster = try FakeKafkaCluster()
-        try cluster.createTopic("events", partitions: 3)
+        try cluster.createTopic("events", partitions: partitions)
+        return cluster
+    }
+
+    /// A running redis-server; the caller stops it.
+    static func startedRedis() throws -> RedisServerProcess {
         let redis = RedisServerProcess()
         try redis.start()
+        return redis
+    }
+
+    /// A publisher to the topic "events" of `cluster` that notifies the Redis server on
+    /// `redisPort`, or sends no notifications when `redisPort` is nil.
+    static func makePublisher(
+        _ cluster: FakeKafkaCluster, redisPort: Int?,
+        configuration: DualPublisherConfiguration = DualPublisherConfiguration(topic: "events"),
+        logger: Logger = .silent
+    ) throws -> DualPublisher {
+        try DualPublisher(
+            kafka: kafkaConfiguration(cluster), redis: redisPort.map { redisConfiguration(port: $0) },
+            configuration: configuration, logger: logger)
+    }
+
+    @Test func acknowledgedEventSendsNotification() async throws {
+        let cluster = try Self.eventsCluster(partitions: 3)
+        let redis = try Self.startedRedis()
         defer { redis.stop() }
         let collector = try await NotificationCollector(port: redis.port)
-        let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: redisConfiguration(port: redis.port),
-            configuration: DualPublisherConfiguration(topic: "events"))
+        let publisher = try Self.makePublisher(cluster, redisPort: redis.port)
 
         let metadata = try await publisher.publish(event(7, source: "octo/hello*world"))
         let messages = await collector.waitFor(1)
@@ -46,15 +69,11 @@ import Testing
     }
 
     @Test func kafkaFailureThrowsAndSendsNoNotification() async throws {
-        let cluster = try FakeKafkaCluster()
-        try cluster.createTopic("events", partitions: 1)
-        let redis = RedisServerProcess()
-        try redis.start()
+        let cluster = try Self.eventsCluster(partitions: 1)
+        let redis = try Self.startedRedis()
         defer { redis.stop() }
         let collector = try await NotificationCollector(port: redis.port)
-        let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: redisConfiguration(port: redis.port),
-            configuration: DualPublisherConfiguration(topic: "events"))
+        let publisher = try Self.makePublisher(cluster, redisPort: redis.port)
         // Warm up the connection so the fault hits the event under test.
         try await publisher.publish(event(0))
         _ = await collector.waitFor(1)
@@ -77,11 +96,8 @@ import Testing
     }
 
     @Test func invalidEventIsRejectedBeforeKafka() async throws {
-        let cluster = try FakeKafkaCluster()
-        try cluster.createTopic("events", partitions: 1)
-        let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: nil,
-            configuration: DualPublisherConfiguration(topic: "events"))
+        let cluster = try Self.eventsCluster(partitions: 1)
+        let publisher = try Self.makePublisher(cluster, redisPort: nil)
         var bad = event(1)
         bad.sourceType = "re*po"
         let results = await publisher.publishBatch([event(0), bad, event(2)])
@@ -98,14 +114,12 @@ import Testing
     }
 
     @Test func redisUnavailableIsCountedNotThrown() async throws {
-        let cluster = try FakeKafkaCluster()
-        try cluster.createTopic("events", partitions: 2)
+        let cluster = try Self.eventsCluster(partitions: 2)
         let handler = RecordingLogHandler()
         var configuration = DualPublisherConfiguration(topic: "events")
         configuration.closeTimeout = .seconds(2)
-        let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: redisConfiguration(port: try FreePort.allocate()),
-            configuration: configuration, logger: handler.logger)
+        let publisher = try Self.makePublisher(
+            cluster, redisPort: try FreePort.allocate(), configuration: configuration, logger: handler.logger)
 
         let results = await publisher.publishBatch((0..<200).map { event($0, source: "s\($0 % 5)") })
         await publisher.close()
@@ -126,15 +140,11 @@ import Testing
     }
 
     @Test func concurrentPublishersKeepOffsetOrderPerSource() async throws {
-        let cluster = try FakeKafkaCluster()
-        try cluster.createTopic("events", partitions: 2)
-        let redis = RedisServerProcess()
-        try redis.start()
+        let cluster = try Self.eventsCluster(partitions: 2)
+        let redis = try Self.startedRedis()
         defer { redis.stop() }
         let collector = try await NotificationCollector(port: redis.port)
-        let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: redisConfiguration(port: redis.port),
-            configuration: DualPublisherConfiguration(topic: "events"))
+        let publisher = try Self.makePublisher(cluster, redisPort: redis.port)
 
         let tasks = 8
         let perTask = 60
@@ -172,17 +182,13 @@ import Testing
     }
 
     @Test func stoppedRedisFillsQueueWithoutBlockingKafka() async throws {
-        let cluster = try FakeKafkaCluster()
-        try cluster.createTopic("events", partitions: 1)
-        let redis = RedisServerProcess()
-        try redis.start()
+        let cluster = try Self.eventsCluster(partitions: 1)
+        let redis = try Self.startedRedis()
         defer { redis.stop() }
         var configuration = DualPublisherConfiguration(topic: "events")
         configuration.notificationQueueCapacity = 50
         configuration.closeTimeout = .milliseconds(500)
-        let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: redisConfiguration(port: redis.port),
-            configuration: configuration)
+        let publisher = try Self.makePublisher(cluster, redisPort: redis.port, configuration: configuration)
         try await publisher.publish(event(0))
         redis.pause()
         defer { redis.resume() }
@@ -207,15 +213,11 @@ import Testing
     }
 
     @Test func closeDeliversQueuedNotifications() async throws {
-        let cluster = try FakeKafkaCluster()
-        try cluster.createTopic("events", partitions: 3)
-        let redis = RedisServerProcess()
-        try redis.start()
+        let cluster = try Self.eventsCluster(partitions: 3)
+        let redis = try Self.startedRedis()
         defer { redis.stop() }
         let collector = try await NotificationCollector(port: redis.port)
-        let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: redisConfiguration(port: redis.port),
-            configuration: DualPublisherConfiguration(topic: "events"))
+        let publisher = try Self.makePublisher(cluster, redisPort: redis.port)
         _ = await publisher.publishBatch((0..<2_000).map { event($0, source: "s\($0 % 17)") })
         await publisher.close()
         #expect(publisher.statistics.redisSent == 2_000)
@@ -224,11 +226,8 @@ import Testing
     }
 
     @Test func publishAfterCloseThrowsClosed() async throws {
-        let cluster = try FakeKafkaCluster()
-        try cluster.createTopic("events", partitions: 1)
-        let publisher = try DualPublisher(
-            kafka: kafkaConfiguration(cluster), redis: nil,
-            configuration: DualPublisherConfiguration(topic: "events"))
+        let cluster = try Self.eventsCluster(partitions: 1)
+        let publisher = try Self.makePublisher(cluster, redisPort: nil)
         await publisher.close()
         let error = await #expect(throws: DualStreamError.self) { try await publisher.publish(event(1)) }
         #expect(error?.isClosed == true)

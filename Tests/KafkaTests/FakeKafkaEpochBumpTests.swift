@@ -31,11 +31,9 @@ struct FakeKafkaEpochBumpTests {
         let batch = FakeKafkaRequests.recordBatch(
             [FakeKafkaTestRecord(key: nil, value: [1])], producerID: 1000, producerEpoch: epoch,
             baseSequence: sequence)
-        var reader = try connection.roundTrip(
-            FakeKafkaRequests.produce(
-                version: 11, correlationID: correlationID,
-                batches: [.init(topic: "bump", partition: 0, records: batch)]))
-        return try #require(try reader.produceResponse(version: 11).partitions.first)
+        let response = try connection.produce(
+            version: 11, correlationID: correlationID, topic: "bump", records: batch)
+        return try #require(response.partitions.first)
     }
 
     @Test("Bump increments epoch and fences the old one")

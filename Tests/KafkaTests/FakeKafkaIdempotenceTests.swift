@@ -30,11 +30,9 @@ struct FakeKafkaIdempotenceTests {
         /// Sends one batch with Produce v11 and returns the response for its partition.
         mutating func produce(_ batch: [UInt8]) throws -> FakeKafkaTestProducePartition {
             correlationID += 1
-            var reader = try connection.roundTrip(
-                FakeKafkaRequests.produce(
-                    version: 11, correlationID: correlationID,
-                    batches: [.init(topic: "ids", partition: 0, records: batch)]))
-            return try #require(try reader.produceResponse(version: 11).partitions.first)
+            let response = try connection.produce(
+                version: 11, correlationID: correlationID, topic: "ids", records: batch)
+            return try #require(response.partitions.first)
         }
     }
 

@@ -10,6 +10,16 @@ struct FakeKafkaProduceTests {
         FakeKafkaTestRecord(key: [], value: nil, headers: [("empty", nil)], timestampDelta: 7),
     ]
 
+    /// A cluster with the one-partition topic "golden" that gives out producer id 0 first, the id
+    /// (with epoch 0 and sequence 0) that the sarama golden batch carries.
+    static func goldenCluster() throws -> FakeKafkaCluster {
+        var configuration = FakeKafkaConfiguration()
+        configuration.firstProducerID = 0
+        let cluster = try FakeKafkaCluster(configuration: configuration)
+        try cluster.createTopic("golden", partitions: 1)
+        return cluster
+    }
+
     @Test("CRC-32C of test bytes matches vectors")
     func testChecksumVectors() {
         #expect(fakeKafkaTestCRC32C(Array("123456789".utf8)[...]) == 0xE306_9283)
@@ -42,11 +52,9 @@ struct FakeKafkaProduceTests {
         if version >= 5 { #expect(response.partitions.map(\.logStartOffset) == [0, 0]) }
         if version >= 8 { #expect(response.partitions.map(\.errorMessage) == [nil, nil]) }
 
-        var again = try connection.roundTrip(
-            FakeKafkaRequests.produce(
-                version: version, correlationID: 22,
-                batches: [.init(topic: "events", partition: 0, records: first)]))
-        #expect(try again.produceResponse(version: version).partitions.map(\.baseOffset) == [3])
+        let again = try connection.produce(
+            version: version, correlationID: 22, topic: "events", records: first)
+        #expect(again.partitions.map(\.baseOffset) == [3])
 
         let records = try cluster.records(topic: "events", partition: 0)
         #expect(records.map(\.offset) == [0, 1, 2, 3, 4, 5])
@@ -67,21 +75,13 @@ struct FakeKafkaProduceTests {
 
     @Test("Produce accepts sarama golden batch")
     func produceGoldenBatch() throws {
-        var configuration = FakeKafkaConfiguration()
-        // The golden batch carries ProducerId 0, epoch 0, sequence 0.
-        configuration.firstProducerID = 0
-        let cluster = try FakeKafkaCluster(configuration: configuration)
+        let cluster = try Self.goldenCluster()
         defer { cluster.shutdown() }
-        try cluster.createTopic("golden", partitions: 1)
         let connection = try FakeKafkaTestConnection(cluster)
         _ = try connection.roundTrip(FakeKafkaRequests.initProducerId(version: 4, correlationID: 1))
-        var reader = try connection.roundTrip(
-            FakeKafkaRequests.produce(
-                version: 9, correlationID: 2,
-                batches: [
-                    .init(topic: "golden", partition: 0, records: FakeKafkaRequests.saramaUncompressedBatch)
-                ]))
-        #expect(try reader.produceResponse(version: 9).partitions.first?.errorCode == 0)
+        let response = try connection.produce(
+            version: 9, correlationID: 2, topic: "golden", records: FakeKafkaRequests.saramaUncompressedBatch)
+        #expect(response.partitions.first?.errorCode == 0)
         let records = try cluster.records(topic: "golden", partition: 0)
         #expect(
             records == [
@@ -103,32 +103,23 @@ struct FakeKafkaProduceTests {
             ("magic changed", 16, FakeKafkaErrorCode.invalidRecord),
         ])
     func produceCorruptBatch(label: String, byteIndex: Int, expected: Int16) throws {
-        var configuration = FakeKafkaConfiguration()
-        configuration.firstProducerID = 0
-        let cluster = try FakeKafkaCluster(configuration: configuration)
+        let cluster = try Self.goldenCluster()
         defer { cluster.shutdown() }
-        try cluster.createTopic("golden", partitions: 1)
         let connection = try FakeKafkaTestConnection(cluster)
         _ = try connection.roundTrip(FakeKafkaRequests.initProducerId(version: 4, correlationID: 1))
         var corrupt = FakeKafkaRequests.saramaUncompressedBatch
         corrupt[byteIndex] ^= 0x01
-        var reader = try connection.roundTrip(
-            FakeKafkaRequests.produce(
-                version: 9, correlationID: 2,
-                batches: [.init(topic: "golden", partition: 0, records: corrupt)]))
-        let partition = try #require(try reader.produceResponse(version: 9).partitions.first)
+        let response = try connection.produce(
+            version: 9, correlationID: 2, topic: "golden", records: corrupt)
+        let partition = try #require(response.partitions.first)
         #expect(partition.errorCode == expected, "\(label)")
         #expect(partition.baseOffset == -1)
         #expect(partition.errorMessage != nil)
         #expect(try cluster.records(topic: "golden", partition: 0).isEmpty)
         // The fake responds to the next request on the same connection.
-        var next = try connection.roundTrip(
-            FakeKafkaRequests.produce(
-                version: 9, correlationID: 3,
-                batches: [
-                    .init(topic: "golden", partition: 0, records: FakeKafkaRequests.saramaUncompressedBatch)
-                ]))
-        #expect(try next.produceResponse(version: 9).partitions.first?.errorCode == 0)
+        let next = try connection.produce(
+            version: 9, correlationID: 3, topic: "golden", records: FakeKafkaRequests.saramaUncompressedBatch)
+        #expect(next.partitions.first?.errorCode == 0)
     }
 
     @Test(
@@ -167,11 +158,9 @@ struct FakeKafkaProduceTests {
         default:
             records = []
         }
-        var reader = try connection.roundTrip(
-            FakeKafkaRequests.produce(
-                version: 12, correlationID: 9,
-                batches: [.init(topic: "framing", partition: 0, records: records)]))
-        let partition = try #require(try reader.produceResponse(version: 12).partitions.first)
+        let response = try connection.produce(
+            version: 12, correlationID: 9, topic: "framing", records: records)
+        let partition = try #require(response.partitions.first)
         #expect(partition.errorCode == expected, "\(label): \(partition.errorMessage ?? "no message")")
         #expect(try cluster.records(topic: "framing", partition: 0).isEmpty)
     }
@@ -188,17 +177,12 @@ struct FakeKafkaProduceTests {
         let fits = FakeKafkaRequests.recordBatch([
             FakeKafkaTestRecord(key: nil, value: [UInt8](repeating: 7, count: 50))
         ])
-        var reader = try connection.roundTrip(
-            FakeKafkaRequests.produce(
-                version: 7, correlationID: 1,
-                batches: [.init(topic: "small", partition: 0, records: large)]))
-        #expect(
-            try reader.produceResponse(version: 7).partitions.first?.errorCode
-                == FakeKafkaErrorCode.messageTooLarge)
-        var second = try connection.roundTrip(
-            FakeKafkaRequests.produce(
-                version: 7, correlationID: 2, batches: [.init(topic: "small", partition: 0, records: fits)]))
-        #expect(try second.produceResponse(version: 7).partitions.first?.errorCode == 0)
+        let response = try connection.produce(
+            version: 7, correlationID: 1, topic: "small", records: large)
+        #expect(response.partitions.first?.errorCode == FakeKafkaErrorCode.messageTooLarge)
+        let second = try connection.produce(
+            version: 7, correlationID: 2, topic: "small", records: fits)
+        #expect(second.partitions.first?.errorCode == 0)
     }
 
     @Test("Oversized request closes connection")
@@ -242,18 +226,13 @@ struct FakeKafkaProduceTests {
         try cluster.createTopic("moving", partitions: 1)
         let batch = FakeKafkaRequests.recordBatch(Self.sample)
         let oldLeader = try FakeKafkaTestConnection(cluster, broker: 1)
-        var accepted = try oldLeader.roundTrip(
-            FakeKafkaRequests.produce(
-                version: version, correlationID: 1,
-                batches: [.init(topic: "moving", partition: 0, records: batch)]))
-        #expect(try accepted.produceResponse(version: version).partitions.first?.errorCode == 0)
+        let accepted = try oldLeader.produce(
+            version: version, correlationID: 1, topic: "moving", records: batch)
+        #expect(accepted.partitions.first?.errorCode == 0)
 
         try cluster.moveLeader(topic: "moving", partition: 0, to: 3)
-        var refused = try oldLeader.roundTrip(
-            FakeKafkaRequests.produce(
-                version: version, correlationID: 2,
-                batches: [.init(topic: "moving", partition: 0, records: batch)]))
-        let response = try refused.produceResponse(version: version)
+        let response = try oldLeader.produce(
+            version: version, correlationID: 2, topic: "moving", records: batch)
         let partition = try #require(response.partitions.first)
         #expect(partition.errorCode == FakeKafkaErrorCode.notLeaderOrFollower)
         if version >= 10 {
@@ -273,11 +252,9 @@ struct FakeKafkaProduceTests {
         }
 
         let newLeader = try FakeKafkaTestConnection(cluster, broker: 3)
-        var moved = try newLeader.roundTrip(
-            FakeKafkaRequests.produce(
-                version: version, correlationID: 3,
-                batches: [.init(topic: "moving", partition: 0, records: batch)]))
-        #expect(try moved.produceResponse(version: version).partitions.first?.baseOffset == 3)
+        let moved = try newLeader.produce(
+            version: version, correlationID: 3, topic: "moving", records: batch)
+        #expect(moved.partitions.first?.baseOffset == 3)
     }
 
     @Test("acks=0 sends no response")
@@ -355,15 +332,9 @@ struct FakeKafkaProduceTests {
                         let records = (0..<3).map { index in
                             FakeKafkaTestRecord(key: [UInt8(writer)], value: [UInt8(request), UInt8(index)])
                         }
-                        var reader = try connection.roundTrip(
-                            FakeKafkaRequests.produce(
-                                version: 9, correlationID: Int32(request),
-                                batches: [
-                                    .init(
-                                        topic: "shared", partition: 0,
-                                        records: FakeKafkaRequests.recordBatch(records))
-                                ]))
-                        let response = try reader.produceResponse(version: 9)
+                        let response = try connection.produce(
+                            version: 9, correlationID: Int32(request), topic: "shared",
+                            records: FakeKafkaRequests.recordBatch(records))
                         #expect(response.correlationID == Int32(request))
                         baseOffsets.append(response.partitions[0].baseOffset)
                     }

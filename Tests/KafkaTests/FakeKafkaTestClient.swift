@@ -76,6 +76,20 @@ final class FakeKafkaTestConnection {
     }
 }
 
+extension FakeKafkaTestConnection {
+    /// Sends a Produce request with one batch, `records`, for partition 0 of `topic`, and returns
+    /// the decoded response.
+    func produce(
+        version: Int16, correlationID: Int32, topic: String, records: [UInt8]
+    ) throws -> FakeKafkaTestProduceResponse {
+        var reader = try roundTrip(
+            FakeKafkaRequests.produce(
+                version: version, correlationID: correlationID,
+                batches: [.init(topic: topic, partition: 0, records: records)]))
+        return try reader.produceResponse(version: version)
+    }
+}
+
 struct FakeKafkaTestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

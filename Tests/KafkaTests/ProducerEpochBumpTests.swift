@@ -15,15 +15,59 @@ struct ProducerEpochBumpTests {
         cluster.requests(apiKey: .initProducerId).compactMap(\.initProducerID)
     }
 
+    /// Indices, as written by `record(_:_:)`, of the records stored in "bump" partition 0.
+    static func storedIndices(_ cluster: FakeKafkaCluster) throws -> [Int] {
+        try cluster.records(topic: "bump", partition: 0).compactMap { recordIndex($0.value) }
+    }
+
+    /// A fake cluster with the one-partition topic "bump".
+    static func bumpCluster(configuration: FakeKafkaConfiguration = FakeKafkaConfiguration()) throws
+        -> FakeKafkaCluster
+    {
+        let cluster = try FakeKafkaCluster(configuration: configuration)
+        try cluster.createTopic("bump", partitions: 1)
+        return cluster
+    }
+
+    /// A producer on `cluster` that has delivered record 0 to "bump", so it holds producer id 1000
+    /// at epoch 0 and the next batch has sequence 1.
+    static func producerAfterFirstRecord(
+        _ cluster: FakeKafkaCluster, configuration: KafkaProducerConfiguration? = nil
+    ) async throws -> KafkaProducer {
+        let producer = try KafkaProducer(
+            configuration: configuration ?? testConfiguration(cluster), logger: TestLogging.logger)
+        _ = try await producer.send(record("bump", 0))
+        return producer
+    }
+
+    /// Makes the next Produce request for "bump" partition 0 fail with `code`.
+    static func failNextProduce(_ cluster: FakeKafkaCluster, with code: Int16) {
+        cluster.inject(FakeKafkaFault(.error(code), apiKey: .produce, topic: "bump", partition: 0))
+    }
+
+    /// Expects the last accepted batch to carry `producerID`, `producerEpoch` and `baseSequence`.
+    static func expectLastAcceptedBatch(
+        _ cluster: FakeKafkaCluster, producerID: Int64? = nil, producerEpoch: Int16? = nil,
+        baseSequence: Int32? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let last = try #require(acceptedBatches(cluster).last, sourceLocation: sourceLocation)
+        if let producerID {
+            #expect(last.producerID == producerID, sourceLocation: sourceLocation)
+        }
+        if let producerEpoch {
+            #expect(last.producerEpoch == producerEpoch, sourceLocation: sourceLocation)
+        }
+        if let baseSequence {
+            #expect(last.baseSequence == baseSequence, sourceLocation: sourceLocation)
+        }
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func outOfOrderFailsBatchAndBumpsEpoch() async throws {
-        let cluster = try FakeKafkaCluster()
+        let cluster = try Self.bumpCluster()
         defer { cluster.shutdown() }
-        try cluster.createTopic("bump", partitions: 1)
-        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
-        _ = try await producer.send(record("bump", 0))
-        cluster.inject(FakeKafkaFault(
-            .error(FakeKafkaErrorCode.outOfOrderSequenceNumber), apiKey: .produce, topic: "bump", partition: 0))
+        let producer = try await Self.producerAfterFirstRecord(cluster)
+        Self.failNextProduce(cluster, with: FakeKafkaErrorCode.outOfOrderSequenceNumber)
         await #expect {
             _ = try await producer.send(record("bump", 1))
         } throws: { error in
@@ -37,24 +81,20 @@ struct ProducerEpochBumpTests {
         #expect(requests.count == 2)
         #expect(requests.last == FakeKafkaInitProducerIDRequest(producerID: 1000, producerEpoch: 0))
         #expect(cluster.issuedProducerIDs == [1000: 1])
-        let last = try #require(Self.acceptedBatches(cluster).last)
-        #expect(last.producerID == 1000)
-        #expect(last.producerEpoch == 1)
-        #expect(last.baseSequence == 0)
-        #expect(try cluster.records(topic: "bump", partition: 0).compactMap { recordIndex($0.value) } == [0, 2])
+        try Self.expectLastAcceptedBatch(cluster, producerID: 1000, producerEpoch: 1, baseSequence: 0)
+        #expect(try Self.storedIndices(cluster) == [0, 2])
         #expect(cluster.problems().isEmpty, "\(cluster.problems())")
     }
 
     @Test(.timeLimit(.minutes(1)))
     func batchesBehindFailedOneAreResequenced() async throws {
-        let cluster = try FakeKafkaCluster()
+        let cluster = try Self.bumpCluster()
         defer { cluster.shutdown() }
-        try cluster.createTopic("bump", partitions: 1)
-        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
-        _ = try await producer.send(record("bump", 0))
+        let producer = try await Self.producerAfterFirstRecord(cluster)
         // The error for record 1 arrives late, so records 2 and 3 are in flight behind it.
         var fault = FakeKafkaFault(
-            .error(FakeKafkaErrorCode.outOfOrderSequenceNumber), apiKey: .produce, topic: "bump", partition: 0)
+            .error(FakeKafkaErrorCode.outOfOrderSequenceNumber), apiKey: .produce, topic: "bump", partition: 0
+        )
         fault.responseDelay = .milliseconds(300)
         cluster.inject(fault)
         var handles = [DeliveryHandle]()
@@ -81,43 +121,34 @@ struct ProducerEpochBumpTests {
         let accepted = Self.acceptedBatches(cluster).filter { $0.producerEpoch == 1 }
         #expect(accepted.map(\.baseSequence) == [0, 1])
         #expect(accepted.map(\.producerID) == [1000, 1000])
-        #expect(try cluster.records(topic: "bump", partition: 0).compactMap { recordIndex($0.value) } == [0, 2, 3])
+        #expect(try Self.storedIndices(cluster) == [0, 2, 3])
     }
 
     @Test(.timeLimit(.minutes(1)))
     func unknownProducerIDRetriesUnderBumpedEpoch() async throws {
-        let cluster = try FakeKafkaCluster()
+        let cluster = try Self.bumpCluster()
         defer { cluster.shutdown() }
-        try cluster.createTopic("bump", partitions: 1)
-        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
-        _ = try await producer.send(record("bump", 0))
+        let producer = try await Self.producerAfterFirstRecord(cluster)
         // Retention removed record 0, and with it the producer's state on the broker.
         try cluster.deleteRecords(topic: "bump", partition: 0, before: 1)
-        cluster.inject(FakeKafkaFault(
-            .error(FakeKafkaErrorCode.unknownProducerId), apiKey: .produce, topic: "bump", partition: 0))
+        Self.failNextProduce(cluster, with: FakeKafkaErrorCode.unknownProducerId)
         let metadata = try await producer.send(record("bump", 1))
         await producer.close(timeout: .seconds(2))
 
         #expect(metadata.offset == 1)
         #expect(Self.initRequests(cluster).last == FakeKafkaInitProducerIDRequest(producerID: 1000, producerEpoch: 0))
-        let last = try #require(Self.acceptedBatches(cluster).last)
-        #expect(last.producerID == 1000)
-        #expect(last.producerEpoch == 1)
-        #expect(last.baseSequence == 0)
-        #expect(try cluster.records(topic: "bump", partition: 0).compactMap { recordIndex($0.value) } == [1])
+        try Self.expectLastAcceptedBatch(cluster, producerID: 1000, producerEpoch: 1, baseSequence: 0)
+        #expect(try Self.storedIndices(cluster) == [1])
     }
 
     @Test(.timeLimit(.minutes(1)))
     func unknownProducerIDWithLogIntactFails() async throws {
-        let cluster = try FakeKafkaCluster()
+        let cluster = try Self.bumpCluster()
         defer { cluster.shutdown() }
-        try cluster.createTopic("bump", partitions: 1)
-        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
-        _ = try await producer.send(record("bump", 0))
+        let producer = try await Self.producerAfterFirstRecord(cluster)
         // The log still starts at offset 0, before the acknowledged record 0, so the broker lost
         // the producer's state for no reason the producer can see: record 1 fails.
-        cluster.inject(FakeKafkaFault(
-            .error(FakeKafkaErrorCode.unknownProducerId), apiKey: .produce, topic: "bump", partition: 0))
+        Self.failNextProduce(cluster, with: FakeKafkaErrorCode.unknownProducerId)
         await #expect {
             _ = try await producer.send(record("bump", 1))
         } throws: { error in
@@ -127,21 +158,17 @@ struct ProducerEpochBumpTests {
         let metadata = try await producer.send(record("bump", 2))
         await producer.close(timeout: .seconds(2))
         #expect(metadata.offset == 1)
-        let last = try #require(Self.acceptedBatches(cluster).last)
-        #expect(last.producerEpoch == 1)
-        #expect(last.baseSequence == 0)
+        try Self.expectLastAcceptedBatch(cluster, producerEpoch: 1, baseSequence: 0)
     }
 
     @Test(.timeLimit(.minutes(1)))
     func expiredUnknownOutcomeBumpsEpoch() async throws {
-        let cluster = try FakeKafkaCluster()
+        let cluster = try Self.bumpCluster()
         defer { cluster.shutdown() }
-        try cluster.createTopic("bump", partitions: 1)
         var configuration = testConfiguration(cluster)
         configuration.deliveryTimeout = .milliseconds(1_200)
         configuration.requestTimeout = .milliseconds(300)
-        let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
-        _ = try await producer.send(record("bump", 0))
+        let producer = try await Self.producerAfterFirstRecord(cluster, configuration: configuration)
         cluster.inject(FakeKafkaFault(.dropResponse(afterProcessing: true), apiKey: .produce, count: .max))
         await #expect {
             _ = try await producer.send(record("bump", 1))
@@ -154,52 +181,39 @@ struct ProducerEpochBumpTests {
         await producer.close(timeout: .seconds(2))
 
         #expect(Self.initRequests(cluster).last == FakeKafkaInitProducerIDRequest(producerID: 1000, producerEpoch: 0))
-        let last = try #require(Self.acceptedBatches(cluster).last)
-        #expect(last.producerID == 1000)
-        #expect(last.producerEpoch == 1)
-        #expect(last.baseSequence == 0)
+        try Self.expectLastAcceptedBatch(cluster, producerID: 1000, producerEpoch: 1, baseSequence: 0)
     }
 
     @Test(.timeLimit(.minutes(1)))
     func bumpFallsBackToNewIDBeforeV3() async throws {
         var fakeConfiguration = FakeKafkaConfiguration()
         fakeConfiguration.initProducerIdVersions = 0...2
-        let cluster = try FakeKafkaCluster(configuration: fakeConfiguration)
+        let cluster = try Self.bumpCluster(configuration: fakeConfiguration)
         defer { cluster.shutdown() }
-        try cluster.createTopic("bump", partitions: 1)
-        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
-        _ = try await producer.send(record("bump", 0))
+        let producer = try await Self.producerAfterFirstRecord(cluster)
         try cluster.deleteRecords(topic: "bump", partition: 0, before: 1)
-        cluster.inject(FakeKafkaFault(
-            .error(FakeKafkaErrorCode.unknownProducerId), apiKey: .produce, topic: "bump", partition: 0))
+        Self.failNextProduce(cluster, with: FakeKafkaErrorCode.unknownProducerId)
         _ = try await producer.send(record("bump", 1))
         await producer.close(timeout: .seconds(2))
 
         #expect(cluster.issuedProducerIDs == [1000: 0, 1001: 0])
-        let last = try #require(Self.acceptedBatches(cluster).last)
-        #expect(last.producerID == 1001)
-        #expect(last.baseSequence == 0)
+        try Self.expectLastAcceptedBatch(cluster, producerID: 1001, baseSequence: 0)
     }
 
     @Test(.timeLimit(.minutes(1)))
     func fencedBumpFallsBackToNewID() async throws {
-        let cluster = try FakeKafkaCluster()
+        let cluster = try Self.bumpCluster()
         defer { cluster.shutdown() }
-        try cluster.createTopic("bump", partitions: 1)
-        let producer = try KafkaProducer(configuration: testConfiguration(cluster), logger: TestLogging.logger)
-        _ = try await producer.send(record("bump", 0))
+        let producer = try await Self.producerAfterFirstRecord(cluster)
         cluster.inject(FakeKafkaFault(.error(FakeKafkaErrorCode.producerFenced), apiKey: .initProducerId))
         try cluster.deleteRecords(topic: "bump", partition: 0, before: 1)
-        cluster.inject(FakeKafkaFault(
-            .error(FakeKafkaErrorCode.unknownProducerId), apiKey: .produce, topic: "bump", partition: 0))
+        Self.failNextProduce(cluster, with: FakeKafkaErrorCode.unknownProducerId)
         _ = try await producer.send(record("bump", 1))
         await producer.close(timeout: .seconds(2))
 
         let requests = Self.initRequests(cluster)
         #expect(requests.map(\.producerID) == [-1, 1000, -1])
-        let last = try #require(Self.acceptedBatches(cluster).last)
-        #expect(last.producerID == 1001)
-        #expect(last.producerEpoch == 0)
+        try Self.expectLastAcceptedBatch(cluster, producerID: 1001, producerEpoch: 0)
     }
 }
 

@@ -18,12 +18,7 @@ struct RedisRobustnessClientTests {
 
     @Test("garbage reply is a protocol error, next command reconnects")
     func garbageReply() async throws {
-        let server = try HostileRedisServer { index, socket in
-            _ = HostileRedisServer.readCommands(socket, count: 1)
-            HostileRedisServer.send(socket, index == 0 ? "?garbage\r\n" : ":7\r\n")
-            HostileRedisServer.drainUntilClosed(socket)
-            socket.close()
-        }
+        let server = try HostileRedisServer.replyingOnce { index in index == 0 ? "?garbage\r\n" : ":7\r\n" }
         defer { server.stop() }
         let client = RedisClient(configuration: Self.configuration(port: server.port))
         let first = await capture { () async throws(RedisError) in try await client.send("PING") }
@@ -41,12 +36,7 @@ struct RedisRobustnessClientTests {
 
     @Test("extra reply closes connection, next command gets its own")
     func extraReply() async throws {
-        let server = try HostileRedisServer { index, socket in
-            _ = HostileRedisServer.readCommands(socket, count: 1)
-            HostileRedisServer.send(socket, index == 0 ? ":1\r\n:2\r\n" : ":3\r\n")
-            HostileRedisServer.drainUntilClosed(socket)
-            socket.close()
-        }
+        let server = try HostileRedisServer.replyingOnce { index in index == 0 ? ":1\r\n:2\r\n" : ":3\r\n" }
         defer { server.stop() }
         let client = RedisClient(configuration: Self.configuration(port: server.port))
         #expect(try await client.send("PING") == .integer(1))
@@ -63,13 +53,10 @@ struct RedisRobustnessClientTests {
 
     @Test("unsolicited push closes the connection")
     func unsolicitedPush() async throws {
-        let server = try HostileRedisServer { index, socket in
-            _ = HostileRedisServer.readCommands(socket, count: 1)
+        let server = try HostileRedisServer.replyingOnce { index in
             // Connection 0 follows its reply with a push in the same write, while no command waits.
             let push = index == 0 ? "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\np\r\n" : ""
-            HostileRedisServer.send(socket, ":\(index)\r\n" + push)
-            HostileRedisServer.drainUntilClosed(socket)
-            socket.close()
+            return ":\(index)\r\n" + push
         }
         defer { server.stop() }
         let client = RedisClient(configuration: Self.configuration(port: server.port))
@@ -82,12 +69,7 @@ struct RedisRobustnessClientTests {
 
     @Test("500 MiB bulk length then silence allocates nothing")
     func hugeBulkLength() async throws {
-        let server = try HostileRedisServer { _, socket in
-            _ = HostileRedisServer.readCommands(socket, count: 1)
-            HostileRedisServer.send(socket, "$524288000\r\nabc")
-            HostileRedisServer.drainUntilClosed(socket)
-            socket.close()
-        }
+        let server = try HostileRedisServer.replyingOnce { _ in "$524288000\r\nabc" }
         defer { server.stop() }
         let before = residentMemoryBytes()
         let client = RedisClient(configuration: Self.configuration(port: server.port))
@@ -106,19 +88,13 @@ struct RedisRobustnessClientTests {
 
     @Test("server that accepts and closes causes no busy loop")
     func acceptAndClose() async throws {
-        let server = try HostileRedisServer(maxConnections: 100_000) { _, socket in
-            socket.close()
-        }
+        let server = try HostileRedisServer.closingEveryConnection()
         defer { server.stop() }
         // The I/O thread is among the threads started from here on.
         let threadsBefore = Set(threadCPUTimes().keys)
         let client = RedisClient(configuration: Self.configuration(port: server.port))
         _ = await capture { () async throws(RedisError) in try await client.send("PING") }
-        let cpuBefore = threadCPUTimes()
-        let acceptedBefore = server.accepted
-        try await Task.sleep(for: .seconds(2))
-        let cpu = cpuTimeOfNewThreads(before: threadsBefore, start: cpuBefore)
-        let connects = server.accepted - acceptedBefore
+        let (connects, cpu) = try await server.reconnectCost(threadsBefore: threadsBefore, over: .seconds(2))
         await client.close()
         // With backoff from 10 ms to 200 ms, two seconds allow a few dozen attempts at most.
         #expect(connects < 100, "\(connects) connections in 2 s")
@@ -127,10 +103,7 @@ struct RedisRobustnessClientTests {
 
     @Test("server that never answers AUTH times the command out")
     func silentAuth() async throws {
-        let server = try HostileRedisServer { _, socket in
-            HostileRedisServer.drainUntilClosed(socket)
-            socket.close()
-        }
+        let server = try HostileRedisServer.silent()
         defer { server.stop() }
         var configuration = Self.configuration(port: server.port)
         configuration.password = "secret-password"
@@ -150,10 +123,7 @@ struct RedisRobustnessClientTests {
 
     @Test("commands after close fail, close twice returns")
     func afterClose() async throws {
-        let server = try HostileRedisServer { _, socket in
-            HostileRedisServer.drainUntilClosed(socket)
-            socket.close()
-        }
+        let server = try HostileRedisServer.silent()
         defer { server.stop() }
         let client = RedisClient(configuration: Self.configuration(port: server.port))
         await client.close()

@@ -69,7 +69,9 @@ final class HostileRedisServer: Sendable {
         return received
     }
 
-    private static func commandCount(_ bytes: [UInt8]) -> Int {
+    /// Counts the commands in `bytes` by their `*` header lines. Correct for commands whose
+    /// arguments contain no line starting with `*`.
+    static func commandCount(_ bytes: [UInt8]) -> Int {
         var count = 0
         var atLineStart = true
         for byte in bytes {
@@ -99,6 +101,75 @@ final class HostileRedisServer: Sendable {
             if case .wouldBlock = result { continue }
             return
         }
+    }
+}
+
+// MARK: Common scripts
+
+extension HostileRedisServer {
+    /// A server that never replies: it discards input until the peer closes the connection.
+    static func silent(maxConnections: Int = 1_000) throws -> HostileRedisServer {
+        try HostileRedisServer(maxConnections: maxConnections) { _, socket in
+            drainUntilClosed(socket)
+            socket.close()
+        }
+    }
+
+    /// A server that closes every connection as soon as it accepts it.
+    static func closingEveryConnection() throws -> HostileRedisServer {
+        try HostileRedisServer(maxConnections: 100_000) { _, socket in
+            socket.close()
+        }
+    }
+
+    /// A server that reads one command on each connection, sends `reply(index)`, then discards
+    /// input until the peer closes the connection.
+    static func replyingOnce(
+        _ reply: @escaping @Sendable (_ index: Int) -> String
+    ) throws -> HostileRedisServer {
+        try HostileRedisServer { index, socket in
+            _ = readCommands(socket, count: 1)
+            send(socket, reply(index))
+            drainUntilClosed(socket)
+            socket.close()
+        }
+    }
+
+    /// A server that runs `firstConnection` on connection 0 and answers every command on later
+    /// connections with `:9`, closing each connection when its script returns.
+    static func misbehavingOnce(
+        _ firstConnection: @escaping @Sendable (StreamSocket) -> Void
+    ) throws -> HostileRedisServer {
+        try HostileRedisServer { index, socket in
+            if index == 0 {
+                firstConnection(socket)
+            } else {
+                answerEveryCommand(socket)
+            }
+            socket.close()
+        }
+    }
+
+    /// Replies `:9` to every command until the peer closes or stays silent for 3 seconds.
+    static func answerEveryCommand(_ socket: StreamSocket) {
+        while true {
+            let received = readCommands(socket, count: 1, timeout: .seconds(3))
+            let count = commandCount(received)
+            if count == 0 { return }
+            send(socket, String(repeating: ":9\r\n", count: count))
+        }
+    }
+
+    /// Sleeps for `duration`, then returns the connections this server accepted meanwhile and the
+    /// CPU time used meanwhile by the threads started after `threadsBefore` was taken.
+    func reconnectCost(
+        threadsBefore: Set<Int>, over duration: Duration
+    ) async throws -> (connects: Int, cpu: Duration) {
+        let cpuBefore = threadCPUTimes()
+        let acceptedBefore = accepted
+        try await Task.sleep(for: duration)
+        let cpu = cpuTimeOfNewThreads(before: threadsBefore, start: cpuBefore)
+        return (accepted - acceptedBefore, cpu)
     }
 }
 

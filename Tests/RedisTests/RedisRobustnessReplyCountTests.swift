@@ -7,39 +7,12 @@ import Testing
 /// Reply bookkeeping against fake servers that send too few or too many replies.
 @Suite("Redis reply counting against hostile servers", .serialized)
 struct RedisRobustnessReplyCountTests {
-    /// Counts the commands in `bytes` by their `*` header lines. Correct for commands whose
-    /// arguments contain no line starting with `*`.
-    static func commandCount(_ bytes: [UInt8]) -> Int {
-        var count = 0
-        var atLineStart = true
-        for byte in bytes {
-            if atLineStart, byte == UInt8(ascii: "*") { count += 1 }
-            atLineStart = byte == UInt8(ascii: "\n")
-        }
-        return count
-    }
-
-    /// Replies `:9` to every command until the peer closes or stays silent for 3 seconds.
-    static func answerEveryCommand(_ socket: StreamSocket) {
-        while true {
-            let received = HostileRedisServer.readCommands(socket, count: 1, timeout: .seconds(3))
-            let count = commandCount(received)
-            if count == 0 { return }
-            HostileRedisServer.send(socket, String(repeating: ":9\r\n", count: count))
-        }
-    }
-
     @Test("pipeline cut short releases its pending slots")
     func pipelineCutShort() async throws {
-        let server = try HostileRedisServer { index, socket in
-            if index == 0 {
-                // Two of three replies, then a hangup.
-                _ = HostileRedisServer.readCommands(socket, count: 3)
-                HostileRedisServer.send(socket, ":1\r\n:2\r\n")
-            } else {
-                Self.answerEveryCommand(socket)
-            }
-            socket.close()
+        let server = try HostileRedisServer.misbehavingOnce { socket in
+            // Two of three replies, then a hangup.
+            _ = HostileRedisServer.readCommands(socket, count: 3)
+            HostileRedisServer.send(socket, ":1\r\n:2\r\n")
         }
         defer { server.stop() }
         var configuration = RedisRobustnessClientTests.configuration(port: server.port)
@@ -66,16 +39,11 @@ struct RedisRobustnessReplyCountTests {
 
     @Test("connection drops surplus reply, next call gets its own")
     func connectionSurplusReply() throws {
-        let server = try HostileRedisServer { index, socket in
-            if index == 0 {
-                _ = HostileRedisServer.readCommands(socket, count: 1)
-                // A reply to a command the client never sent follows in the same write.
-                HostileRedisServer.send(socket, ":1\r\n:2\r\n")
-                HostileRedisServer.drainUntilClosed(socket)
-            } else {
-                Self.answerEveryCommand(socket)
-            }
-            socket.close()
+        let server = try HostileRedisServer.misbehavingOnce { socket in
+            _ = HostileRedisServer.readCommands(socket, count: 1)
+            // A reply to a command the client never sent follows in the same write.
+            HostileRedisServer.send(socket, ":1\r\n:2\r\n")
+            HostileRedisServer.drainUntilClosed(socket)
         }
         defer { server.stop() }
         let connection = RedisConnection(
@@ -89,19 +57,14 @@ struct RedisRobustnessReplyCountTests {
 
     @Test("connection times out on a trickled reply")
     func connectionTrickledReply() throws {
-        let server = try HostileRedisServer { index, socket in
-            if index == 0 {
-                _ = HostileRedisServer.readCommands(socket, count: 1)
-                // A valid reply, one byte every 10 ms: about 1.3 s for the whole of it.
-                for byte in "$120\r\n\(String(repeating: "x", count: 120))\r\n".utf8 {
-                    HostileRedisServer.send(socket, String(UnicodeScalar(byte)))
-                    usleep(10_000)
-                }
-                HostileRedisServer.drainUntilClosed(socket, timeout: .seconds(1))
-            } else {
-                Self.answerEveryCommand(socket)
+        let server = try HostileRedisServer.misbehavingOnce { socket in
+            _ = HostileRedisServer.readCommands(socket, count: 1)
+            // A valid reply, one byte every 10 ms: about 1.3 s for the whole of it.
+            for byte in "$120\r\n\(String(repeating: "x", count: 120))\r\n".utf8 {
+                HostileRedisServer.send(socket, String(UnicodeScalar(byte)))
+                usleep(10_000)
             }
-            socket.close()
+            HostileRedisServer.drainUntilClosed(socket, timeout: .seconds(1))
         }
         defer { server.stop() }
         var configuration = RedisRobustnessClientTests.configuration(port: server.port)
@@ -122,14 +85,9 @@ struct RedisRobustnessReplyCountTests {
 
     @Test("connection reports a hangup mid-reply")
     func connectionHangupMidReply() throws {
-        let server = try HostileRedisServer { index, socket in
-            if index == 0 {
-                _ = HostileRedisServer.readCommands(socket, count: 1)
-                HostileRedisServer.send(socket, "*2\r\n$3\r\nab")
-            } else {
-                Self.answerEveryCommand(socket)
-            }
-            socket.close()
+        let server = try HostileRedisServer.misbehavingOnce { socket in
+            _ = HostileRedisServer.readCommands(socket, count: 1)
+            HostileRedisServer.send(socket, "*2\r\n$3\r\nab")
         }
         defer { server.stop() }
         let connection = RedisConnection(
@@ -148,15 +106,10 @@ struct RedisRobustnessReplyCountTests {
 
     @Test("connection rejects a huge bulk length")
     func connectionHugeBulkLength() throws {
-        let server = try HostileRedisServer { index, socket in
-            if index == 0 {
-                _ = HostileRedisServer.readCommands(socket, count: 1)
-                HostileRedisServer.send(socket, "$9223372036854775807\r\n")
-                HostileRedisServer.drainUntilClosed(socket)
-            } else {
-                Self.answerEveryCommand(socket)
-            }
-            socket.close()
+        let server = try HostileRedisServer.misbehavingOnce { socket in
+            _ = HostileRedisServer.readCommands(socket, count: 1)
+            HostileRedisServer.send(socket, "$9223372036854775807\r\n")
+            HostileRedisServer.drainUntilClosed(socket)
         }
         defer { server.stop() }
         let connection = RedisConnection(
@@ -177,7 +130,7 @@ struct RedisRobustnessReplyCountTests {
             _ = HostileRedisServer.readCommands(socket, count: 1)
             // Connection 0 follows the AUTH reply with a reply to a command never sent.
             HostileRedisServer.send(socket, index == 0 ? "+OK\r\n:5\r\n" : "+OK\r\n")
-            Self.answerEveryCommand(socket)
+            HostileRedisServer.answerEveryCommand(socket)
             socket.close()
         }
         defer { server.stop() }
@@ -200,14 +153,9 @@ struct RedisRobustnessReplyCountTests {
     @Test("failed callers see no stale pending count")
     func failedCallersSeeNoStaleCount() async throws {
         let commandCount = 300
-        let server = try HostileRedisServer { index, socket in
-            if index == 0 {
-                // Every command is in flight when the connection drops, and none is queued.
-                _ = HostileRedisServer.readCommands(socket, count: commandCount)
-            } else {
-                Self.answerEveryCommand(socket)
-            }
-            socket.close()
+        let server = try HostileRedisServer.misbehavingOnce { socket in
+            // Every command is in flight when the connection drops, and none is queued.
+            _ = HostileRedisServer.readCommands(socket, count: commandCount)
         }
         defer { server.stop() }
         let client = RedisClient(configuration: RedisRobustnessClientTests.configuration(port: server.port))
@@ -234,7 +182,7 @@ struct RedisRobustnessReplyCountTests {
     @Test("oversized and empty pipelines")
     func oversizedAndEmptyPipelines() async throws {
         let server = try HostileRedisServer { _, socket in
-            Self.answerEveryCommand(socket)
+            HostileRedisServer.answerEveryCommand(socket)
             socket.close()
         }
         defer { server.stop() }

@@ -47,8 +47,7 @@ extension RedisServerSuite {
             let warm = RedisClient(configuration: configuration)
             _ = try await warm.ping()
             await warm.close()
-            let descriptorsBefore = openDescriptorCount()
-            let threadsBefore = threadCount()
+            let baseline = ResourceBaseline()
             for round in 0..<200 {
                 let client = RedisClient(configuration: configuration)
                 let subscriber = RedisSubscriber(configuration: configuration)
@@ -58,12 +57,7 @@ extension RedisServerSuite {
                 await subscriber.close()
                 await client.close()
             }
-            let descriptorsSettled = try waitUntil(timeout: .seconds(5)) {
-                openDescriptorCount() <= descriptorsBefore
-            }
-            #expect(descriptorsSettled, "descriptors \(descriptorsBefore) -> \(openDescriptorCount())")
-            let threadsSettled = try waitUntil(timeout: .seconds(5)) { threadCount() <= threadsBefore }
-            #expect(threadsSettled, "threads \(threadsBefore) -> \(threadCount())")
+            try baseline.expectReleased()
         }
 
         @Test("dropped clients release threads and sockets")
@@ -71,8 +65,7 @@ extension RedisServerSuite {
             let server = try startRedis()
             defer { server.stop() }
             let configuration = testConfiguration(server)
-            let descriptorsBefore = openDescriptorCount()
-            let threadsBefore = threadCount()
+            let baseline = ResourceBaseline()
             for round in 0..<50 {
                 // Neither is closed: deinit must end the I/O thread and close the socket.
                 let client = RedisClient(configuration: configuration)
@@ -81,12 +74,7 @@ extension RedisServerSuite {
                 let subscription = try await subscriber.subscribe(channels: [bytes("dropped-\(round)")])
                 _ = subscription
             }
-            let descriptorsSettled = try waitUntil(timeout: .seconds(5)) {
-                openDescriptorCount() <= descriptorsBefore
-            }
-            #expect(descriptorsSettled, "descriptors \(descriptorsBefore) -> \(openDescriptorCount())")
-            let threadsSettled = try waitUntil(timeout: .seconds(5)) { threadCount() <= threadsBefore }
-            #expect(threadsSettled, "threads \(threadsBefore) -> \(threadCount())")
+            try baseline.expectReleased()
         }
 
         @Test("concurrent subscribe and cancel ends at zero")
@@ -242,6 +230,24 @@ extension RedisServerSuite {
 /// Threads of this process, from /proc/self/task.
 func threadCount() -> Int {
     (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
+}
+
+/// Open descriptors and threads of this process when it was made, to check that the work done
+/// since then released what it took.
+struct ResourceBaseline {
+    let descriptors = openDescriptorCount()
+    let threads = threadCount()
+
+    /// Expects the descriptor count, then the thread count, to fall back to at most the baseline
+    /// within 5 seconds each.
+    func expectReleased(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let descriptorsSettled = try waitUntil(timeout: .seconds(5)) { openDescriptorCount() <= descriptors }
+        #expect(
+            descriptorsSettled, "descriptors \(descriptors) -> \(openDescriptorCount())",
+            sourceLocation: sourceLocation)
+        let threadsSettled = try waitUntil(timeout: .seconds(5)) { threadCount() <= threads }
+        #expect(threadsSettled, "threads \(threads) -> \(threadCount())", sourceLocation: sourceLocation)
+    }
 }
 
 /// Polls an async condition until it is true or `timeout` passes.

@@ -85,9 +85,7 @@ struct RedisRobustnessSubscriberTests {
 
     @Test("server that accepts and closes causes no busy loop")
     func acceptAndClose() async throws {
-        let server = try HostileRedisServer(maxConnections: 100_000) { _, socket in
-            socket.close()
-        }
+        let server = try HostileRedisServer.closingEveryConnection()
         defer { server.stop() }
         // The I/O thread is among the threads started from here on.
         let threadsBefore = Set(threadCPUTimes().keys)
@@ -98,11 +96,7 @@ struct RedisRobustnessSubscriberTests {
             }
         }
         try await Task.sleep(for: .milliseconds(100))
-        let cpuBefore = threadCPUTimes()
-        let acceptedBefore = server.accepted
-        try await Task.sleep(for: .seconds(2))
-        let cpu = cpuTimeOfNewThreads(before: threadsBefore, start: cpuBefore)
-        let connects = server.accepted - acceptedBefore
+        let (connects, cpu) = try await server.reconnectCost(threadsBefore: threadsBefore, over: .seconds(2))
         await subscriber.close()
         _ = await attempt.value
         #expect(connects < 100, "\(connects) connections in 2 s")
@@ -111,10 +105,7 @@ struct RedisRobustnessSubscriberTests {
 
     @Test("subscribe and close after close")
     func afterClose() async throws {
-        let server = try HostileRedisServer { _, socket in
-            HostileRedisServer.drainUntilClosed(socket)
-            socket.close()
-        }
+        let server = try HostileRedisServer.silent()
         defer { server.stop() }
         let subscriber = RedisSubscriber(configuration: Self.configuration(port: server.port))
         await subscriber.close()
@@ -131,19 +122,13 @@ struct RedisRobustnessSubscriberTests {
 
     @Test("no descriptor or thread leak against hostile servers")
     func noLeakAgainstHostileServers() async throws {
-        let closing = try HostileRedisServer(maxConnections: 100_000) { _, socket in
-            socket.close()
-        }
-        let silent = try HostileRedisServer(maxConnections: 100_000) { _, socket in
-            HostileRedisServer.drainUntilClosed(socket)
-            socket.close()
-        }
+        let closing = try HostileRedisServer.closingEveryConnection()
+        let silent = try HostileRedisServer.silent(maxConnections: 100_000)
         defer {
             closing.stop()
             silent.stop()
         }
-        let descriptorsBefore = openDescriptorCount()
-        let threadsBefore = threadCount()
+        let baseline = ResourceBaseline()
         for round in 0..<40 {
             var configuration = Self.configuration(port: round % 2 == 0 ? closing.port : silent.port)
             configuration.commandTimeout = .milliseconds(50)
@@ -157,11 +142,6 @@ struct RedisRobustnessSubscriberTests {
             await client.close()
         }
         // The fake servers close their side once they see the client's close.
-        let descriptorsSettled = try waitUntil(timeout: .seconds(5)) {
-            openDescriptorCount() <= descriptorsBefore
-        }
-        #expect(descriptorsSettled, "descriptors \(descriptorsBefore) -> \(openDescriptorCount())")
-        let threadsSettled = try waitUntil(timeout: .seconds(5)) { threadCount() <= threadsBefore }
-        #expect(threadsSettled, "threads \(threadsBefore) -> \(threadCount())")
+        try baseline.expectReleased()
     }
 }

@@ -8,12 +8,7 @@ extension WireReader {
 
     /// Reads a STRING (int16 length); null (-1) and other negative lengths throw `invalidLength`.
     public mutating func readString(_ field: String) throws(WireDecodingError) -> String {
-        let start = readerIndex
-        guard let string = try readNullableString(field) else {
-            readerIndex = start
-            throw .invalidLength(context, field: field, offset: start, length: -1)
-        }
-        return string
+        try readNonNull(field) { (reader) throws(WireDecodingError) in try reader.readNullableString(field) }
     }
 
     /// Reads a NULLABLE_STRING (int16 length, -1 = null).
@@ -25,22 +20,16 @@ extension WireReader {
             readerIndex = start
             throw .invalidLength(context, field: field, offset: start, length: Int64(length))
         }
-        do {
-            return try readUTF8(count: length, field: field, at: start)
-        } catch {
-            readerIndex = start
-            throw error
+        return try rewindingOnError(to: start) { (reader) throws(WireDecodingError) in
+            try reader.readUTF8(count: length, field: field, at: start)
         }
     }
 
     /// Reads BYTES (int32 length); null (-1) and other negative lengths throw `invalidLength`.
     public mutating func readByteArray(_ field: String) throws(WireDecodingError) -> [UInt8] {
-        let start = readerIndex
-        guard let value = try readNullableByteArray(field) else {
-            readerIndex = start
-            throw .invalidLength(context, field: field, offset: start, length: -1)
+        try readNonNull(field) { (reader) throws(WireDecodingError) in
+            try reader.readNullableByteArray(field)
         }
-        return value
     }
 
     /// Reads NULLABLE_BYTES (int32 length, -1 = null).
@@ -85,12 +74,9 @@ extension WireReader {
     ) throws(WireDecodingError)
         -> Int
     {
-        let start = readerIndex
-        guard let count = try readNullableArrayCount(field, minimumElementSize: minimumElementSize) else {
-            readerIndex = start
-            throw .invalidLength(context, field: field, offset: start, length: -1)
+        try readNonNull(field) { (reader) throws(WireDecodingError) in
+            try reader.readNullableArrayCount(field, minimumElementSize: minimumElementSize)
         }
-        return count
     }
 
     // MARK: Compact encodings
@@ -99,22 +85,16 @@ extension WireReader {
     public mutating func readCompactNullableString(_ field: String) throws(WireDecodingError) -> String? {
         let start = readerIndex
         guard let length = try readCompactLength(field) else { return nil }
-        do {
-            return try readUTF8(count: length, field: field, at: start)
-        } catch {
-            readerIndex = start
-            throw error
+        return try rewindingOnError(to: start) { (reader) throws(WireDecodingError) in
+            try reader.readUTF8(count: length, field: field, at: start)
         }
     }
 
     /// Reads a COMPACT_STRING; null throws `invalidLength`.
     public mutating func readCompactString(_ field: String) throws(WireDecodingError) -> String {
-        let start = readerIndex
-        guard let string = try readCompactNullableString(field) else {
-            readerIndex = start
-            throw .invalidLength(context, field: field, offset: start, length: -1)
+        try readNonNull(field) { (reader) throws(WireDecodingError) in
+            try reader.readCompactNullableString(field)
         }
-        return string
     }
 
     /// Reads COMPACT_NULLABLE_BYTES (unsigned varint length + 1, 0 = null).
@@ -129,22 +109,16 @@ extension WireReader {
     ) throws(WireDecodingError) -> Range<Int>? {
         let start = readerIndex
         guard let length = try readCompactLength(field) else { return nil }
-        do {
-            return try readRange(count: length, field: field)
-        } catch {
-            readerIndex = start
-            throw error
+        return try rewindingOnError(to: start) { (reader) throws(WireDecodingError) in
+            try reader.readRange(count: length, field: field)
         }
     }
 
     /// Reads COMPACT_BYTES; null throws `invalidLength`.
     public mutating func readCompactByteArray(_ field: String) throws(WireDecodingError) -> [UInt8] {
-        let start = readerIndex
-        guard let value = try readCompactNullableByteArray(field) else {
-            readerIndex = start
-            throw .invalidLength(context, field: field, offset: start, length: -1)
+        try readNonNull(field) { (reader) throws(WireDecodingError) in
+            try reader.readCompactNullableByteArray(field)
         }
-        return value
     }
 
     /// Reads a COMPACT_ARRAY count (unsigned varint count + 1, 0 = null), checked like
@@ -167,13 +141,9 @@ extension WireReader {
     )
         throws(WireDecodingError) -> Int
     {
-        let start = readerIndex
-        guard let count = try readCompactNullableArrayCount(field, minimumElementSize: minimumElementSize)
-        else {
-            readerIndex = start
-            throw .invalidLength(context, field: field, offset: start, length: -1)
+        try readNonNull(field) { (reader) throws(WireDecodingError) in
+            try reader.readCompactNullableArrayCount(field, minimumElementSize: minimumElementSize)
         }
-        return count
     }
 
     // MARK: Chosen by version
@@ -229,6 +199,32 @@ extension WireReader {
     }
 
     // MARK: Helpers
+
+    /// Runs `readNullable` and turns a null into `invalidLength` (length -1) at the offset where
+    /// the value starts, leaving the reader where it was.
+    private mutating func readNonNull<Value>(
+        _ field: String, _ readNullable: (inout WireReader) throws(WireDecodingError) -> Value?
+    ) throws(WireDecodingError) -> Value {
+        let start = readerIndex
+        guard let value = try readNullable(&self) else {
+            readerIndex = start
+            throw .invalidLength(context, field: field, offset: start, length: -1)
+        }
+        return value
+    }
+
+    /// Runs `read` and moves the reader back to `start` when it throws, so that a malformed value
+    /// consumes nothing.
+    private mutating func rewindingOnError<Value>(
+        to start: Int, _ read: (inout WireReader) throws(WireDecodingError) -> Value
+    ) throws(WireDecodingError) -> Value {
+        do {
+            return try read(&self)
+        } catch {
+            readerIndex = start
+            throw error
+        }
+    }
 
     /// Reads a compact length (value - 1), nil for null; checks it against the bytes remaining.
     private mutating func readCompactLength(_ field: String) throws(WireDecodingError) -> Int? {
