@@ -42,14 +42,9 @@ struct ProducerRandomFaultTests {
 
     @Test(.timeLimit(.minutes(2)), arguments: seeds)
     func idempotentOrderSurvivesRandomFaults(seed: UInt64) async throws {
-        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 3))
+        let (cluster, producer, faults, injector) = try Self.startFaultRun(seed: seed)
         defer { cluster.shutdown() }
-        try cluster.createTopic(Self.topic, partitions: Self.partitionCount)
-
-        let producer = try KafkaProducer(configuration: Self.configuration(cluster), logger: TestLogging.logger)
         let context = "seed \(seed) (replay with KAFKA_FAULT_SEED=\(seed))"
-        let faults = FaultLog()
-        let injector = Self.startInjecting(into: cluster, seed: seed, log: faults)
 
         let start = ContinuousClock.now
         var handles = [DeliveryHandle]()
@@ -121,13 +116,9 @@ struct ProducerRandomFaultTests {
     /// offset, and a record that failed with `mayHavePersisted` false is not stored at all.
     @Test(.timeLimit(.minutes(1)), arguments: seeds)
     func closeUnderFaultsSettlesEveryRecord(seed: UInt64) async throws {
-        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 3))
+        let (cluster, producer, faults, injector) = try Self.startFaultRun(seed: seed)
         defer { cluster.shutdown() }
-        try cluster.createTopic(Self.topic, partitions: Self.partitionCount)
-        let producer = try KafkaProducer(configuration: Self.configuration(cluster), logger: TestLogging.logger)
         let context = "seed \(seed) (replay with KAFKA_FAULT_SEED=\(seed))"
-        let faults = FaultLog()
-        let injector = Self.startInjecting(into: cluster, seed: seed, log: faults)
 
         var handles = [DeliveryHandle]()
         for index in 0..<3_000 {
@@ -183,6 +174,19 @@ struct ProducerRandomFaultTests {
         let notPersistedMessage = "\(storedDespiteNotPersisted.count) records stored although their error "
             + "said not persisted, first \(storedDespiteNotPersisted.prefix(3)), \(context)"
         #expect(storedDespiteNotPersisted.isEmpty, "\(notPersistedMessage)")
+    }
+
+    /// A producer on a new 3-broker cluster with the topic, while faults chosen by `seed` are
+    /// injected until the returned log is marked finished.
+    static func startFaultRun(
+        seed: UInt64
+    ) throws -> (FakeKafkaCluster, KafkaProducer, FaultLog, injector: Task<Void, Never>) {
+        let cluster = try FakeKafkaCluster(configuration: FakeKafkaConfiguration(brokerCount: 3))
+        try cluster.createTopic(topic, partitions: partitionCount)
+        let producer = try KafkaProducer(configuration: configuration(cluster), logger: TestLogging.logger)
+        let faults = FaultLog()
+        let injector = startInjecting(into: cluster, seed: seed, log: faults)
+        return (cluster, producer, faults, injector)
     }
 
     static func configuration(_ cluster: FakeKafkaCluster) -> KafkaProducerConfiguration {

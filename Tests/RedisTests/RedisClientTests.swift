@@ -218,12 +218,8 @@ extension RedisServerSuite {
         func aclAuthentication() async throws {
             let server = try startRedis()
             defer { server.stop() }
-            _ = try redisCLI(server, ["ACL", "SETUSER", "app", "on", ">secret", "+@all", "~*", "&*"])
-            var configuration = testConfiguration(server)
-            configuration.username = "app"
-            configuration.password = "secret"
-            configuration.clientName = "dualstream-test"
-            configuration.database = 1
+            var configuration = try aclUserConfiguration(
+                server, password: "secret", clientName: "dualstream-test")
             let client = RedisClient(configuration: configuration)
             #expect(try await client.send("ACL", "WHOAMI") == .bulkString(bytes("app")))
             #expect(try await client.send("CLIENT", "GETNAME") == .bulkString(bytes("dualstream-test")))

@@ -54,12 +54,7 @@ extension RedisServerSuite {
         func authentication() throws {
             let server = try startRedis()
             defer { server.stop() }
-            _ = try redisCLI(server, ["ACL", "SETUSER", "app", "on", ">s3cret", "+@all", "~*", "&*"])
-            var configuration = testConfiguration(server)
-            configuration.username = "app"
-            configuration.password = "s3cret"
-            configuration.clientName = "sync-test"
-            configuration.database = 1
+            var configuration = try aclUserConfiguration(server, password: "s3cret", clientName: "sync-test")
             let connection = RedisConnection(configuration: configuration)
             #expect(try connection.send("ACL", "WHOAMI") == .bulkString(bytes("app")))
             #expect(try connection.send("CLIENT", "GETNAME") == .bulkString(bytes("sync-test")))

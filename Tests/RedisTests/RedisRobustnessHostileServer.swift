@@ -135,16 +135,17 @@ extension HostileRedisServer {
         }
     }
 
-    /// A server that runs `firstConnection` on connection 0 and answers every command on later
-    /// connections with `:9`, closing each connection when its script returns.
+    /// A server that runs `firstConnection` on connection 0 and `laterConnections` (by default
+    /// `answerEveryCommand`) on the others, closing each connection when its script returns.
     static func misbehavingOnce(
+        then laterConnections: @escaping @Sendable (StreamSocket) -> Void = answerEveryCommand,
         _ firstConnection: @escaping @Sendable (StreamSocket) -> Void
     ) throws -> HostileRedisServer {
         try HostileRedisServer { index, socket in
             if index == 0 {
                 firstConnection(socket)
             } else {
-                answerEveryCommand(socket)
+                laterConnections(socket)
             }
             socket.close()
         }
@@ -157,6 +158,14 @@ extension HostileRedisServer {
             let count = commandCount(received)
             if count == 0 { return }
             send(socket, String(repeating: ":9\r\n", count: count))
+        }
+    }
+
+    /// Waits until this server has accepted `count` connections or `timeout` has passed.
+    func waitUntilAccepted(_ count: Int, timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while accepted < count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 

@@ -31,26 +31,33 @@ struct RedisSubscriberConfirmationTests {
         }
     }
 
-    @Test("confirmation of wrong channel fails subscribe")
-    func wrongChannelConfirmed() async throws {
-        let server = try HostileRedisServer { index, socket in
-            if index == 0 {
-                _ = HostileRedisServer.readCommands(socket, count: 1)
-                // The count of confirmations is right, but the name is one the client never sent.
-                HostileRedisServer.send(socket, Self.confirmation("subscribe", "intruder", count: 1))
-                HostileRedisServer.drainUntilClosed(socket, timeout: .seconds(5))
-            } else {
-                Self.confirmEveryCommand(socket)
-            }
-            socket.close()
-        }
-        defer { server.stop() }
-        var configuration = RedisRobustnessSubscriberTests.configuration(port: server.port)
+    /// A subscriber whose health check never runs during a test, because the fake servers here
+    /// never answer PING.
+    private static func subscriber(port: Int) -> RedisSubscriber {
+        var configuration = RedisRobustnessSubscriberTests.configuration(port: port)
         configuration.healthCheckInterval = .seconds(60)
-        let subscriber = RedisSubscriber(configuration: configuration)
-        let result = await capture { () async throws(RedisError) in
+        return RedisSubscriber(configuration: configuration)
+    }
+
+    private static func subscribeToWanted(
+        _ subscriber: RedisSubscriber
+    ) async -> Result<RedisSubscription, RedisError> {
+        await capture { () async throws(RedisError) in
             try await subscriber.subscribe(channels: [bytes("wanted")])
         }
+    }
+
+    @Test("confirmation of wrong channel fails subscribe")
+    func wrongChannelConfirmed() async throws {
+        let server = try HostileRedisServer.misbehavingOnce(then: Self.confirmEveryCommand) { socket in
+            _ = HostileRedisServer.readCommands(socket, count: 1)
+            // The count of confirmations is right, but the name is one the client never sent.
+            HostileRedisServer.send(socket, Self.confirmation("subscribe", "intruder", count: 1))
+            HostileRedisServer.drainUntilClosed(socket, timeout: .seconds(5))
+        }
+        defer { server.stop() }
+        let subscriber = Self.subscriber(port: server.port)
+        let result = await Self.subscribeToWanted(subscriber)
         guard case .failure(let error) = result else {
             Issue.record("subscribe succeeded on a confirmation for another channel")
             await subscriber.close()
@@ -60,15 +67,10 @@ struct RedisSubscriberConfirmationTests {
         #expect(error.message.contains("\"intruder\""), "\(error)")
         #expect(error.message.contains("\"wanted\""), "\(error)")
         // The subscriber closed the connection that is out of step and opened another.
-        let deadline = ContinuousClock.now + .seconds(3)
-        while server.accepted < 2, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await server.waitUntilAccepted(2, timeout: .seconds(3))
         #expect(server.accepted >= 2, "\(server.accepted) connections")
         // The new connection confirms the right name, so the next subscribe succeeds.
-        let again = await capture { () async throws(RedisError) in
-            try await subscriber.subscribe(channels: [bytes("wanted")])
-        }
+        let again = await Self.subscribeToWanted(subscriber)
         if case .failure(let error) = again {
             Issue.record("subscribe on the new connection failed: \(error)")
         }
@@ -84,12 +86,8 @@ struct RedisSubscriberConfirmationTests {
             socket.close()
         }
         defer { server.stop() }
-        var configuration = RedisRobustnessSubscriberTests.configuration(port: server.port)
-        configuration.healthCheckInterval = .seconds(60)
-        let subscriber = RedisSubscriber(configuration: configuration)
-        let result = await capture { () async throws(RedisError) in
-            try await subscriber.subscribe(channels: [bytes("wanted")])
-        }
+        let subscriber = Self.subscriber(port: server.port)
+        let result = await Self.subscribeToWanted(subscriber)
         guard case .failure(let error) = result else {
             Issue.record("subscribe succeeded on a psubscribe confirmation")
             await subscriber.close()

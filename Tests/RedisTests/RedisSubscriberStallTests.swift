@@ -17,17 +17,27 @@ extension RedisServerSuite {
             }
         }
 
-        @Test("close noticed while buffer full")
-        func closeNoticedWhileStalled() async throws {
-            let server = try startRedis()
-            defer { server.stop() }
+        /// A client, and a subscriber whose subscriptions buffer two events each, listening to
+        /// "slow" and "fast" in two subscriptions.
+        private static func stallSetup(
+            _ server: RedisServerProcess, stallTimeout: Duration
+        ) async throws -> (RedisClient, RedisSubscriber, slow: RedisSubscription, fast: RedisSubscription) {
             var configuration = testConfiguration(server)
             configuration.subscriptionBufferCapacity = 2
-            configuration.subscriptionStallTimeout = .seconds(60)
+            configuration.subscriptionStallTimeout = stallTimeout
             let client = RedisClient(configuration: configuration)
             let subscriber = RedisSubscriber(configuration: configuration)
             let slow = try await subscriber.subscribe(channels: [bytes("slow")])
             let fast = try await subscriber.subscribe(channels: [bytes("fast")])
+            return (client, subscriber, slow, fast)
+        }
+
+        @Test("close noticed while buffer full")
+        func closeNoticedWhileStalled() async throws {
+            let server = try startRedis()
+            defer { server.stop() }
+            let (client, subscriber, slow, fast) = try await Self.stallSetup(
+                server, stallTimeout: .seconds(60))
             let fastEvents = EventCollector(fast)
 
             // Two messages fill the slow buffer and the third pauses reading.
@@ -60,13 +70,8 @@ extension RedisServerSuite {
         func neverReadingListenerEnded() async throws {
             let server = try startRedis()
             defer { server.stop() }
-            var configuration = testConfiguration(server)
-            configuration.subscriptionBufferCapacity = 2
-            configuration.subscriptionStallTimeout = .milliseconds(500)
-            let client = RedisClient(configuration: configuration)
-            let subscriber = RedisSubscriber(configuration: configuration)
-            let slow = try await subscriber.subscribe(channels: [bytes("slow")])
-            let fast = try await subscriber.subscribe(channels: [bytes("fast")])
+            let (client, subscriber, slow, fast) = try await Self.stallSetup(
+                server, stallTimeout: .milliseconds(500))
             let fastEvents = EventCollector(fast)
 
             try await fill(client, channel: "slow", count: 4)
@@ -148,10 +153,7 @@ struct RedisSubscriberStallResetTests {
         let subscription = try await subscriber.subscribe(channels: [bytes("chan")])
 
         // Nothing reads the subscription, yet the subscriber notices the reset and reconnects.
-        let deadline = ContinuousClock.now + .seconds(3)
-        while server.accepted < 2, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await server.waitUntilAccepted(2, timeout: .seconds(3))
         #expect(server.accepted >= 2, "\(server.accepted) connections")
 
         let events = EventCollector(subscription)

@@ -25,6 +25,21 @@ func testConfiguration(_ server: RedisServerProcess) -> RedisConfiguration {
     return configuration
 }
 
+/// Creates the ACL user "app" with `password` and every permission on `server`, and returns a
+/// test configuration that logs in as that user, names its connection `clientName` and selects
+/// database 1.
+func aclUserConfiguration(
+    _ server: RedisServerProcess, password: String, clientName: String
+) throws -> RedisConfiguration {
+    _ = try redisCLI(server, ["ACL", "SETUSER", "app", "on", ">\(password)", "+@all", "~*", "&*"])
+    var configuration = testConfiguration(server)
+    configuration.username = "app"
+    configuration.password = password
+    configuration.clientName = clientName
+    configuration.database = 1
+    return configuration
+}
+
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 /// Runs `redis-cli` against `server` and returns its output, for checks made outside our client.
