@@ -52,6 +52,17 @@ struct ProducerMetadataTopicsTests {
         #expect(metadata.partition == 2)
     }
 
+    /// Sends a record to "busy" every 50 ms for `duration`, so that only that topic stays in use.
+    static func sendToBusyTopic(_ producer: KafkaProducer, for duration: Duration) async throws {
+        let start = ContinuousClock.now
+        var index = 0
+        while ContinuousClock.now - start < duration {
+            _ = try await producer.send(record("busy", index))
+            index += 1
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func idleTopicLeavesMetadataRequests() async throws {
         let cluster = try FakeKafkaCluster()
@@ -63,13 +74,7 @@ struct ProducerMetadataTopicsTests {
         configuration.metadataMaxAge = .milliseconds(100)
         let producer = try KafkaProducer(configuration: configuration, logger: TestLogging.logger)
         _ = try await producer.send(record("quiet", 0))
-        let start = ContinuousClock.now
-        var index = 0
-        while ContinuousClock.now - start < .milliseconds(900) {
-            _ = try await producer.send(record("busy", index))
-            index += 1
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await Self.sendToBusyTopic(producer, for: .milliseconds(900))
         let before = cluster.requests(apiKey: .metadata).compactMap(\.metadataTopics)
         #expect(before.first { $0.contains("quiet") } != nil)
         #expect(before.last == ["busy"])
@@ -95,13 +100,7 @@ struct ProducerMetadataTopicsTests {
         await #expect(throws: KafkaProducerError.self) {
             _ = try await producer.send(record("ghost", 0))
         }
-        let start = ContinuousClock.now
-        var index = 0
-        while ContinuousClock.now - start < .milliseconds(900) {
-            _ = try await producer.send(record("busy", index))
-            index += 1
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await Self.sendToBusyTopic(producer, for: .milliseconds(900))
         await producer.close(timeout: .seconds(1))
         let requested = cluster.requests(apiKey: .metadata).compactMap(\.metadataTopics)
         #expect(requested.contains { $0.contains("ghost") })

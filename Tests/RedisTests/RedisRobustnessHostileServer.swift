@@ -151,6 +151,16 @@ extension HostileRedisServer {
         }
     }
 
+    /// A server whose connection 0 reads one command, sends `reply` and then discards input until
+    /// the peer closes the connection, and whose later connections run `answerEveryCommand`.
+    static func misbehavingOnce(reply: String) throws -> HostileRedisServer {
+        try misbehavingOnce { socket in
+            _ = readCommands(socket, count: 1)
+            send(socket, reply)
+            drainUntilClosed(socket)
+        }
+    }
+
     /// Replies `:9` to every command until the peer closes or stays silent for 3 seconds.
     static func answerEveryCommand(_ socket: StreamSocket) {
         while true {

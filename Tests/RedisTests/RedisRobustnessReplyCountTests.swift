@@ -39,12 +39,8 @@ struct RedisRobustnessReplyCountTests {
 
     @Test("connection drops surplus reply, next call gets its own")
     func connectionSurplusReply() throws {
-        let server = try HostileRedisServer.misbehavingOnce { socket in
-            _ = HostileRedisServer.readCommands(socket, count: 1)
-            // A reply to a command the client never sent follows in the same write.
-            HostileRedisServer.send(socket, ":1\r\n:2\r\n")
-            HostileRedisServer.drainUntilClosed(socket)
-        }
+        // A reply to a command the client never sent follows in the same write.
+        let server = try HostileRedisServer.misbehavingOnce(reply: ":1\r\n:2\r\n")
         defer { server.stop() }
         let connection = RedisConnection(
             configuration: RedisRobustnessClientTests.configuration(port: server.port))
@@ -106,11 +102,7 @@ struct RedisRobustnessReplyCountTests {
 
     @Test("connection rejects a huge bulk length")
     func connectionHugeBulkLength() throws {
-        let server = try HostileRedisServer.misbehavingOnce { socket in
-            _ = HostileRedisServer.readCommands(socket, count: 1)
-            HostileRedisServer.send(socket, "$9223372036854775807\r\n")
-            HostileRedisServer.drainUntilClosed(socket)
-        }
+        let server = try HostileRedisServer.misbehavingOnce(reply: "$9223372036854775807\r\n")
         defer { server.stop() }
         let connection = RedisConnection(
             configuration: RedisRobustnessClientTests.configuration(port: server.port))
