@@ -1,4 +1,5 @@
 import FakeKafka
+import TestSupport
 import Testing
 
 /// Produce validation, offsets and storage, with hand-built batches.
@@ -360,7 +361,7 @@ struct FakeKafkaProduceTests {
         let cluster = try FakeKafkaCluster()
         defer { cluster.shutdown() }
         try cluster.createTopic("events", partitions: 1)
-        var generator = FakeKafkaSplitMix(seed: UInt64(seed))
+        var generator = SplitMix64(seed: UInt64(seed))
         // A valid Produce v9 frame with some bytes after the header replaced.
         var frame = FakeKafkaRequests.produce(
             version: 9, correlationID: 1,
@@ -383,19 +384,5 @@ struct FakeKafkaProduceTests {
         let fresh = try FakeKafkaTestConnection(cluster)
         var reader = try fresh.roundTrip(FakeKafkaRequests.apiVersions(version: 0, correlationID: 2))
         #expect(try reader.int32() == 2)
-    }
-}
-
-/// A small deterministic generator so failures can be replayed from the seed.
-struct FakeKafkaSplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

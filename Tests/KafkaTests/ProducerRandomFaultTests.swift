@@ -2,6 +2,7 @@ import FakeKafka
 import Foundation
 import Kafka
 import Synchronization
+import TestSupport
 import Testing
 
 /// 10,000 idempotent records to 3 brokers and 6 partitions while a seeded random mix of faults
@@ -208,7 +209,7 @@ struct ProducerRandomFaultTests {
     /// Starts injecting faults: at most 400, one every 5 to 30 ms, until `log.finished` is set.
     static func startInjecting(into cluster: FakeKafkaCluster, seed: UInt64, log: FaultLog) -> Task<Void, Never> {
         Task.detached {
-            var generator = FakeKafkaSplitMix(seed: seed)
+            var generator = SplitMix64(seed: seed)
             for _ in 0..<400 {
                 if log.finished.load(ordering: .acquiring) { break }
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 5...30, using: &generator)))
@@ -220,7 +221,7 @@ struct ProducerRandomFaultTests {
     /// Injects one fault chosen with `generator`, aimed at the next request to one broker, or
     /// moves the leadership of one partition to another broker.
     static func injectRandomFault(
-        into cluster: FakeKafkaCluster, log: FaultLog, using generator: inout FakeKafkaSplitMix
+        into cluster: FakeKafkaCluster, log: FaultLog, using generator: inout SplitMix64
     ) {
         let broker = Int32.random(in: 1...3, using: &generator)
         let afterProcessing = Bool.random(using: &generator)

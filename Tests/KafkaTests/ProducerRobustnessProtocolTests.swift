@@ -2,6 +2,7 @@ import FakeKafka
 import Foundation
 import Kafka
 import Synchronization
+import TestSupport
 import Testing
 
 /// Hostile ApiVersions and Produce responses and hostile connections. Each record ends with a
@@ -361,7 +362,7 @@ struct ProducerRobustnessProtocolTests {
     @Test(.timeLimit(.minutes(1)))
     func randomBytesResponseFails() async throws {
         let broker = try Self.broker(produce: { request in
-            var generator = FakeKafkaSplitMix(seed: UInt64(request.connection))
+            var generator = SplitMix64(seed: UInt64(request.connection))
             return .raw((0..<512).map { _ in UInt8.random(in: 0...255, using: &generator) })
         })
         defer { broker.stop() }
@@ -449,5 +450,3 @@ func residentKiB() -> Int {
     else { return 0 }
     return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
 }
-
-extension FakeKafkaSplitMix: RandomNumberGenerator {}

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import KafkaWire
@@ -23,22 +24,10 @@ import Testing
         }
     }
 
-    /// A small deterministic generator, so failures reproduce.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: decodableFrames)
     func mutatedFramesThrowOrDecode(name: String) {
         let frame = Array(KafkaFixtures.bytes(name).dropFirst(4))
-        var generator = SplitMix(state: UInt64(frame.count))
+        var generator = SplitMix64(seed: UInt64(frame.count))
         for _ in 0..<300 {
             var mutated = frame
             for _ in 0..<Int.random(in: 1...3, using: &generator) {

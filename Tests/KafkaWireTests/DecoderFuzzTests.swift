@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import KafkaWire
@@ -25,7 +26,7 @@ import Testing
 
     /// Applies one to four random edits: bit flips, edge bytes, edge integers of every width,
     /// overlong varints, insertions, deletions, duplicated ranges and truncation.
-    static func mutate(_ input: [UInt8], using generator: inout BadInputTests.SplitMix) -> [UInt8] {
+    static func mutate(_ input: [UInt8], using generator: inout SplitMix64) -> [UInt8] {
         var bytes = input
         for _ in 0..<Int.random(in: 1...4, using: &generator) {
             guard !bytes.isEmpty else {
@@ -90,7 +91,7 @@ import Testing
     @Test(arguments: KafkaFixtures.allFrames)
     func mutatedFrameBodies(name: String) {
         let body = Array(KafkaFixtures.bytes(name).dropFirst(4))
-        var generator = BadInputTests.SplitMix(state: Self.seed(name))
+        var generator = SplitMix64(seed: Self.seed(name))
         for iteration in 0..<Self.iterationsPerFixture {
             let mutated = Self.mutate(body, using: &generator)
             do {
@@ -117,7 +118,7 @@ import Testing
     @Test(arguments: KafkaFixtures.allFrames)
     func mutatedFramesThroughFrameBuffer(name: String) {
         let frame = KafkaFixtures.bytes(name)
-        var generator = BadInputTests.SplitMix(state: Self.seed(name) ^ 0xF)
+        var generator = SplitMix64(seed: Self.seed(name) ^ 0xF)
         let maximum = 1 << 16
         for iteration in 0..<Self.iterationsPerFixture / 4 {
             let mutated = Self.mutate(frame, using: &generator)
@@ -161,7 +162,7 @@ import Testing
 
     /// Mutated batches with the CRC recomputed, and half of them with Length set to match.
     @Test func mutatedBatchesWithValidChecksum() {
-        var generator = BadInputTests.SplitMix(state: 0xBA7C4)
+        var generator = SplitMix64(seed: 0xBA7C4)
         for (batchIndex, original) in Self.recordedBatches.enumerated() {
             for iteration in 0..<Self.iterationsPerFixture * 2 {
                 var mutated = Self.mutate(original, using: &generator)

@@ -8,18 +8,6 @@ import Testing
 /// pieces must give the same values and the same error.
 @Suite("RESP parser fuzzing")
 struct RESPRobustnessFuzzTests {
-    /// SplitMix64, so every run mutates the same way.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var mixed = state
-            mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-            return mixed ^ (mixed >> 31)
-        }
-    }
-
     enum Outcome: Equatable {
         case values([RESPValue], consumed: Int)
         case error(RESPParsingError.Code, offset: Int, values: [RESPValue])
@@ -64,7 +52,7 @@ struct RESPRobustnessFuzzTests {
         return .values(values, consumed: parser.consumedBytes)
     }
 
-    static func mutate(_ input: [UInt8], using generator: inout SeededGenerator) -> [UInt8] {
+    static func mutate(_ input: [UInt8], using generator: inout SplitMix64) -> [UInt8] {
         var bytes = input
         let extremes = [
             "-1", "-2", "0", "4294967295", "4294967296", "536870912", "524288000", "9223372036854775807",
@@ -101,7 +89,7 @@ struct RESPRobustnessFuzzTests {
         return bytes
     }
 
-    static func check(_ bytes: [UInt8], limits: RESPLimits, using generator: inout SeededGenerator) {
+    static func check(_ bytes: [UInt8], limits: RESPLimits, using generator: inout SplitMix64) {
         let whole = run(bytes, splitPoints: [], limits: limits)
         let splits = (0..<3).map { _ in Int.random(in: 0...bytes.count, using: &generator) }
         let pieces = run(bytes, splitPoints: splits, limits: limits)
@@ -110,7 +98,7 @@ struct RESPRobustnessFuzzTests {
 
     @Test("mutated fixtures give values or typed errors")
     func mutatedFixtures() throws {
-        var generator = SeededGenerator(state: 0x5EED_0001)
+        var generator = SplitMix64(seed: 0x5EED_0001)
         let inputs = try Self.fixtureInputs()
         #expect(inputs.count > 40)
         let limits = RESPLimits(maxBulkStringLength: 1 << 20, maxArrayCount: 1 << 16, maxNestingDepth: 8)
@@ -130,7 +118,7 @@ struct RESPRobustnessFuzzTests {
 
     @Test("random byte streams give values or typed errors")
     func randomStreams() {
-        var generator = SeededGenerator(state: 0x5EED_0002)
+        var generator = SplitMix64(seed: 0x5EED_0002)
         let alphabet = Array("+-:$*0123456789\r\n-abc".utf8)
         let deadline = ContinuousClock.now + .seconds(1)
         var iterations = 0

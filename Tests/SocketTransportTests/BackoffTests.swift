@@ -1,4 +1,5 @@
 import SocketTransport
+import TestSupport
 import Testing
 
 extension TransportSuite {
@@ -77,8 +78,8 @@ extension TransportSuite {
         @Test func seededGeneratorIsDeterministic() {
             var first = Backoff(initial: .milliseconds(10), maximum: .seconds(1), jitter: 0.5)
             var second = first
-            var generatorA = SplitMix(seed: 42)
-            var generatorB = SplitMix(seed: 42)
+            var generatorA = SplitMix64(seed: 42)
+            var generatorB = SplitMix64(seed: 42)
             for _ in 0..<8 {
                 #expect(first.next(using: &generatorA) == second.next(using: &generatorB))
             }
@@ -88,22 +89,5 @@ extension TransportSuite {
             let components = duration.components
             return Double(components.seconds) + Double(components.attoseconds) / 1e18
         }
-    }
-}
-
-/// SplitMix64, a small seeded generator for reproducible draws.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import SocketTransport
+import TestSupport
 import Testing
 
 extension TransportSuite {
@@ -71,7 +72,7 @@ extension TransportSuite {
         }
 
         @Test func manyColonsAndBracketsDoNotTrap() {
-            var generator = SplitMix(seed: 7)
+            var generator = SplitMix64(seed: 7)
             let alphabet: [String] = ["[", "]", ":", "/", "unix:", "1", "a", "\u{0}", "\u{301}", "%", " ", "é"]
             for _ in 0..<5_000 {
                 let length = Int.random(in: 0...12, using: &generator)
