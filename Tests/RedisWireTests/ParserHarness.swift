@@ -24,14 +24,25 @@ enum ParserHarness {
 
     /// Parses all values while appending the input split at the given offsets.
     static func parse(_ bytes: [UInt8], splitPoints: [Int]) throws(RESPParsingError) -> [RESPValue] {
-        var parser = RESPParser()
+        try feed(bytes, splitPoints: splitPoints).values
+    }
+
+    /// Appends the input split at `splitPoints`, calling parse until it returns `nil` after each
+    /// piece and checking that a `nil` result consumed nothing. Returns the values, the parser's
+    /// step count and the number of parse calls.
+    static func feed(
+        _ bytes: [UInt8], splitPoints: [Int], limits: RESPLimits = .init()
+    ) throws(RESPParsingError) -> (values: [RESPValue], steps: Int, calls: Int) {
+        var parser = RESPParser(limits: limits)
         var cursor = ByteCursor()
         var values: [RESPValue] = []
+        var calls = 0
         var start = 0
         for end in splitPoints + [bytes.count] where end > start {
             cursor.append(contentsOf: bytes[start..<end])
             start = end
             while true {
+                calls += 1
                 let before = cursor.readerIndex
                 guard let value = try parser.parse(&cursor) else {
                     precondition(cursor.readerIndex == before, "parse returned nil but consumed bytes")
@@ -41,7 +52,7 @@ enum ParserHarness {
             }
             cursor.discardReadBytes()
         }
-        return values
+        return (values, parser.parsedStepCount, calls)
     }
 
     /// Every way of splitting in two that the whole input allows, each parsed and compared.

@@ -23,27 +23,8 @@ struct RESPParserResumeTests {
     static func feed(
         _ bytes: [UInt8], chunkSize: Int, limits: RESPLimits = .init()
     ) throws(RESPParsingError) -> (values: [RESPValue], steps: Int, calls: Int) {
-        var parser = RESPParser(limits: limits)
-        var cursor = ByteCursor()
-        var values: [RESPValue] = []
-        var calls = 0
-        var start = 0
-        while start < bytes.count {
-            let end = min(start + chunkSize, bytes.count)
-            cursor.append(contentsOf: bytes[start..<end])
-            start = end
-            while true {
-                calls += 1
-                let before = cursor.readerIndex
-                guard let value = try parser.parse(&cursor) else {
-                    precondition(cursor.readerIndex == before, "parse returned nil but consumed bytes")
-                    break
-                }
-                values.append(value)
-            }
-            cursor.discardReadBytes()
-        }
-        return (values, parser.parsedStepCount, calls)
+        let splitPoints = Array(stride(from: chunkSize, to: bytes.count, by: chunkSize))
+        return try ParserHarness.feed(bytes, splitPoints: splitPoints, limits: limits)
     }
 
     @Test("huge array in 64 KiB chunks parses each element once")

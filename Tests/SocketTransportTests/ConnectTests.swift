@@ -78,12 +78,7 @@ extension TransportSuite {
             let error = #expect(throws: TransportError.self) {
                 try StreamSocket.connect(to: .tcp(host: "localhost", port: port), timeout: .seconds(2))
             }
-            #expect(error?.code == .connectFailed)
-            #expect(
-                error?.description.hasPrefix("connect to localhost:\(port) failed on all 2 addresses: ")
-                    == true)
-            #expect(error?.description.contains("127.0.0.1:\(port): Connection refused (errno 111)") == true)
-            #expect(error?.description.contains("[::1]:\(port): ") == true)
+            expectRefusedOnBothLocalhostAddresses(error, port: port)
         }
 
         /// "bad..name" has an empty label, which glibc's getaddrinfo rejects before it builds a
@@ -178,4 +173,19 @@ final class TemporaryDirectory {
         }
         rmdir(path)
     }
+}
+
+/// Expects the error of a connect to "localhost" on a closed `port`: a `connectFailed` that names
+/// both addresses, with 127.0.0.1 refused and [::1] failed.
+func expectRefusedOnBothLocalhostAddresses(
+    _ error: TransportError?, port: Int, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(error?.code == .connectFailed, sourceLocation: sourceLocation)
+    #expect(
+        error?.description.hasPrefix("connect to localhost:\(port) failed on all 2 addresses: ") == true,
+        sourceLocation: sourceLocation)
+    #expect(
+        error?.description.contains("127.0.0.1:\(port): Connection refused (errno 111)") == true,
+        sourceLocation: sourceLocation)
+    #expect(error?.description.contains("[::1]:\(port): ") == true, sourceLocation: sourceLocation)
 }

@@ -106,12 +106,7 @@ extension TransportSuite {
                 try Self.drive(pending, timeout: .seconds(5))
             }
             #expect(pending.attempt == 2)
-            #expect(error?.code == .connectFailed)
-            #expect(
-                error?.description.hasPrefix("connect to localhost:\(port) failed on all 2 addresses: ")
-                    == true)
-            #expect(error?.description.contains("127.0.0.1:\(port): Connection refused (errno 111)") == true)
-            #expect(error?.description.contains("[::1]:\(port): ") == true)
+            expectRefusedOnBothLocalhostAddresses(error, port: port)
         }
 
         @Test(.enabled(if: Loopback.hasIPv6Loopback, "this machine has no IPv6 loopback (::1)"))
