@@ -74,14 +74,7 @@ extension Event {
 
     /// Rejects an empty identifier, one over `maxBytes`, and one with control characters.
     static func checkIdentifier(_ value: String, field: String, maxBytes: Int) throws(DualStreamError) {
-        if value.isEmpty {
-            throw .invalidEvent(field: field, value: value, reason: "it is empty")
-        }
-        if value.utf8.count > maxBytes {
-            throw .invalidEvent(
-                field: field, value: value,
-                reason: "it has \(value.utf8.count) bytes, more than the maximum of \(maxBytes)")
-        }
+        try checkLength(value, field: field, maxBytes: maxBytes)
         let control: Unicode.Scalar?
         if value.utf8.allSatisfy({ $0 < 0x80 }) {
             control = value.utf8.first(where: { $0 < 0x20 || $0 == 0x7F }).map(Unicode.Scalar.init)
@@ -92,6 +85,18 @@ extension Event {
             throw .invalidEvent(
                 field: field, value: value,
                 reason: "it contains the control character U+\(EventChannel.hex(scalar.value))")
+        }
+    }
+
+    /// Rejects an empty value and one of more than `maxBytes` UTF-8 bytes.
+    static func checkLength(_ value: String, field: String, maxBytes: Int) throws(DualStreamError) {
+        if value.isEmpty {
+            throw .invalidEvent(field: field, value: value, reason: "it is empty")
+        }
+        if value.utf8.count > maxBytes {
+            throw .invalidEvent(
+                field: field, value: value,
+                reason: "it has \(value.utf8.count) bytes, more than the maximum of \(maxBytes)")
         }
     }
 }

@@ -60,14 +60,7 @@ public enum EventChannel {
     }
 
     private static func checkCommon(_ value: String, field: String, maxBytes: Int) throws(DualStreamError) {
-        if value.isEmpty {
-            throw .invalidEvent(field: field, value: value, reason: "it is empty")
-        }
-        if value.utf8.count > maxBytes {
-            throw .invalidEvent(
-                field: field, value: value,
-                reason: "it has \(value.utf8.count) bytes, more than the maximum of \(maxBytes)")
-        }
+        try Event.checkLength(value, field: field, maxBytes: maxBytes)
         if let scalar = firstWhitespaceOrControl(in: value) {
             throw .invalidEvent(
                 field: field, value: value,

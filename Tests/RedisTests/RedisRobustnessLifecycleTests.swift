@@ -4,13 +4,19 @@ import Testing
 
 @Suite("Connection lifecycle robustness")
 struct RedisRobustnessLifecycleTests {
+    static let serverClose = RedisError(.connectionClosed, "closed by the server")
+
+    /// A lifecycle whose backoff runs from 100 ms to 1 s without jitter.
+    static func lifecycle(now: ContinuousClock.Instant) -> ConnectionLifecycle {
+        ConnectionLifecycle(
+            backoff: Backoff(initial: .milliseconds(100), maximum: .seconds(1), jitter: 0), now: now)
+    }
+
     @Test("connection lost at once backs off")
     func lostRightAfterReady() {
         let start = ContinuousClock.now
-        var lifecycle = ConnectionLifecycle(
-            backoff: Backoff(initial: .milliseconds(100), maximum: .seconds(1), jitter: 0), now: start
-        )
-        let failure = RedisError(.connectionClosed, "closed by the server")
+        var lifecycle = Self.lifecycle(now: start)
+        let failure = Self.serverClose
         var now = start
         var delays: [Duration] = []
         // A server that accepts, lets the connection become ready, and closes it at once.
@@ -31,10 +37,8 @@ struct RedisRobustnessLifecycleTests {
     @Test("connection lost long after ready retries at once")
     func lostLater() {
         let start = ContinuousClock.now
-        var lifecycle = ConnectionLifecycle(
-            backoff: Backoff(initial: .milliseconds(100), maximum: .seconds(1), jitter: 0), now: start
-        )
-        let failure = RedisError(.connectionClosed, "closed by the server")
+        var lifecycle = Self.lifecycle(now: start)
+        let failure = Self.serverClose
         _ = lifecycle.connected(handshakeCount: 0)
         let firstRetry = lifecycle.fail(failure, now: start)
         #expect(firstRetry == start)
