@@ -7,28 +7,15 @@ import Glibc
 /// stops. Its output (a few startup lines) goes to a log file in a temporary directory that is
 /// removed on deinit.
 public final class TansuProcess: @unchecked Sendable {
-    private struct State {
-        var process: ChildProcess?
-        var port = 0
-        var directory: String?
-        var executable: String?
-    }
-
-    private let state = Locked(State())
+    /// The slot's details are the executable of the last start, reused by `createTopic`.
+    private let slot = ServerProcessSlot(
+        server: "tansu", directoryPrefix: "dualstream-tansu", details: String?.none)
 
     public init() {}
 
-    deinit {
-        let current = state.withLock { $0 }
-        current.process?.kill()
-        if let directory = current.directory {
-            POSIXFiles.removeTree(directory)
-        }
-    }
-
     /// TCP port on 127.0.0.1; 0 before `start`.
     public var port: Int {
-        state.withLock { $0.port }
+        slot.port
     }
 
     /// Bootstrap server for a Kafka client: "127.0.0.1:PORT".
@@ -37,17 +24,17 @@ public final class TansuProcess: @unchecked Sendable {
     }
 
     public var isRunning: Bool {
-        state.withLock { $0.process?.isRunning == true }
+        pid != nil
     }
 
     /// Process id of the running broker, or nil when it is not running.
     public var pid: pid_t? {
-        state.withLock { $0.process?.isRunning == true ? $0.process?.pid : nil }
+        slot.pid
     }
 
     /// File that receives the broker's stdout and stderr; nil before `start`.
     public var logPath: String? {
-        state.withLock { $0.directory.map { "\($0)/tansu.log" } }
+        slot.directory.map { "\($0)/tansu.log" }
     }
 
     /// Starts the broker on a free port (or `port`) and returns once it accepts TCP connections.
@@ -59,13 +46,8 @@ public final class TansuProcess: @unchecked Sendable {
     /// failed start can be diagnosed.
     public func start(port: Int? = nil, timeout: Duration = .seconds(20)) throws {
         let executable = try ExecutableLocator.tansu()
-        let directory = try state.withLock { current in
-            if current.process?.isRunning == true {
-                throw TestSupportError(.spawnFailed, "tansu is already running on port \(current.port)")
-            }
-            return try ServerStartup.temporaryDirectory(&current.directory, prefix: "dualstream-tansu")
-        }
-        try ServerStartup.launchRetryingBusyPort(port: port) { chosenPort in
+        let directory = try slot.directoryForStart()
+        try slot.launchRetryingBusyPort(port: port) { chosenPort in
             try launch(executable: executable, port: chosenPort, directory: directory, timeout: timeout)
         }
     }
@@ -81,28 +63,18 @@ public final class TansuProcess: @unchecked Sendable {
             ],
             outputPath: logPath
         )
-        state.withLock { current in
-            current.process = process
-            current.port = port
-            current.executable = executable
-        }
-        do {
-            try ServerStartup.waitUntilReady(
-                process, server: "tansu", port: port, logPath: logPath,
-                readiness: "accepting connections", notReady: "accept connections", timeout: timeout
-            ) {
-                LoopbackProbe.acceptsConnections(port: port)
-            }
-        } catch {
-            state.withLock { $0.process = nil }
-            throw error
+        try slot.adopt(
+            process, port: port, details: executable, logPath: logPath,
+            readiness: "accepting connections", notReady: "accept connections", timeout: timeout
+        ) {
+            LoopbackProbe.acceptsConnections(port: port)
         }
     }
 
     /// Creates a topic by running `tansu topic create NAME --partitions N --broker
     /// tcp://127.0.0.1:PORT`. Throws with the command's output when it fails.
     public func createTopic(_ name: String, partitions: Int = 1, timeout: Duration = .seconds(30)) throws {
-        let (executable, port) = state.withLock { ($0.executable, $0.port) }
+        let (executable, port) = slot.withLock { ($0.details, $0.port) }
         guard let executable, port != 0 else {
             throw TestSupportError(.commandFailed, "createTopic(\(name)) before TansuProcess.start()")
         }
@@ -123,19 +95,11 @@ public final class TansuProcess: @unchecked Sendable {
 
     /// Stops the broker with SIGTERM, then SIGKILL after `grace`, and reaps it.
     public func stop(grace: Duration = .seconds(5)) {
-        takeProcess()?.terminate(grace: grace)
+        slot.takeProcess()?.terminate(grace: grace)
     }
 
     /// Kills the broker with SIGKILL and reaps it.
     public func kill() {
-        takeProcess()?.kill()
-    }
-
-    /// Clears the stored process and returns it, so that only one caller stops it.
-    private func takeProcess() -> ChildProcess? {
-        state.withLock { current in
-            defer { current.process = nil }
-            return current.process
-        }
+        slot.takeProcess()?.kill()
     }
 }
