@@ -40,8 +40,12 @@ final class PendingCommand {
     @exclusivity(unchecked) private var singleResult: Result<RESPValue, RedisError>?
     /// Replies received so far for a pipeline.
     @exclusivity(unchecked) private var batchResults: [Result<RESPValue, RedisError>] = []
-    /// Subscriber counts or errors received so far for a PUBLISH batch.
-    @exclusivity(unchecked) private var publishResults: [Result<Int, RedisError>] = []
+    /// Subscriber counts received so far for a PUBLISH batch, 0 where the reply was an error.
+    /// A trivial element type makes each append cheaper than appending a `Result`, whose
+    /// payload is the size of a ``RedisError``.
+    @exclusivity(unchecked) private var publishCounts: [Int] = []
+    /// The PUBLISH replies of a batch that were errors, by index in the batch.
+    @exclusivity(unchecked) private var publishErrors: [(index: Int, error: RedisError)] = []
     /// The channels of a PUBLISH batch, in order, for error messages.
     private let publishChannels: [(channel: [UInt8], message: [UInt8])]
 
@@ -66,7 +70,7 @@ final class PendingCommand {
         switch kind {
         case .single: break
         case .batch: batchResults.reserveCapacity(replyCount)
-        case .publishBatch: publishResults.reserveCapacity(replyCount)
+        case .publishBatch: publishCounts.reserveCapacity(replyCount)
         }
     }
 
@@ -75,7 +79,7 @@ final class PendingCommand {
         switch kind {
         case .single: singleResult == nil ? 0 : 1
         case .batch: batchResults.count
-        case .publishBatch: publishResults.count
+        case .publishBatch: publishCounts.count
         }
     }
 
@@ -100,21 +104,44 @@ final class PendingCommand {
     /// naming the channel.
     private func recordPublish(_ reply: RESPValue) -> Bool {
         if case .integer(let receivers) = reply {
-            publishResults.append(.success(Int(receivers)))
+            publishCounts.append(Int(receivers))
         } else {
-            let channel = RESPBytesDescription.render(
-                publishChannels[publishResults.count].channel, limit: 64)
-            if case .error(let text) = reply {
-                publishResults.append(.failure(.server(text, command: "PUBLISH to channel \(channel)")))
+            let index = publishCounts.count
+            let channel = RESPBytesDescription.render(publishChannels[index].channel, limit: 64)
+            let error =
+                if case .error(let text) = reply {
+                    RedisError.server(text, command: "PUBLISH to channel \(channel)")
+                } else {
+                    RedisError(
+                        .unexpectedReply, "PUBLISH to channel \(channel) returned \(reply), expected an integer")
+                }
+            publishErrors.append((index, error))
+            publishCounts.append(0)
+        }
+        return publishCounts.count == replyCount
+    }
+
+    /// Returns one result per PUBLISH of a batch: the recorded counts and errors, then `missing`
+    /// for every PUBLISH without a reply.
+    private func publishResults(missing: RedisError? = nil) -> [Result<Int, RedisError>] {
+        let received = publishCounts.count
+        var results = [Result<Int, RedisError>](unsafeUninitializedCapacity: replyCount) { buffer, count in
+            for index in 0..<received {
+                buffer.initializeElement(at: index, to: .success(publishCounts[index]))
+            }
+            if let missing {
+                for index in received..<replyCount {
+                    buffer.initializeElement(at: index, to: .failure(missing))
+                }
+                count = replyCount
             } else {
-                publishResults.append(
-                    .failure(
-                        RedisError(
-                            .unexpectedReply,
-                            "PUBLISH to channel \(channel) returned \(reply), expected an integer")))
+                count = received
             }
         }
-        return publishResults.count == replyCount
+        for (index, error) in publishErrors {
+            results[index] = .failure(error)
+        }
+        return results
     }
 
     /// Resumes the caller with the recorded replies.
@@ -126,7 +153,7 @@ final class PendingCommand {
         case .batch(let continuation):
             continuation.resume(returning: batchResults)
         case .publishBatch(let continuation):
-            continuation.resume(returning: publishResults)
+            continuation.resume(returning: publishResults())
         }
     }
 
@@ -139,9 +166,7 @@ final class PendingCommand {
             let missing = replyCount - batchResults.count
             continuation.resume(returning: batchResults + Array(repeating: .failure(error), count: missing))
         case .publishBatch(let continuation):
-            let missing = replyCount - publishResults.count
-            continuation.resume(
-                returning: publishResults + Array(repeating: .failure(error), count: missing))
+            continuation.resume(returning: publishResults(missing: error))
         }
     }
 }
