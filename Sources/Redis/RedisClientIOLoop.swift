@@ -270,15 +270,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
         // Handshake replies come first; the names list is non-empty exactly while the lifecycle
         // is handshaking, and checking it avoids copying the lifecycle per reply.
         if !handshakeNames.isEmpty {
-            let name = handshakeNames.removeFirst()
-            switch lifecycle.handshakeReplied(reply, command: name, now: .now) {
-            case .wait:
-                break
-            case .becameReady:
-                becameReady()
-            case .failed(let error, _):
-                throw error
-            }
+            try handleHandshakeReply(reply)
             return
         }
         guard inFlightHead < inFlight.count else {
@@ -300,6 +292,22 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 inFlight.removeFirst(inFlightHead)
                 inFlightHead = 0
             }
+        }
+    }
+
+    /// Passes one handshake reply to the lifecycle. Kept out of ``handle(_:)``, because the
+    /// lifecycle's action contains a `ContinuousClock.Instant`, whose layout is known only at run
+    /// time: inlined, its stack slot made every call of ``handle(_:)`` fetch type metadata.
+    @inline(never)
+    private func handleHandshakeReply(_ reply: RESPValue) throws(RedisError) {
+        let name = handshakeNames.removeFirst()
+        switch lifecycle.handshakeReplied(reply, command: name, now: .now) {
+        case .wait:
+            break
+        case .becameReady:
+            becameReady()
+        case .failed(let error, _):
+            throw error
         }
     }
 
