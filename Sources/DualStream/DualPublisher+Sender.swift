@@ -8,7 +8,9 @@ extension DualPublisher {
     func runSender(redis: RedisClient) async {
         let limit = configuration.maxPipelineLength
         while let batch = await nextBatch(limit: limit) {
-            let publications = batch.map { item in (channel: Array(item.channel.utf8), message: item.message) }
+            let publications = batch.map { item in
+                (channel: Array(item.channel.utf8), message: item.message)
+            }
             let replies = await redis.publish(publications)
             let now = ContinuousClock.now
             var failures: [(channel: String, error: String)] = []

@@ -46,8 +46,8 @@ final class PendingCommand {
     @exclusivity(unchecked) private var publishCounts: [Int] = []
     /// The PUBLISH replies of a batch that were errors, by index in the batch.
     @exclusivity(unchecked) private var publishErrors: [(index: Int, error: RedisError)] = []
-    /// The channels of a PUBLISH batch, in order, for error messages.
-    private let publishChannels: [(channel: [UInt8], message: [UInt8])]
+    /// The pairs of a PUBLISH batch, in order, kept to name the channel in error messages.
+    private let publications: [(channel: [UInt8], message: [UInt8])]
 
     init(
         completion: Completion, name: String, replyCount: Int, byteCount: Int, timeout: Duration,
@@ -60,7 +60,7 @@ final class PendingCommand {
         case .batch: kind = .batch
         case .publishBatch: kind = .publishBatch
         }
-        publishChannels = publications
+        self.publications = publications
         self.name = name
         self.replyCount = replyCount
         self.byteCount = byteCount
@@ -107,13 +107,14 @@ final class PendingCommand {
             publishCounts.append(Int(receivers))
         } else {
             let index = publishCounts.count
-            let channel = RESPBytesDescription.render(publishChannels[index].channel, limit: 64)
+            let channel = RESPBytesDescription.render(publications[index].channel, limit: 64)
             let error =
                 if case .error(let text) = reply {
                     RedisError.server(text, command: "PUBLISH to channel \(channel)")
                 } else {
                     RedisError(
-                        .unexpectedReply, "PUBLISH to channel \(channel) returned \(reply), expected an integer")
+                        .unexpectedReply,
+                        "PUBLISH to channel \(channel) returned \(reply), expected an integer")
                 }
             publishErrors.append((index, error))
             publishCounts.append(0)
@@ -121,8 +122,8 @@ final class PendingCommand {
         return publishCounts.count == replyCount
     }
 
-    /// Returns one result per PUBLISH of a batch: the recorded counts and errors, then `missing`
-    /// for every PUBLISH without a reply.
+    /// Returns one result per PUBLISH of a batch. Replies recorded so far give counts and errors,
+    /// and every PUBLISH without a reply fails with `missing`, or is left out when it is `nil`.
     private func publishResults(missing: RedisError? = nil) -> [Result<Int, RedisError>] {
         let received = publishCounts.count
         var results = [Result<Int, RedisError>](unsafeUninitializedCapacity: replyCount) { buffer, count in

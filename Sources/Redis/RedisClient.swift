@@ -107,8 +107,9 @@ public final class RedisClient: Sendable {
     }
 
     /// Sends `PUBLISH channel message` for every pair, back to back in one write, and returns one
-    /// result per pair, in order: the number of subscribers that received the message, or the
-    /// error. An error reply is a ``RedisError/Code/serverError`` failure naming the channel.
+    /// result per pair, in order. Each result is the number of subscribers that received the
+    /// message, or the error. An error reply is a ``RedisError/Code/serverError`` failure that
+    /// names the channel.
     ///
     /// The commands are queued together or not at all, and take one slot of
     /// ``RedisConfiguration/maxPendingCommands`` each, so a batch larger than that limit fails

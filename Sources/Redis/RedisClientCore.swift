@@ -111,12 +111,6 @@ final class RedisClientCore: Sendable {
         let commandTimeout = timeout ?? configuration.commandTimeout
         let maxPending = configuration.maxPendingCommands
         let maxWait = configuration.maxWaitWhileDisconnected
-        if replyCount > maxPending {
-            return RedisError(
-                .queueFull,
-                "\(name) not queued: a batch of \(replyCount) commands exceeds maxPendingCommands = "
-                    + "\(maxPending), so it can never be queued; send at most \(maxPending) per batch")
-        }
         var wake = false
         let error: RedisError? = shared.withLock { state in
             if let startError = pollerError ?? state.startError {
@@ -129,6 +123,12 @@ final class RedisClientCore: Sendable {
                 return RedisError.notSent(
                     name, endpoint: configuration.endpoint, lastError: state.lastError,
                     detail: "; the client keeps reconnecting")
+            }
+            if replyCount > 1 && replyCount > maxPending {
+                return RedisError(
+                    .queueFull,
+                    "\(name) not queued: a batch of \(replyCount) commands exceeds maxPendingCommands = "
+                        + "\(maxPending), so it can never be queued; send at most \(maxPending) per batch")
             }
             guard state.pendingReplies + replyCount <= maxPending else {
                 return RedisError(

@@ -295,9 +295,9 @@ final class RedisClientIOLoop: @unchecked Sendable {
         }
     }
 
-    /// Passes one handshake reply to the lifecycle. Kept out of ``handle(_:)``, because the
+    /// Passes one handshake reply to the lifecycle. It is kept out of ``handle(_:)`` because the
     /// lifecycle's action contains a `ContinuousClock.Instant`, whose layout is known only at run
-    /// time: inlined, its stack slot made every call of ``handle(_:)`` fetch type metadata.
+    /// time. Inlined there, the action's stack slot made every reply fetch type metadata.
     @inline(never)
     private func handleHandshakeReply(_ reply: RESPValue) throws(RedisError) {
         let name = handshakeNames.removeFirst()

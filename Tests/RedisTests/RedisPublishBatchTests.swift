@@ -24,7 +24,8 @@ extension RedisServerSuite {
             let configuration = testConfiguration(server)
             let first = RedisSubscriber(configuration: configuration)
             let second = RedisSubscriber(configuration: configuration)
-            let both = EventCollector(try await first.subscribe(channels: [bytes("batch:a"), bytes("batch:b")]))
+            let both = EventCollector(
+                try await first.subscribe(channels: [bytes("batch:a"), bytes("batch:b")]))
             let onlyA = EventCollector(try await second.subscribe(channels: [bytes("batch:a")]))
             let client = RedisClient(configuration: configuration)
 
@@ -245,6 +246,38 @@ struct RedisPublishBatchCutShortTests {
         }
         #expect(full.map { try? $0.get() } == [9, 9, 9, 9, 9])
         #expect(client.pendingCommandCount == 0)
+        await client.close()
+    }
+
+    @Test("non-integer reply fails that notification")
+    func nonIntegerReply() async throws {
+        let server = try HostileRedisServer { _, socket in
+            _ = HostileRedisServer.readCommands(socket, count: 3)
+            HostileRedisServer.send(socket, "+OK\r\n:2\r\n$-1\r\n")
+            RedisRobustnessReplyCountTests.answerEveryCommand(socket)
+            socket.close()
+        }
+        defer { server.stop() }
+        let client = RedisClient(configuration: RedisRobustnessClientTests.configuration(port: server.port))
+        let results = await client.publish([
+            (channel: bytes("odd:0"), message: bytes("a")),
+            (channel: bytes("odd:1"), message: bytes("b")),
+            (channel: bytes("odd:2"), message: bytes("c")),
+        ])
+        #expect(results.count == 3)
+        #expect((try? results[1].get()) == 2)
+        for (index, expectedReply) in [(0, "+\"OK\""), (2, "$-1")] {
+            guard case .failure(let error) = results[index] else {
+                Issue.record("PUBLISH \(index) succeeded with reply \(expectedReply)")
+                continue
+            }
+            #expect(error.code == .unexpectedReply, "PUBLISH \(index): \(error)")
+            #expect(error.message.contains("PUBLISH to channel \"odd:\(index)\""), "\(error)")
+            #expect(error.message.contains("returned \(expectedReply)"), "\(error)")
+        }
+        // The replies stayed matched to their commands, so the connection is still usable.
+        let next = await client.publish([(channel: bytes("odd:3"), message: bytes("d"))])
+        #expect(next.map { try? $0.get() } == [9])
         await client.close()
     }
 }

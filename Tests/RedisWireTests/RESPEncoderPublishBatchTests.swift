@@ -55,7 +55,10 @@ struct RESPEncoderPublishBatchTests {
     func lengthsOfEveryDigitCount() {
         let lengths = RESPEncoderCommandTests.lengths
         let publications = lengths.map { length in
-            (channel: [UInt8](repeating: 0x63, count: length % 1_000), message: [UInt8](repeating: 0x6D, count: length))
+            (
+                channel: [UInt8](repeating: 0x63, count: length % 1_000),
+                message: [UInt8](repeating: 0x6D, count: length)
+            )
         }
         var buffer: [UInt8] = [0x01]
         RESPEncoder.encodePublishes(publications, into: &buffer)
