@@ -40,12 +40,8 @@ final class PendingCommand {
     @exclusivity(unchecked) private var singleResult: Result<RESPValue, RedisError>?
     /// Replies received so far for a pipeline.
     @exclusivity(unchecked) private var batchResults: [Result<RESPValue, RedisError>] = []
-    /// Subscriber counts received so far for a PUBLISH batch, 0 where the reply was an error.
-    /// A trivial element type makes each append cheaper than appending a `Result`, whose
-    /// payload is the size of a ``RedisError``.
-    @exclusivity(unchecked) private var publishCounts: [Int] = []
-    /// The PUBLISH replies of a batch that were errors, by index in the batch.
-    @exclusivity(unchecked) private var publishErrors: [(index: Int, error: RedisError)] = []
+    /// Subscriber counts or errors received so far for a PUBLISH batch.
+    @exclusivity(unchecked) private var publishResults: [Result<Int, RedisError>] = []
     /// The pairs of a PUBLISH batch, in order, kept to name the channel in error messages.
     private let publications: [(channel: [UInt8], message: [UInt8])]
 
@@ -70,7 +66,7 @@ final class PendingCommand {
         switch kind {
         case .single: break
         case .batch: batchResults.reserveCapacity(replyCount)
-        case .publishBatch: publishCounts.reserveCapacity(replyCount)
+        case .publishBatch: publishResults.reserveCapacity(replyCount)
         }
     }
 
@@ -79,7 +75,7 @@ final class PendingCommand {
         switch kind {
         case .single: singleResult == nil ? 0 : 1
         case .batch: batchResults.count
-        case .publishBatch: publishCounts.count
+        case .publishBatch: publishResults.count
         }
     }
 
@@ -104,45 +100,18 @@ final class PendingCommand {
     /// naming the channel.
     private func recordPublish(_ reply: RESPValue) -> Bool {
         if case .integer(let receivers) = reply {
-            publishCounts.append(Int(receivers))
+            publishResults.append(.success(Int(receivers)))
         } else {
-            let index = publishCounts.count
-            let channel = RESPBytesDescription.render(publications[index].channel, limit: 64)
-            let error =
-                if case .error(let text) = reply {
-                    RedisError.server(text, command: "PUBLISH to channel \(channel)")
-                } else {
-                    RedisError(
-                        .unexpectedReply,
-                        "PUBLISH to channel \(channel) returned \(reply), expected an integer")
-                }
-            publishErrors.append((index, error))
-            publishCounts.append(0)
-        }
-        return publishCounts.count == replyCount
-    }
-
-    /// Returns one result per PUBLISH of a batch. Replies recorded so far give counts and errors,
-    /// and every PUBLISH without a reply fails with `missing`, or is left out when it is `nil`.
-    private func publishResults(missing: RedisError? = nil) -> [Result<Int, RedisError>] {
-        let received = publishCounts.count
-        var results = [Result<Int, RedisError>](unsafeUninitializedCapacity: replyCount) { buffer, count in
-            for index in 0..<received {
-                buffer.initializeElement(at: index, to: .success(publishCounts[index]))
-            }
-            if let missing {
-                for index in received..<replyCount {
-                    buffer.initializeElement(at: index, to: .failure(missing))
-                }
-                count = replyCount
+            let channel = RESPBytesDescription.render(publications[publishResults.count].channel, limit: 64)
+            if case .error(let text) = reply {
+                publishResults.append(.failure(.server(text, command: "PUBLISH to channel \(channel)")))
             } else {
-                count = received
+                let error = RedisError(
+                    .unexpectedReply, "PUBLISH to channel \(channel) returned \(reply), expected an integer")
+                publishResults.append(.failure(error))
             }
         }
-        for (index, error) in publishErrors {
-            results[index] = .failure(error)
-        }
-        return results
+        return publishResults.count == replyCount
     }
 
     /// Resumes the caller with the recorded replies.
@@ -154,7 +123,7 @@ final class PendingCommand {
         case .batch(let continuation):
             continuation.resume(returning: batchResults)
         case .publishBatch(let continuation):
-            continuation.resume(returning: publishResults())
+            continuation.resume(returning: publishResults)
         }
     }
 
@@ -167,7 +136,9 @@ final class PendingCommand {
             let missing = replyCount - batchResults.count
             continuation.resume(returning: batchResults + Array(repeating: .failure(error), count: missing))
         case .publishBatch(let continuation):
-            continuation.resume(returning: publishResults(missing: error))
+            let missing = replyCount - publishResults.count
+            continuation.resume(
+                returning: publishResults + Array(repeating: .failure(error), count: missing))
         }
     }
 }
