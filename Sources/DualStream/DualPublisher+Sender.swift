@@ -2,26 +2,20 @@ import DualStreamLogging
 import Redis
 
 extension DualPublisher {
-    private static let publishCommand = Array("PUBLISH".utf8)
-
-    /// Sends queued notifications in pipelines of up to `maxPipelineLength`, one pipeline at a
+    /// Sends queued notifications in PUBLISH batches of up to `maxPipelineLength`, one batch at a
     /// time, so they reach Redis in queue order. Returns once the publisher closes and the queue
     /// is empty.
     func runSender(redis: RedisClient) async {
         let limit = configuration.maxPipelineLength
         while let batch = await nextBatch(limit: limit) {
-            let commands = batch.map { item in [Self.publishCommand, Array(item.channel.utf8), item.message] }
-            let replies = await redis.pipeline(commands)
+            let publications = batch.map { item in
+                (channel: Array(item.channel.utf8), message: item.message)
+            }
+            let replies = await redis.publish(publications)
             let now = ContinuousClock.now
             var failures: [(channel: String, error: String)] = []
             for (item, reply) in zip(batch, replies) {
-                switch reply {
-                case .success(.error(let message)):
-                    failures.append(
-                        (item.channel, "error reply: " + String(decoding: message, as: UTF8.self)))
-                case .success:
-                    continue
-                case .failure(let error):
+                if case .failure(let error) = reply {
                     failures.append((item.channel, "\(error)"))
                 }
             }
@@ -31,7 +25,6 @@ extension DualPublisher {
                 state.statistics.redisSent += batch.count - failures.count - max(0, missing)
                 state.statistics.redisFailed += failures.count + max(0, missing)
                 for (item, reply) in zip(batch, replies) {
-                    if case .success(.error) = reply { continue }
                     if case .success = reply {
                         state.notificationLatency.record(now - item.acknowledgedAt)
                     }

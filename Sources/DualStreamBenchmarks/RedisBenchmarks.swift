@@ -8,7 +8,8 @@ import SocketTransport
 ///
 /// Every request is PUBLISH of a 100-byte notification to a channel with no subscribers.
 /// - Pipelined on one connection: batches of 64 through `RedisClient.pipeline`, from a task on
-///   the client's executor and from one on the default executor, against
+///   the client's executor and from one on the default executor, and through the typed
+///   `RedisClient.publish(_:)` batch from a task on the client's executor, against
 ///   `redis-benchmark -P 64 -c 1`. Also 64 concurrent publishers coalesced by the client's
 ///   automatic pipelining.
 /// - Sequential round trips: one PUBLISH awaited at a time, on both executors, and one at a
@@ -22,7 +23,7 @@ enum RedisBenchmarks {
         var redisServer = "redis-server"
         var redisBenchmark = "redis-benchmark"
         /// Runs only one of our scenarios, for a profiler: `pipelined`, `pipelined-default`,
-        /// `sequential`, `sequential-default` or `sequential-connection`.
+        /// `publish-batch`, `sequential`, `sequential-default` or `sequential-connection`.
         var profileScenario: String?
         /// Pins redis-server to this CPU (through `taskset`). Start the benchmark itself under
         /// `taskset -c M` to pin both clients, which run in this process or are spawned by it.
@@ -90,6 +91,10 @@ enum RedisBenchmarks {
             results["pipelined-default", default: []].append(
                 try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
             )
+            results["publish-batch", default: []].append(
+                try await withTaskExecutorPreference(executor) {
+                    try await publishBatches(client, count: options.pipelinedCount, depth: 64)
+                })
             results["concurrent", default: []].append(
                 try await publishConcurrently(
                     client, count: options.pipelinedCount, tasks: 64, executor: executor)
@@ -127,6 +132,10 @@ enum RedisBenchmarks {
             ),
             (
                 "pipeline(), 64 per batch, default executor", "pipelined-default", peerPipelined,
+                peerPipelinedPeak
+            ),
+            (
+                "publish(_:) batch of 64, task on client executor", "publish-batch", peerPipelined,
                 peerPipelinedPeak
             ),
             (
@@ -172,6 +181,9 @@ enum RedisBenchmarks {
         print(
             "per-round ratios, pipelined on default executor: "
                 + roundRatios("pipelined-default", pipelinedPeer))
+        print(
+            "per-round ratios, publish batch on client executor: "
+                + roundRatios("publish-batch", pipelinedPeer))
         print("per-round ratios, sequential on client executor: \(roundRatios("sequential", sequentialPeer))")
         print(
             "per-round ratios, sequential on default executor: "
@@ -180,7 +192,7 @@ enum RedisBenchmarks {
             "per-round ratios, sequential on RedisConnection: "
                 + roundRatios("sequential-connection", sequentialPeer))
         print(
-            "redis-benchmark rows: -P 64 -c 1 for the first three, -P 1 -c 1 for the last three; medians of "
+            "redis-benchmark rows: -P 64 -c 1 for the first four, -P 1 -c 1 for the last three; medians of "
                 + "\(options.rounds) rounds. Our peak RSS is getrusage(RUSAGE_SELF).ru_maxrss "
                 + "for the whole run, "
                 + "redis-benchmark's the largest maximum resident set size of its runs.")
@@ -189,7 +201,8 @@ enum RedisBenchmarks {
     // MARK: our client
 
     static let profileScenarios = [
-        "pipelined", "pipelined-default", "sequential", "sequential-default", "sequential-connection",
+        "pipelined", "pipelined-default", "publish-batch", "sequential", "sequential-default",
+        "sequential-connection",
     ]
 
     static func runProfiled(
@@ -203,6 +216,10 @@ enum RedisBenchmarks {
             }
         case "pipelined-default":
             return try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
+        case "publish-batch":
+            return try await withTaskExecutorPreference(executor) {
+                try await publishBatches(client, count: options.pipelinedCount, depth: 64)
+            }
         case "sequential":
             return try await withTaskExecutorPreference(executor) {
                 try await publishSequentially(client, count: options.sequentialCount)
@@ -221,6 +238,24 @@ enum RedisBenchmarks {
         while sent < count {
             let size = min(depth, count - sent)
             let results = await client.pipeline(size == depth ? batch : Array(batch.prefix(size)))
+            for result in results {
+                _ = try result.get()
+            }
+            sent += size
+        }
+        return rate(count, since: started)
+    }
+
+    /// Publishes `count` notifications in batches of `depth` through `RedisClient.publish(_:)`,
+    /// reusing one batch array as ``publishPipelined(_:count:depth:)`` does.
+    static func publishBatches(_ client: RedisClient, count: Int, depth: Int) async throws -> Double {
+        let batch = Array(
+            repeating: (channel: Array(channel.utf8), message: Array(notification.utf8)), count: depth)
+        let started = ContinuousClock.now
+        var sent = 0
+        while sent < count {
+            let size = min(depth, count - sent)
+            let results = await client.publish(size == depth ? batch : Array(batch.prefix(size)))
             for result in results {
                 _ = try result.get()
             }

@@ -1,7 +1,7 @@
 import RedisWire
 
-/// One caller's request: a single command or an explicit pipeline, with its continuation and
-/// deadline. Its encoded bytes sit in the connection's outbound buffer.
+/// One caller's request: a single command, an explicit pipeline or a batch of PUBLISH commands,
+/// with its continuation and deadline. Its encoded bytes sit in the connection's outbound buffer.
 ///
 /// A class, so moving it between the queue, the in-flight list and the completed list costs a
 /// reference count rather than a copy of every field. Only the I/O thread mutates it after
@@ -14,11 +14,17 @@ final class PendingCommand {
     enum Completion {
         case single(UnsafeContinuation<Result<RESPValue, RedisError>, Never>)
         case batch(UnsafeContinuation<[Result<RESPValue, RedisError>], Never>)
+        /// A batch from ``RedisClient/publish(_:)``: one subscriber count or error per PUBLISH.
+        case publishBatch(UnsafeContinuation<[Result<Int, RedisError>], Never>)
+    }
+
+    private enum Kind {
+        case single, batch, publishBatch
     }
 
     let completion: Completion
-    /// Whether ``completion`` is `.single`, stored so the hot path does not copy the enum.
-    private let isSingle: Bool
+    /// The case of ``completion``, stored so the hot path does not copy the enum.
+    private let kind: Kind
     /// Command name for messages, such as `PUBLISH`.
     let name: String
     /// Replies expected: 1 for a single command, the command count for a pipeline.
@@ -34,42 +40,78 @@ final class PendingCommand {
     @exclusivity(unchecked) private var singleResult: Result<RESPValue, RedisError>?
     /// Replies received so far for a pipeline.
     @exclusivity(unchecked) private var batchResults: [Result<RESPValue, RedisError>] = []
+    /// Subscriber counts or errors received so far for a PUBLISH batch.
+    @exclusivity(unchecked) private var publishResults: [Result<Int, RedisError>] = []
+    /// The pairs of a PUBLISH batch, in order, kept to name the channel in error messages.
+    private let publications: [(channel: [UInt8], message: [UInt8])]
 
     init(
         completion: Completion, name: String, replyCount: Int, byteCount: Int, timeout: Duration,
-        deadline: ContinuousClock.Instant, unsentFailure: RedisError.Code
+        deadline: ContinuousClock.Instant, unsentFailure: RedisError.Code,
+        publications: [(channel: [UInt8], message: [UInt8])] = []
     ) {
         self.completion = completion
-        if case .single = completion { isSingle = true } else { isSingle = false }
+        switch completion {
+        case .single: kind = .single
+        case .batch: kind = .batch
+        case .publishBatch: kind = .publishBatch
+        }
+        self.publications = publications
         self.name = name
         self.replyCount = replyCount
         self.byteCount = byteCount
         self.timeout = timeout
         self.deadline = deadline
         self.unsentFailure = unsentFailure
-        if !isSingle {
-            batchResults.reserveCapacity(replyCount)
+        switch kind {
+        case .single: break
+        case .batch: batchResults.reserveCapacity(replyCount)
+        case .publishBatch: publishResults.reserveCapacity(replyCount)
         }
     }
 
     /// Replies recorded so far.
     var receivedCount: Int {
-        if isSingle { return singleResult == nil ? 0 : 1 }
-        return batchResults.count
+        switch kind {
+        case .single: singleResult == nil ? 0 : 1
+        case .batch: batchResults.count
+        case .publishBatch: publishResults.count
+        }
     }
 
     /// Records one reply; returns true when every reply arrived and ``complete()`` is due.
     func record(_ reply: RESPValue) -> Bool {
+        if kind == .publishBatch {
+            return recordPublish(reply)
+        }
         let result: Result<RESPValue, RedisError> =
             if case .error(let text) = reply { .failure(.server(text, command: name)) } else {
                 .success(reply)
             }
-        if isSingle {
+        if kind == .single {
             singleResult = result
             return true
         }
         batchResults.append(result)
         return batchResults.count == replyCount
+    }
+
+    /// Records the reply to the next PUBLISH of a batch as its subscriber count, or as an error
+    /// naming the channel.
+    private func recordPublish(_ reply: RESPValue) -> Bool {
+        if case .integer(let receivers) = reply {
+            publishResults.append(.success(Int(receivers)))
+        } else {
+            let channel = RESPBytesDescription.render(publications[publishResults.count].channel, limit: 64)
+            if case .error(let text) = reply {
+                publishResults.append(.failure(.server(text, command: "PUBLISH to channel \(channel)")))
+            } else {
+                let error = RedisError(
+                    .unexpectedReply, "PUBLISH to channel \(channel) returned \(reply), expected an integer")
+                publishResults.append(.failure(error))
+            }
+        }
+        return publishResults.count == replyCount
     }
 
     /// Resumes the caller with the recorded replies.
@@ -80,6 +122,8 @@ final class PendingCommand {
                 returning: singleResult ?? .failure(RedisError(.unexpectedReply, "no reply recorded")))
         case .batch(let continuation):
             continuation.resume(returning: batchResults)
+        case .publishBatch(let continuation):
+            continuation.resume(returning: publishResults)
         }
     }
 
@@ -91,6 +135,10 @@ final class PendingCommand {
         case .batch(let continuation):
             let missing = replyCount - batchResults.count
             continuation.resume(returning: batchResults + Array(repeating: .failure(error), count: missing))
+        case .publishBatch(let continuation):
+            let missing = replyCount - publishResults.count
+            continuation.resume(
+                returning: publishResults + Array(repeating: .failure(error), count: missing))
         }
     }
 }

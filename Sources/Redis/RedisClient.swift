@@ -106,6 +106,22 @@ public final class RedisClient: Sendable {
         }
     }
 
+    /// Sends `PUBLISH channel message` for every pair, back to back in one write, and returns one
+    /// result per pair, in order. Each result is the number of subscribers that received the
+    /// message, or the error. An error reply is a ``RedisError/Code/serverError`` failure that
+    /// names the channel.
+    ///
+    /// The commands are queued together or not at all, and take one slot of
+    /// ``RedisConfiguration/maxPendingCommands`` each, so a batch larger than that limit fails
+    /// as a whole with ``RedisError/Code/queueFull``. Unlike ``pipeline(_:)``, it builds no
+    /// argument arrays and no ``RESPValue`` results.
+    nonisolated(nonsending) public func publish(
+        _ publications: [(channel: [UInt8], message: [UInt8])]
+    ) async -> [Result<Int, RedisError>] {
+        if publications.isEmpty { return [] }
+        return await core.submitPublishBatch(publications)
+    }
+
     /// Returns the command name for messages, or throws when the command is empty or would
     /// break the one-reply-per-command matching (subscribe mode, CLIENT REPLY OFF or SKIP).
     static func validatedName(_ arguments: [[UInt8]]) throws(RedisError) -> String {

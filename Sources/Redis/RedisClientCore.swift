@@ -87,10 +87,25 @@ final class RedisClientCore: Sendable {
         }
     }
 
+    nonisolated(nonsending) func submitPublishBatch(
+        _ publications: [(channel: [UInt8], message: [UInt8])]
+    ) async -> [Result<Int, RedisError>] {
+        await withUnsafeContinuation {
+            (continuation: UnsafeContinuation<[Result<Int, RedisError>], Never>) in
+            if let error = enqueue(
+                .publishBatch(continuation), name: "PUBLISH", replyCount: publications.count, timeout: nil,
+                publications: publications,
+                encode: { buffer in RESPEncoder.encodePublishes(publications, into: &buffer) })
+            {
+                continuation.resume(returning: Array(repeating: .failure(error), count: publications.count))
+            }
+        }
+    }
+
     /// Queues a command, or returns why it cannot be queued (the caller resumes with it).
     private func enqueue(
         _ completion: PendingCommand.Completion, name: String, replyCount: Int, timeout: Duration?,
-        encode: (inout [UInt8]) -> Void
+        publications: [(channel: [UInt8], message: [UInt8])] = [], encode: (inout [UInt8]) -> Void
     ) -> RedisError? {
         let now = ContinuousClock.now
         let commandTimeout = timeout ?? configuration.commandTimeout
@@ -109,6 +124,12 @@ final class RedisClientCore: Sendable {
                     name, endpoint: configuration.endpoint, lastError: state.lastError,
                     detail: "; the client keeps reconnecting")
             }
+            if replyCount > 1 && replyCount > maxPending {
+                return RedisError(
+                    .queueFull,
+                    "\(name) not queued: a batch of \(replyCount) commands exceeds maxPendingCommands = "
+                        + "\(maxPending), so it can never be queued; send at most \(maxPending) per batch")
+            }
             guard state.pendingReplies + replyCount <= maxPending else {
                 return RedisError(
                     .queueFull,
@@ -124,7 +145,8 @@ final class RedisClientCore: Sendable {
                     completion: completion, name: name, replyCount: replyCount,
                     byteCount: state.outbound.count - before,
                     timeout: commandTimeout, deadline: deadline,
-                    unsentFailure: waitsForConnection ? .notConnected : .timedOut
+                    unsentFailure: waitsForConnection ? .notConnected : .timedOut,
+                    publications: publications
                 ))
             state.pendingReplies += replyCount
             if state.ioThreadWaiting && !state.wakeRequested {

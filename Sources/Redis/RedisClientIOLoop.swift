@@ -270,15 +270,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
         // Handshake replies come first; the names list is non-empty exactly while the lifecycle
         // is handshaking, and checking it avoids copying the lifecycle per reply.
         if !handshakeNames.isEmpty {
-            let name = handshakeNames.removeFirst()
-            switch lifecycle.handshakeReplied(reply, command: name, now: .now) {
-            case .wait:
-                break
-            case .becameReady:
-                becameReady()
-            case .failed(let error, _):
-                throw error
-            }
+            try handleHandshakeReply(reply)
             return
         }
         guard inFlightHead < inFlight.count else {
@@ -287,7 +279,10 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 "\(configuration.endpoint) sent a reply no command is waiting for: "
                     + "\(reply)")
         }
-        if inFlight[inFlightHead].record(reply) {
+        // The in-flight list keeps the command alive, so the call borrows it unretained, which
+        // saves a retain and a release per reply.
+        let head = Unmanaged.passUnretained(inFlight[inFlightHead])
+        if head._withUnsafeGuaranteedRef({ $0.record(reply) }) {
             completed.append(inFlight[inFlightHead])
             inFlightHead += 1
             if inFlightHead == inFlight.count {
@@ -297,6 +292,22 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 inFlight.removeFirst(inFlightHead)
                 inFlightHead = 0
             }
+        }
+    }
+
+    /// Passes one handshake reply to the lifecycle. It is kept out of ``handle(_:)`` because the
+    /// lifecycle's action contains a `ContinuousClock.Instant`, whose layout is known only at run
+    /// time. Inlined there, the action's stack slot made every reply fetch type metadata.
+    @inline(never)
+    private func handleHandshakeReply(_ reply: RESPValue) throws(RedisError) {
+        let name = handshakeNames.removeFirst()
+        switch lifecycle.handshakeReplied(reply, command: name, now: .now) {
+        case .wait:
+            break
+        case .becameReady:
+            becameReady()
+        case .failed(let error, _):
+            throw error
         }
     }
 

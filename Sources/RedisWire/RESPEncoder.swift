@@ -51,15 +51,51 @@ public enum RESPEncoder {
 
     /// Appends `PUBLISH channel message` without building an argument array.
     public static func encodePublish(channel: [UInt8], message: [UInt8], into buffer: inout [UInt8]) {
-        let size =
-            publishPrefix.count + headerSize(channel.count) + channel.count + 2
-            + headerSize(message.count) + message.count + 2
+        let size = publishSize(channelCount: channel.count, messageCount: message.count)
         writeInPlace(size: size, into: &buffer) { output in
-            // "*3\r\n$7\r\nPUBLISH\r\n"
-            write(publishPrefix, to: &output)
+            writePublishPrefix(to: &output)
             writeBulkString(channel, to: &output)
             writeBulkString(message, to: &output)
         }
+    }
+
+    /// Appends `PUBLISH channel message` for each pair, in order, as
+    /// ``encodePublish(channel:message:into:)`` does, growing `buffer` once for the whole batch.
+    public static func encodePublishes(
+        _ publications: [(channel: [UInt8], message: [UInt8])], into buffer: inout [UInt8]
+    ) {
+        publications.withUnsafeBufferPointer { publications in
+            var size = 0
+            for index in publications.indices {
+                size += publishSize(
+                    channelCount: publications[index].channel.count,
+                    messageCount: publications[index].message.count)
+            }
+            writeInPlace(size: size, into: &buffer) { output in
+                for index in publications.indices {
+                    writePublishPrefix(to: &output)
+                    writeBulkString(publications[index].channel, to: &output)
+                    writeBulkString(publications[index].message, to: &output)
+                }
+            }
+        }
+    }
+
+    /// Writes `*3\r\n$7\r\nPUBLISH\r\n` from a literal, which needs no global's lazy
+    /// initialization check or retain, unlike a static array.
+    @inline(__always)
+    private static func writePublishPrefix(to output: inout UnsafeMutablePointer<UInt8>) {
+        let prefix: StaticString = "*3\r\n$7\r\nPUBLISH\r\n"
+        output.update(from: prefix.utf8Start, count: publishPrefixCount)
+        output += publishPrefixCount
+    }
+
+    private static let publishPrefixCount = 17
+
+    @inline(__always)
+    private static func publishSize(channelCount: Int, messageCount: Int) -> Int {
+        publishPrefixCount + headerSize(channelCount) + channelCount + 2 + headerSize(messageCount)
+            + messageCount + 2
     }
 
     /// Grows `buffer` by `size` bytes (geometrically, so repeated calls stay amortized O(1))
@@ -206,7 +242,6 @@ public enum RESPEncoder {
         block.initialize(repeating: 0, count: zeroBlockSize)
         return UnsafePointer(block)
     }()
-    private static let publishPrefix: [UInt8] = Array("*3\r\n$7\r\nPUBLISH\r\n".utf8)
     private static let crlf: [UInt8] = [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
     private static let nullBulkString: [UInt8] = Array("$-1\r\n".utf8)
     private static let nullArray: [UInt8] = Array("*-1\r\n".utf8)

@@ -63,6 +63,45 @@ import Testing
         #expect(total <= 10_000)
     }
 
+    @Test func drainsTakeTurnsAcrossPartitions() {
+        // Each request has room for one 3 KB batch. Every partition always has a ready batch, so
+        // a drain that always began at partition 0 would send partitions 0 and 1 only.
+        var accumulator = RecordAccumulator(batchSize: 4_000, maxRequestSize: 5_000, linger: .zero)
+        let now = ContinuousClock.now
+        let cache = metadata(partitions: 3)
+        var sent: [Int32] = []
+        for _ in 0..<6 {
+            for partition in 0..<3 {
+                _ = append(&accumulator, partition: Int32(partition), bytes: 3_000, now: now)
+            }
+            let drained = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                            idempotence: IdempotenceState(enabled: false)) { _ in true }
+            let batches = drained.requests[1] ?? []
+            #expect(batches.count == 1)
+            sent += batches.map(\.partition)
+            for batch in batches { _ = accumulator.complete(batch, wasInFlight: true) }
+        }
+        #expect(sent == [0, 1, 2, 0, 1, 2])
+    }
+
+    @Test func leftBehindPartitionGoesFirst() {
+        // Partition 0's 3 KB batch fills the first request; partition 1 is left behind, partition
+        // 2's 500-byte batch still fits. The next drain starts at partition 1.
+        var accumulator = RecordAccumulator(batchSize: 4_000, maxRequestSize: 5_000, linger: .zero)
+        let now = ContinuousClock.now
+        let cache = metadata(partitions: 3)
+        _ = append(&accumulator, partition: 0, bytes: 3_000, now: now)
+        _ = append(&accumulator, partition: 1, bytes: 3_000, now: now)
+        _ = append(&accumulator, partition: 2, bytes: 500, now: now)
+        let first = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                      idempotence: IdempotenceState(enabled: false)) { _ in true }
+        #expect((first.requests[1] ?? []).map(\.partition) == [0, 2])
+        _ = append(&accumulator, partition: 0, bytes: 3_000, now: now)
+        let second = accumulator.drain(now: now, metadata: cache, flushing: false,
+                                       idempotence: IdempotenceState(enabled: false)) { _ in true }
+        #expect((second.requests[1] ?? []).map(\.partition) == [1])
+    }
+
     @Test func partitionWithoutLeaderWaitsForMetadata() {
         var accumulator = RecordAccumulator(batchSize: 4_000, maxRequestSize: 10_000, linger: .zero)
         let now = ContinuousClock.now

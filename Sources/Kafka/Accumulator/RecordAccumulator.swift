@@ -27,6 +27,10 @@ struct RecordAccumulator {
         var stickyPartition: Int32?
         /// When a record was last appended, for dropping idle topics from Metadata requests.
         var lastAppend: ContinuousClock.Instant?
+        /// Index of the partition the next drain visits first: the first one a full request left
+        /// behind, else the one after the last partition sent. Every partition gets its turn, so
+        /// batches grow evenly instead of the low partitions going out in every request.
+        var drainStart = 0
     }
 
     struct AppendResult {
@@ -168,7 +172,12 @@ struct RecordAccumulator {
         for topic in Array(topics.keys) {
             guard var topicQueues = topics.removeValue(forKey: topic) else { continue }
             defer { topics[topic] = topicQueues }
-            for index in topicQueues.partitions.indices {
+            let partitionCount = topicQueues.partitions.count
+            let start = partitionCount == 0 ? 0 : topicQueues.drainStart % partitionCount
+            var nextStart: Int?
+            var leftBehind: Int?
+            for step in 0..<partitionCount {
+                let index = (start + step) % partitionCount
                 guard let batch = topicQueues.partitions[index].batches.first else { continue }
                 let partition = Int32(index)
                 guard let leader = metadata.leader(topic: topic, partition: partition) else {
@@ -213,9 +222,11 @@ struct RecordAccumulator {
                     // The batch is ready but this request is full. It goes in the next request, which the
                     // sender sends at once if the connection has room, instead of after the next response.
                     result.nextReadyTime = now
+                    if leftBehind == nil { leftBehind = index }
                     continue
                 }
                 requestBytes[leader] = used + added
+                nextStart = index + 1
                 _ = topicQueues.partitions[index].batches.popFirst()
                 topicQueues.partitions[index].inFlight += 1
                 prepareForSend(batch, queue: &topicQueues.partitions[index], idempotence: idempotence)
@@ -226,6 +237,9 @@ struct RecordAccumulator {
                 if !topicQueues.partitions[index].batches.isEmpty {
                     result.nextReadyTime = now
                 }
+            }
+            if let next = leftBehind ?? nextStart {
+                topicQueues.drainStart = next
             }
         }
         return result
