@@ -208,15 +208,10 @@ extension RedisServerSuite {
 struct RedisPublishBatchCutShortTests {
     @Test("connection lost mid-batch fails the rest")
     func connectionLostMidBatch() async throws {
-        let server = try HostileRedisServer { index, socket in
-            if index == 0 {
-                // Two of five replies, then a hangup.
-                _ = HostileRedisServer.readCommands(socket, count: 5)
-                HostileRedisServer.send(socket, ":3\r\n:0\r\n")
-            } else {
-                RedisRobustnessReplyCountTests.answerEveryCommand(socket)
-            }
-            socket.close()
+        let server = try HostileRedisServer.misbehavingOnce { socket in
+            // Two of five replies, then a hangup.
+            _ = HostileRedisServer.readCommands(socket, count: 5)
+            HostileRedisServer.send(socket, ":3\r\n:0\r\n")
         }
         defer { server.stop() }
         var configuration = RedisRobustnessClientTests.configuration(port: server.port)
@@ -254,7 +249,7 @@ struct RedisPublishBatchCutShortTests {
         let server = try HostileRedisServer { _, socket in
             _ = HostileRedisServer.readCommands(socket, count: 3)
             HostileRedisServer.send(socket, "+OK\r\n:2\r\n$-1\r\n")
-            RedisRobustnessReplyCountTests.answerEveryCommand(socket)
+            HostileRedisServer.answerEveryCommand(socket)
             socket.close()
         }
         defer { server.stop() }
