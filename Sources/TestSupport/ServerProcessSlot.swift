@@ -1,9 +1,8 @@
 import Glibc
 
-/// The state that `RedisServerProcess` and `TansuProcess` share, under one lock: the running
-/// child process, its port, the temporary directory that holds its log, and `Details`, the
-/// settings of the last launch that each helper keeps for itself. Kills the process and removes
-/// the directory on deinit.
+/// State shared by `RedisServerProcess` and `TansuProcess`, kept under one lock. It contains the
+/// running child process, its port, the temporary directory with its log, and `Details`, the
+/// launch setting that each helper reuses. Deinit kills the process and removes the directory.
 final class ServerProcessSlot<Details>: @unchecked Sendable {
     struct State {
         var process: ChildProcess?
@@ -98,7 +97,7 @@ final class ServerProcessSlot<Details>: @unchecked Sendable {
     /// every 20 ms until it returns true.
     ///
     /// Throws `exitedEarly` when the process exits first, and `startTimedOut` after killing the
-    /// process when `timeout` passes; either way the stored process is cleared. Both messages
+    /// process when `timeout` passes. Either way the stored process is cleared. Both messages
     /// name the server and port and end with the tail of `logPath`. `readiness` is the ready
     /// condition as a gerund ("answering PING") and `notReady` the same after "did not"
     /// ("answer PING").

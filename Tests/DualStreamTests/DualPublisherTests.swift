@@ -8,21 +8,21 @@ import TestSupport
 import Testing
 
 @Suite(.serialized) struct DualPublisherTests {
-    /// A fake cluster with the topic "events".
+    /// Creates a fake cluster with the topic "events".
     static func eventsCluster(partitions: Int32) throws -> FakeKafkaCluster {
         let cluster = try FakeKafkaCluster()
         try cluster.createTopic("events", partitions: partitions)
         return cluster
     }
 
-    /// A running redis-server; the caller stops it.
+    /// Starts a redis-server, which the caller stops.
     static func startedRedis() throws -> RedisServerProcess {
         let redis = RedisServerProcess()
         try redis.start()
         return redis
     }
 
-    /// A publisher to the topic "events" of `cluster` that notifies the Redis server on
+    /// Creates a publisher to the topic "events" of `cluster` that notifies the Redis server on
     /// `redisPort`, or sends no notifications when `redisPort` is nil.
     static func makePublisher(
         _ cluster: FakeKafkaCluster, redisPort: Int?,

@@ -11,8 +11,8 @@ struct FakeKafkaProduceTests {
         FakeKafkaTestRecord(key: [], value: nil, headers: [("empty", nil)], timestampDelta: 7),
     ]
 
-    /// A cluster with the one-partition topic "golden" that gives out producer id 0 first, the id
-    /// (with epoch 0 and sequence 0) that the sarama golden batch carries.
+    /// Creates a cluster with the one-partition topic "golden" that gives out producer id 0 first,
+    /// because the sarama golden batch carries producer id 0 with epoch 0 and sequence 0.
     static func goldenCluster() throws -> FakeKafkaCluster {
         var configuration = FakeKafkaConfiguration()
         configuration.firstProducerID = 0

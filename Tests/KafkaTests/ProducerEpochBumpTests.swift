@@ -15,12 +15,13 @@ struct ProducerEpochBumpTests {
         cluster.requests(apiKey: .initProducerId).compactMap(\.initProducerID)
     }
 
-    /// Indices, as written by `record(_:_:)`, of the records stored in "bump" partition 0.
+    /// Returns the indices, as written by `record(_:_:)`, of the records stored in "bump"
+    /// partition 0.
     static func storedIndices(_ cluster: FakeKafkaCluster) throws -> [Int] {
         try cluster.records(topic: "bump", partition: 0).compactMap { recordIndex($0.value) }
     }
 
-    /// A fake cluster with the one-partition topic "bump".
+    /// Creates a fake cluster with the one-partition topic "bump".
     static func bumpCluster(configuration: FakeKafkaConfiguration = FakeKafkaConfiguration()) throws
         -> FakeKafkaCluster
     {
@@ -29,8 +30,8 @@ struct ProducerEpochBumpTests {
         return cluster
     }
 
-    /// A producer on `cluster` that has delivered record 0 to "bump", so it holds producer id 1000
-    /// at epoch 0 and the next batch has sequence 1.
+    /// Creates a producer on `cluster` and delivers record 0 to "bump" with it, so the producer has
+    /// id 1000 at epoch 0 and its next batch has sequence 1.
     static func producerAfterFirstRecord(
         _ cluster: FakeKafkaCluster, configuration: KafkaProducerConfiguration? = nil
     ) async throws -> KafkaProducer {

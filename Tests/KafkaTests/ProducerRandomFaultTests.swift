@@ -177,8 +177,8 @@ struct ProducerRandomFaultTests {
         #expect(storedDespiteNotPersisted.isEmpty, "\(notPersistedMessage)")
     }
 
-    /// A producer on a new 3-broker cluster with the topic, while faults chosen by `seed` are
-    /// injected until the returned log is marked finished.
+    /// Creates a 3-broker cluster with the topic and a producer on it, and starts injecting faults
+    /// chosen by `seed` until the returned log is marked finished.
     static func startFaultRun(
         seed: UInt64
     ) throws -> (FakeKafkaCluster, KafkaProducer, FaultLog, injector: Task<Void, Never>) {

@@ -107,7 +107,7 @@ final class HostileRedisServer: Sendable {
 // MARK: Common scripts
 
 extension HostileRedisServer {
-    /// A server that never replies: it discards input until the peer closes the connection.
+    /// Starts a server that never replies and discards input until the peer closes the connection.
     static func silent(maxConnections: Int = 1_000) throws -> HostileRedisServer {
         try HostileRedisServer(maxConnections: maxConnections) { _, socket in
             drainUntilClosed(socket)
@@ -115,15 +115,15 @@ extension HostileRedisServer {
         }
     }
 
-    /// A server that closes every connection as soon as it accepts it.
+    /// Starts a server that closes every connection as soon as it accepts it.
     static func closingEveryConnection() throws -> HostileRedisServer {
         try HostileRedisServer(maxConnections: 100_000) { _, socket in
             socket.close()
         }
     }
 
-    /// A server that reads one command on each connection, sends `reply(index)`, then discards
-    /// input until the peer closes the connection.
+    /// Starts a server that reads one command on each connection, sends `reply(index)`, then
+    /// discards input until the peer closes the connection.
     static func replyingOnce(
         _ reply: @escaping @Sendable (_ index: Int) -> String
     ) throws -> HostileRedisServer {
@@ -135,8 +135,8 @@ extension HostileRedisServer {
         }
     }
 
-    /// A server that runs `firstConnection` on connection 0 and `laterConnections` (by default
-    /// `answerEveryCommand`) on the others, closing each connection when its script returns.
+    /// Starts a server that runs `firstConnection` on connection 0 and `laterConnections`, by
+    /// default `answerEveryCommand`, on the others. Each connection closes when its script returns.
     static func misbehavingOnce(
         then laterConnections: @escaping @Sendable (StreamSocket) -> Void = answerEveryCommand,
         _ firstConnection: @escaping @Sendable (StreamSocket) -> Void
@@ -151,8 +151,8 @@ extension HostileRedisServer {
         }
     }
 
-    /// A server whose connection 0 reads one command, sends `reply` and then discards input until
-    /// the peer closes the connection, and whose later connections run `answerEveryCommand`.
+    /// Starts a server whose connection 0 reads one command, sends `reply` and then discards input
+    /// until the peer closes the connection. Later connections run `answerEveryCommand`.
     static func misbehavingOnce(reply: String) throws -> HostileRedisServer {
         try misbehavingOnce { socket in
             _ = readCommands(socket, count: 1)

@@ -6,7 +6,7 @@ import Testing
 struct RedisRobustnessLifecycleTests {
     static let serverClose = RedisError(.connectionClosed, "closed by the server")
 
-    /// A lifecycle whose backoff runs from 100 ms to 1 s without jitter.
+    /// Creates a lifecycle whose backoff runs from 100 ms to 1 s without jitter.
     static func lifecycle(now: ContinuousClock.Instant) -> ConnectionLifecycle {
         ConnectionLifecycle(
             backoff: Backoff(initial: .milliseconds(100), maximum: .seconds(1), jitter: 0), now: now)

@@ -31,8 +31,8 @@ struct RedisSubscriberConfirmationTests {
         }
     }
 
-    /// A subscriber whose health check never runs during a test, because the fake servers here
-    /// never answer PING.
+    /// Creates a subscriber whose health check never runs during a test, because the fake servers
+    /// here never reply to PING.
     private static func subscriber(port: Int) -> RedisSubscriber {
         var configuration = RedisRobustnessSubscriberTests.configuration(port: port)
         configuration.healthCheckInterval = .seconds(60)

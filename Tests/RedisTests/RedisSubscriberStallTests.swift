@@ -17,8 +17,8 @@ extension RedisServerSuite {
             }
         }
 
-        /// A client, and a subscriber whose subscriptions buffer two events each, listening to
-        /// "slow" and "fast" in two subscriptions.
+        /// Creates a client, and a subscriber whose subscriptions buffer two events each, listening
+        /// to "slow" and "fast" in two subscriptions.
         private static func stallSetup(
             _ server: RedisServerProcess, stallTimeout: Duration
         ) async throws -> (RedisClient, RedisSubscriber, slow: RedisSubscription, fast: RedisSubscription) {
