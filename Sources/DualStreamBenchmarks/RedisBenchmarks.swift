@@ -28,6 +28,8 @@ enum RedisBenchmarks {
         /// Pins redis-server to this CPU (through `taskset`). Start the benchmark itself under
         /// `taskset -c M` to pin both clients, which run in this process or are spawned by it.
         var serverCPU: Int?
+        /// ``RedisConfiguration/spinBeforeWait`` of our clients, in microseconds.
+        var spinMicroseconds = 0
     }
 
     static let channel = "events:push:12345"
@@ -63,6 +65,10 @@ enum RedisBenchmarks {
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
         configuration.maxPendingCommands = 100_000
         configuration.commandTimeout = .seconds(30)
+        configuration.spinBeforeWait = .microseconds(options.spinMicroseconds)
+        if options.spinMicroseconds > 0 {
+            print("our clients: spinBeforeWait \(options.spinMicroseconds) µs")
+        }
         if options.profileScenario == "sequential-connection" {
             let rate = try publishOnConnection(configuration, count: options.sequentialCount)
             print("sequential-connection: \(format(rate)) requests/s")
@@ -388,6 +394,12 @@ enum RedisBenchmarks {
             case "--rounds": options.rounds = try count()
             case "--redis-server": options.redisServer = try value()
             case "--redis-benchmark": options.redisBenchmark = try value()
+            case "--spin-us":
+                let text = try value()
+                guard let microseconds = Int(text), (0...1_000).contains(microseconds) else {
+                    throw BenchmarkError("--spin-us needs microseconds from 0 to 1000, got \(text)")
+                }
+                options.spinMicroseconds = microseconds
             case "--server-cpu":
                 let text = try value()
                 guard let cpu = Int(text), cpu >= 0 else {
@@ -407,7 +419,7 @@ enum RedisBenchmarks {
                     "unknown option \(argument); options: --pipelined-count N (default 1000000), "
                         + "--sequential-count N (default 50000), --rounds N (default 3), "
                         + "--redis-server PATH, "
-                        + "--redis-benchmark PATH, --server-cpu N (pins redis-server), --profile SCENARIO (ours only, for a profiler: "
+                        + "--redis-benchmark PATH, --server-cpu N (pins redis-server), --spin-us N (spinBeforeWait of our clients), --profile SCENARIO (ours only, for a profiler: "
                         + profileScenarios.joined(separator: ", ") + "), "
                         + "--profile-pipelined (same as --profile pipelined)")
             }

@@ -82,7 +82,18 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 return true
             }
             guard shouldWait else { continue }
-            let events = poller.waitLoggingFailures(timeout: timeout, logger: logger, limiter: warningLimiter)
+            // A spin that ends because other work arrived goes straight to the next turn: the
+            // spin may have drained the wake-up for that work, so a blocking wait could sleep on.
+            guard var events = spinForReply() else {
+                core.shared.withLock { state in
+                    state.ioThreadWaiting = false
+                    state.wakeRequested = false
+                }
+                continue
+            }
+            if events.isEmpty {
+                events = poller.waitLoggingFailures(timeout: timeout, logger: logger, limiter: warningLimiter)
+            }
             core.shared.withLock { state in
                 state.ioThreadWaiting = false
                 state.wakeRequested = false
@@ -91,6 +102,30 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 readAvailable()
             }
         }
+    }
+
+    /// Checks for events without blocking for up to ``RedisConfiguration/spinBeforeWait``
+    /// while replies are awaited. Returns the first events seen, an empty array when the time ran
+    /// out, or nil when other work arrived (a command to send, a job, a close).
+    private func spinForReply() -> [Poller.Event]? {
+        let spin = configuration.boundedSpinBeforeWait
+        guard spin > .zero, io != nil, inFlightHead < inFlight.count || !handshakeNames.isEmpty else {
+            return []
+        }
+        let spinEnd = ContinuousClock.now + spin
+        let executor = core.executor
+        let isReady = self.isReady
+        repeat {
+            let events = poller.waitLoggingFailures(timeout: .zero, logger: logger, limiter: warningLimiter)
+            if !events.isEmpty { return events }
+            // A wake() follows the state change it announces, so a wake-up drained by the wait
+            // above shows here.
+            let otherWork = core.shared.withLock { state in
+                state.isClosing || (isReady && !state.queued.isEmpty)
+            }
+            if otherWork || executor.hasJobs { return nil }
+        } while ContinuousClock.now < spinEnd
+        return []
     }
 
     // MARK: connecting

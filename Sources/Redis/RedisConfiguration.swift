@@ -25,6 +25,16 @@ public struct RedisConfiguration: Sendable {
     /// How long a call made while the server is unreachable waits for a connection before it
     /// fails with ``RedisError/Code/notConnected``. Zero fails it at once.
     public var maxWaitWhileDisconnected: Duration = .zero
+    /// How long a client keeps checking for an awaited reply without blocking before it blocks
+    /// in the kernel. Zero, the default, blocks at once.
+    ///
+    /// On a virtual machine, waking a vCPU that went idle can take longer than a loopback round
+    /// trip, and a thread that blocks right after sending pays that wake on every round trip.
+    /// Checking for up to this long keeps the CPU awake for replies that arrive soon, at the
+    /// cost of up to this much CPU time per wait. It applies to ``RedisClient`` and
+    /// ``RedisConnection`` while they await replies, never to a subscriber waiting for messages.
+    /// Negative values count as zero and values above one millisecond as one millisecond.
+    public var spinBeforeWait: Duration = .zero
 
     /// Subscriber: a PING is sent after this long without any bytes from the server.
     public var healthCheckInterval: Duration = .seconds(3)
@@ -45,6 +55,11 @@ public struct RedisConfiguration: Sendable {
 
     public init(endpoint: Endpoint) {
         self.endpoint = endpoint
+    }
+
+    /// ``spinBeforeWait`` within zero to one millisecond.
+    var boundedSpinBeforeWait: Duration {
+        min(max(spinBeforeWait, .zero), .milliseconds(1))
     }
 
     /// Commands sent after connecting and before any other command: AUTH, SELECT, CLIENT SETNAME.
@@ -75,7 +90,9 @@ extension RedisConfiguration: CustomStringConvertible {
         if password != nil { text += ", password: ***" }
         if let database { text += ", database: \(database)" }
         if let clientName { text += ", clientName: \(clientName)" }
-        text += ", commandTimeout: \(commandTimeout), maxPendingCommands: \(maxPendingCommands))"
+        text += ", commandTimeout: \(commandTimeout), maxPendingCommands: \(maxPendingCommands)"
+        if spinBeforeWait != .zero { text += ", spinBeforeWait: \(spinBeforeWait)" }
+        text += ")"
         return text
     }
 }

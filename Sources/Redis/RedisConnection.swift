@@ -152,11 +152,10 @@ public final class RedisConnection {
                 throw RedisError.protocolError(error, endpoint: endpoint)
             }
             cursor.discardReadBytes()
-            let remaining = deadline - .now
             let readable: Bool
             let result: StreamSocket.ReadResult
             do {
-                readable = remaining > .zero ? try socket.waitReadable(timeout: remaining) : false
+                readable = try waitReadable(socket, until: deadline)
                 result = readable ? try socket.read(into: readChunk) : .wouldBlock
             } catch {
                 throw RedisError.closed("read failed: \(error)", endpoint: endpoint, underlying: error)
@@ -175,6 +174,23 @@ public final class RedisConnection {
                 throw RedisError.closed("the server closed the connection\(detail)", endpoint: endpoint)
             }
         }
+    }
+
+    /// Waits until the socket is readable or `deadline` passes. With
+    /// ``RedisConfiguration/spinBeforeWait`` set, it first checks without blocking for up to
+    /// that long.
+    private func waitReadable(
+        _ socket: StreamSocket, until deadline: ContinuousClock.Instant
+    ) throws(TransportError) -> Bool {
+        let spin = configuration.boundedSpinBeforeWait
+        if spin > .zero {
+            let spinEnd = min(ContinuousClock.now + spin, deadline)
+            repeat {
+                if try socket.waitReadable(timeout: .zero) { return true }
+            } while ContinuousClock.now < spinEnd
+        }
+        let remaining = deadline - .now
+        return remaining > .zero ? try socket.waitReadable(timeout: remaining) : false
     }
 
     // MARK: connecting
