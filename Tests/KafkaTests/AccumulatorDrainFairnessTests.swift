@@ -16,6 +16,15 @@ import Testing
         return cache
     }
 
+    private func metadata(leaders: [Int32]) -> MetadataCache {
+        var cache = MetadataCache(maxAge: .seconds(300), retryBackoff: .milliseconds(100))
+        cache.update(
+            brokers: [1: .init(host: "127.0.0.1", port: 1), 2: .init(host: "127.0.0.1", port: 2)],
+            topics: ["t": .init(errorCode: 0, leaders: leaders, leaderEpochs: leaders.map { _ in 0 })],
+            now: .now)
+        return cache
+    }
+
     private func append(
         _ accumulator: inout RecordAccumulator, topic: String, partition: Int32, bytes: Int,
         now: ContinuousClock.Instant
@@ -50,5 +59,66 @@ import Testing
         }
         #expect(sent["alpha"] == 3, "sent per topic: \(sent)")
         #expect(sent["beta"] == 3, "sent per topic: \(sent)")
+    }
+
+    @Test func everyPartitionSentWithLeadersOnTwoBrokers() {
+        // Seven partitions led by broker 1 and two by broker 2, one 3 KB batch per request, and
+        // every partition always has a ready batch. Each partition must get a turn.
+        var accumulator = RecordAccumulator(batchSize: 4_000, maxRequestSize: 5_000, linger: .zero)
+        let now = ContinuousClock.now
+        let leaders: [Int32] = [1, 1, 1, 1, 1, 1, 1, 2, 2]
+        let cache = metadata(leaders: leaders)
+        var sent = Array(repeating: 0, count: leaders.count)
+        for _ in 0..<60 {
+            for partition in leaders.indices {
+                append(&accumulator, topic: "t", partition: Int32(partition), bytes: 3_000, now: now)
+            }
+            let drained = accumulator.drain(
+                now: now, metadata: cache, flushing: false,
+                idempotence: IdempotenceState(enabled: false)) { _ in true }
+            #expect(drained.requests[1]?.count == 1)
+            #expect(drained.requests[2]?.count == 1)
+            for batch in drained.requests.values.joined() {
+                sent[Int(batch.partition)] += 1
+                _ = accumulator.complete(batch, wasInFlight: true)
+            }
+        }
+        for partition in leaders.indices {
+            #expect(sent[partition] > 0, "partition \(partition) never sent; sent per partition: \(sent)")
+        }
+    }
+
+    @Test func partitionCountShrinksAndGrowsBetweenDrains() {
+        // The drain start points past the partitions that metadata later drops. Drains must not
+        // index out of range, and must ask for metadata while a queued partition has no leader.
+        var accumulator = RecordAccumulator(batchSize: 4_000, maxRequestSize: 5_000, linger: .zero)
+        let now = ContinuousClock.now
+        for partition in 0..<6 {
+            append(&accumulator, topic: "t", partition: Int32(partition), bytes: 3_000, now: now)
+        }
+        var sent: [Int32] = []
+        for leaders: [Int32] in [[1, 1, 1, 1, 1, 1], [1, 1], [1, 1, 1, 1, 1, 1, 1, 1], [1]] {
+            let cache = metadata(leaders: leaders)
+            for partition in 0..<leaders.count {
+                append(&accumulator, topic: "t", partition: Int32(partition), bytes: 3_000, now: now)
+            }
+            for _ in 0..<20 {
+                let drained = accumulator.drain(
+                    now: now, metadata: cache, flushing: false,
+                    idempotence: IdempotenceState(enabled: true)) { _ in true }
+                for batch in drained.requests.values.joined() {
+                    #expect(Int(batch.partition) < leaders.count)
+                    sent.append(batch.partition)
+                    _ = accumulator.complete(batch, wasInFlight: true)
+                }
+            }
+            let afterShrink = accumulator.drain(
+                now: now, metadata: cache, flushing: false,
+                idempotence: IdempotenceState(enabled: true)) { _ in true }
+            let queuedBeyond = accumulator.topics["t"]!.partitions.indices.dropFirst(leaders.count)
+                .contains { !accumulator.topics["t"]!.partitions[$0].batches.isEmpty }
+            #expect(afterShrink.needsMetadata == queuedBeyond, "leaders: \(leaders)")
+        }
+        #expect(Set(sent) == Set(0..<8))
     }
 }
