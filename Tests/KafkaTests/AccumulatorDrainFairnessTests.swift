@@ -121,4 +121,48 @@ import Testing
         }
         #expect(Set(sent) == Set(0..<8))
     }
+
+    @Test func sequencesStayContiguousAcrossTopicsWithRetries() {
+        // Two topics of two partitions on one broker, room for two 3 KB batches per request, and
+        // every third batch sent comes back for a retry. Each partition's acknowledged batches
+        // must carry contiguous sequences from 0, whichever topic a drain visits first.
+        var accumulator = RecordAccumulator(batchSize: 4_000, maxRequestSize: 7_000, linger: .zero)
+        var idempotence = IdempotenceState(enabled: true)
+        idempotence.receive(producerID: 42, epoch: 0)
+        let now = ContinuousClock.now
+        let topics = ["alpha", "beta"]
+        let cache = metadata(topics: topics, partitions: 2)
+        var nextSequence: [String: Int32] = [:]
+        var acknowledged: [String: Int] = [:]
+        var sentCount = 0
+        for round in 0..<150 {
+            if round < 30 {
+                for topic in topics {
+                    for partition: Int32 in 0..<2 {
+                        append(&accumulator, topic: topic, partition: partition, bytes: 3_000, now: now)
+                    }
+                }
+            }
+            let drained = accumulator.drain(
+                now: now, metadata: cache, flushing: false, idempotence: idempotence) { _ in true }
+            for batch in drained.requests.values.joined() {
+                sentCount += 1
+                let key = "\(batch.topic)-\(batch.partition)"
+                if sentCount % 3 == 0 {
+                    batch.attempts += 1
+                    accumulator.requeue(batch, retryAt: now)
+                    continue
+                }
+                #expect(batch.baseSequence == nextSequence[key, default: 0], "\(key) in round \(round)")
+                nextSequence[key] = batch.baseSequence + batch.recordCount
+                acknowledged[key, default: 0] += 1
+                _ = accumulator.complete(batch, wasInFlight: true)
+            }
+        }
+        for topic in topics {
+            for partition in 0..<2 {
+                #expect(acknowledged["\(topic)-\(partition)"] == 30, "acknowledged: \(acknowledged)")
+            }
+        }
+    }
 }
