@@ -165,4 +165,33 @@ import Testing
             }
         }
     }
+
+    // NOTE: fails today. The drain start is kept per topic, not per leader, so it follows the
+    // first partition of broker 1 that a full request left behind, and broker 2's first partition
+    // after it wins most turns: 52 of 60 drains against 8 for the other. No partition starves,
+    // but fixing the share needs a drain start per leader node.
+    @Test(.disabled("uneven turns within a broker: the drain start is per topic, not per leader"))
+    func partitionsOfOneBrokerShareTurnsEvenly() {
+        // The case of everyPartitionSentWithLeadersOnTwoBrokers: each of broker 2's two partitions
+        // should get about half of broker 2's 60 turns.
+        var accumulator = RecordAccumulator(batchSize: 4_000, maxRequestSize: 5_000, linger: .zero)
+        let now = ContinuousClock.now
+        let leaders: [Int32] = [1, 1, 1, 1, 1, 1, 1, 2, 2]
+        let cache = metadata(leaders: leaders)
+        var sent = Array(repeating: 0, count: leaders.count)
+        for _ in 0..<60 {
+            for partition in leaders.indices {
+                append(&accumulator, topic: "t", partition: Int32(partition), bytes: 3_000, now: now)
+            }
+            let drained = accumulator.drain(
+                now: now, metadata: cache, flushing: false,
+                idempotence: IdempotenceState(enabled: false)) { _ in true }
+            for batch in drained.requests.values.joined() {
+                sent[Int(batch.partition)] += 1
+                _ = accumulator.complete(batch, wasInFlight: true)
+            }
+        }
+        #expect(sent[7] <= 2 * sent[8], "sent per partition: \(sent)")
+        #expect(sent[8] <= 2 * sent[7], "sent per partition: \(sent)")
+    }
 }
