@@ -43,9 +43,14 @@ public final class RedisClient: Sendable {
     public var pendingCommandCount: Int { core.shared.withLock { $0.pendingReplies } }
 
     /// Sends `PUBLISH channel message` and returns the number of subscribers that received it.
+    /// A channel or message longer than ``maxPublishArgumentLength`` throws
+    /// ``RedisError/Code/invalidArgument`` without sending anything.
     nonisolated(nonsending) public func publish(
         channel: [UInt8], message: [UInt8]
     ) async throws(RedisError) -> Int {
+        if let error = Self.oversizedPublishError(channel: channel, message: message, index: nil) {
+            throw error
+        }
         let reply = try await core.submitSingle(name: "PUBLISH", timeout: nil) { buffer in
             RESPEncoder.encodePublish(channel: channel, message: message, into: &buffer)
         }
@@ -114,11 +119,19 @@ public final class RedisClient: Sendable {
     /// The commands are queued together or not at all, and take one slot of
     /// ``RedisConfiguration/maxPendingCommands`` each, so a batch larger than that limit fails
     /// as a whole with ``RedisError/Code/queueFull``. Unlike ``pipeline(_:)``, it builds no
-    /// argument arrays and no ``RESPValue`` results.
+    /// argument arrays and no ``RESPValue`` results. A channel or message longer than
+    /// ``maxPublishArgumentLength`` fails the whole batch with ``RedisError/Code/invalidArgument``.
     nonisolated(nonsending) public func publish(
         _ publications: [(channel: [UInt8], message: [UInt8])]
     ) async -> [Result<Int, RedisError>] {
         if publications.isEmpty { return [] }
+        for (index, publication) in publications.enumerated() {
+            if let error = Self.oversizedPublishError(
+                channel: publication.channel, message: publication.message, index: index)
+            {
+                return Array(repeating: .failure(error), count: publications.count)
+            }
+        }
         return await core.submitPublishBatch(publications)
     }
 

@@ -72,7 +72,6 @@ final class RedisClientIOLoop: @unchecked Sendable {
             if let io, io.hasPendingWrites {
                 flush(io)
             }
-            let timeout = nextWakeup(now: now)
             let isReady = self.isReady
             let shouldWait = core.shared.withLock { state in
                 if state.isClosing || (isReady && !state.queued.isEmpty) || executor.hasJobs {
@@ -82,6 +81,9 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 return true
             }
             guard shouldWait else { continue }
+            // Computed after ioThreadWaiting is set: a command queued before that point is in
+            // the queue read here, and one queued after it sends a wake-up.
+            let timeout = nextWakeup(now: .now)
             // A spin that ends because other work arrived goes straight to the next turn: the
             // spin may have drained the wake-up for that work, so a blocking wait could sleep on.
             guard var events = spinForReply() else {
@@ -119,9 +121,10 @@ final class RedisClientIOLoop: @unchecked Sendable {
             let events = poller.waitLoggingFailures(timeout: .zero, logger: logger, limiter: warningLimiter)
             if !events.isEmpty { return events }
             // A wake() follows the state change it announces, so a wake-up drained by the wait
-            // above shows here.
+            // above shows here. A command queued while not ready is not sent, but its deadline
+            // may come before the wait's timeout, so wakeRequested ends the spin too.
             let otherWork = core.shared.withLock { state in
-                state.isClosing || (isReady && !state.queued.isEmpty)
+                state.isClosing || state.wakeRequested || (isReady && !state.queued.isEmpty)
             }
             if otherWork || executor.hasJobs { return nil }
         } while ContinuousClock.now < spinEnd

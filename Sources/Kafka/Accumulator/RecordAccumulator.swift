@@ -57,6 +57,9 @@ struct RecordAccumulator {
     /// Every batch that has no final result yet (queued or in flight), by id.
     private(set) var incomplete: [UInt64: ProducerBatch] = [:]
     private var randomSource = SystemRandomNumberGenerator()
+    /// Topic the next drain visits first: the first one that a full request left a batch behind
+    /// in. Without it, dictionary order would let one topic fill every request to a shared leader.
+    private var drainFirstTopic: String?
 
     init(batchSize: Int, maxRequestSize: Int, linger: Duration) {
         self.batchSize = batchSize
@@ -169,7 +172,12 @@ struct RecordAccumulator {
         var result = DrainResult()
         var requestBytes: [Int32: Int] = [:]
         var blockedNodes = Set<Int32>()
-        for topic in Array(topics.keys) {
+        var topicOrder = Array(topics.keys)
+        if let first = drainFirstTopic, let position = topicOrder.firstIndex(of: first), position > 0 {
+            topicOrder = Array(topicOrder[position...] + topicOrder[..<position])
+        }
+        drainFirstTopic = nil
+        for topic in topicOrder {
             guard var topicQueues = topics.removeValue(forKey: topic) else { continue }
             defer { topics[topic] = topicQueues }
             let partitionCount = topicQueues.partitions.count
@@ -240,6 +248,9 @@ struct RecordAccumulator {
             }
             if let next = leftBehind ?? nextStart {
                 topicQueues.drainStart = next
+            }
+            if leftBehind != nil && drainFirstTopic == nil {
+                drainFirstTopic = topic
             }
         }
         return result
