@@ -166,11 +166,9 @@ import Testing
         }
     }
 
-    // NOTE: fails today. The drain start is kept per topic, not per leader, so it follows the
-    // first partition of broker 1 that a full request left behind, and broker 2's first partition
-    // after it wins most turns: 52 of 60 drains against 8 for the other. No partition starves,
-    // but fixing the share needs a drain start per leader node.
-    @Test(.disabled("uneven turns within a broker: the drain start is per topic, not per leader"))
+    // Each leader keeps its own drain start. With one start per topic, broker 2's first
+    // partition won 52 of 60 turns against 8 for its second.
+    @Test
     func partitionsOfOneBrokerShareTurnsEvenly() {
         // The case of everyPartitionSentWithLeadersOnTwoBrokers: each of broker 2's two partitions
         // should get about half of broker 2's 60 turns.

@@ -27,10 +27,11 @@ struct RecordAccumulator {
         var stickyPartition: Int32?
         /// When a record was last appended, for dropping idle topics from Metadata requests.
         var lastAppend: ContinuousClock.Instant?
-        /// Index of the partition the next drain visits first: the first one a full request left
-        /// behind, else the one after the last partition sent. Every partition gets its turn, so
-        /// batches grow evenly instead of the low partitions going out in every request.
-        var drainStart = 0
+        /// Per leader node, the index of its partition the next drain visits first: the first
+        /// one a full request left behind, else the one after the last partition sent. Every
+        /// partition gets its turn, so batches grow evenly instead of the low partitions going
+        /// out in every request.
+        var drainStart: [Int32: Int] = [:]
     }
 
     struct AppendResult {
@@ -180,76 +181,78 @@ struct RecordAccumulator {
         for topic in topicOrder {
             guard var topicQueues = topics.removeValue(forKey: topic) else { continue }
             defer { topics[topic] = topicQueues }
-            let partitionCount = topicQueues.partitions.count
-            let start = partitionCount == 0 ? 0 : topicQueues.drainStart % partitionCount
-            var nextStart: Int?
-            var leftBehind: Int?
-            for step in 0..<partitionCount {
-                let index = (start + step) % partitionCount
-                guard let batch = topicQueues.partitions[index].batches.first else { continue }
-                let partition = Int32(index)
-                guard let leader = metadata.leader(topic: topic, partition: partition) else {
-                    result.needsMetadata = true
-                    continue
-                }
-                let queue = topicQueues.partitions[index]
-                if let retryAt = batch.retryAt, retryAt > now {
-                    result.nextReadyTime = Self.earlier(result.nextReadyTime, retryAt)
-                    continue
-                }
-                // Per-partition order: a retried batch waits until the earlier ones have responses,
-                // and with idempotence at most 5 batches of a partition are in flight.
-                if batch.attempts > 0 && queue.inFlight > 0 { continue }
-                if idempotence.isEnabled {
-                    if queue.inFlight >= 5 || idempotence.isAwaitingBump(topic: topic, partition: partition) {
+            var nextStart: [Int32: Int] = [:]
+            var leftBehind: [Int32: Int] = [:]
+            // Each leader's partitions are visited from that leader's start, wrapping around: the
+            // first pass takes those at or after it, the second those before it.
+            for pass in 0..<2 {
+                for index in topicQueues.partitions.indices {
+                    guard let batch = topicQueues.partitions[index].batches.first else { continue }
+                    let partition = Int32(index)
+                    guard let leader = metadata.leader(topic: topic, partition: partition) else {
+                        result.needsMetadata = true
                         continue
                     }
-                    // A partition moves to a new producer id or epoch only once its batches under
-                    // the old one have responses, so its sequences stay in order on the broker.
-                    if queue.inFlight > 0 && !Self.continuesSequence(batch, queue: queue)
-                        && (queue.producerID != idempotence.producerID
-                            || queue.producerEpoch != idempotence.producerEpoch)
-                    {
+                    let atOrAfterStart = index >= topicQueues.drainStart[leader, default: 0]
+                    guard atOrAfterStart == (pass == 0) else { continue }
+                    let queue = topicQueues.partitions[index]
+                    if let retryAt = batch.retryAt, retryAt > now {
+                        result.nextReadyTime = Self.earlier(result.nextReadyTime, retryAt)
                         continue
                     }
-                }
-                let lingerDeadline = batch.createdAt + linger
-                let ready = batch.isSealed || queue.batches.count > 1 || flushing || lingerDeadline <= now
-                if !ready {
-                    result.nextReadyTime = Self.earlier(result.nextReadyTime, lingerDeadline)
-                    continue
-                }
-                if blockedNodes.contains(leader) { continue }
-                guard canSend(leader) else {
-                    blockedNodes.insert(leader)
-                    continue
-                }
-                let used = requestBytes[leader] ?? Self.requestOverhead
-                let added = batch.byteCount + Self.topicOverhead + Self.partitionOverhead
-                if used + added > maxRequestSize && used > Self.requestOverhead {
-                    // The batch is ready but this request is full. It goes in the next request, which the
-                    // sender sends at once if the connection has room, instead of after the next response.
-                    result.nextReadyTime = now
-                    if leftBehind == nil { leftBehind = index }
-                    continue
-                }
-                requestBytes[leader] = used + added
-                nextStart = index + 1
-                _ = topicQueues.partitions[index].batches.popFirst()
-                topicQueues.partitions[index].inFlight += 1
-                prepareForSend(batch, queue: &topicQueues.partitions[index], idempotence: idempotence)
-                if topicQueues.stickyPartition == partition { topicQueues.stickyPartition = nil }
-                result.requests[leader, default: []].append(batch)
-                // A request carries one batch per partition, so a further batch of this partition
-                // goes in the next request: ask the sender to look again at once.
-                if !topicQueues.partitions[index].batches.isEmpty {
-                    result.nextReadyTime = now
+                    // Per-partition order: a retried batch waits until the earlier ones have responses,
+                    // and with idempotence at most 5 batches of a partition are in flight.
+                    if batch.attempts > 0 && queue.inFlight > 0 { continue }
+                    if idempotence.isEnabled {
+                        if queue.inFlight >= 5 || idempotence.isAwaitingBump(topic: topic, partition: partition) {
+                            continue
+                        }
+                        // A partition moves to a new producer id or epoch only once its batches under
+                        // the old one have responses, so its sequences stay in order on the broker.
+                        if queue.inFlight > 0 && !Self.continuesSequence(batch, queue: queue)
+                            && (queue.producerID != idempotence.producerID
+                                || queue.producerEpoch != idempotence.producerEpoch)
+                        {
+                            continue
+                        }
+                    }
+                    let lingerDeadline = batch.createdAt + linger
+                    let ready = batch.isSealed || queue.batches.count > 1 || flushing || lingerDeadline <= now
+                    if !ready {
+                        result.nextReadyTime = Self.earlier(result.nextReadyTime, lingerDeadline)
+                        continue
+                    }
+                    if blockedNodes.contains(leader) { continue }
+                    guard canSend(leader) else {
+                        blockedNodes.insert(leader)
+                        continue
+                    }
+                    let used = requestBytes[leader] ?? Self.requestOverhead
+                    let added = batch.byteCount + Self.topicOverhead + Self.partitionOverhead
+                    if used + added > maxRequestSize && used > Self.requestOverhead {
+                        // The batch is ready but this request is full. It goes in the next request, which the
+                        // sender sends at once if the connection has room, instead of after the next response.
+                        result.nextReadyTime = now
+                        if leftBehind[leader] == nil { leftBehind[leader] = index }
+                        continue
+                    }
+                    requestBytes[leader] = used + added
+                    nextStart[leader] = index + 1
+                    _ = topicQueues.partitions[index].batches.popFirst()
+                    topicQueues.partitions[index].inFlight += 1
+                    prepareForSend(batch, queue: &topicQueues.partitions[index], idempotence: idempotence)
+                    if topicQueues.stickyPartition == partition { topicQueues.stickyPartition = nil }
+                    result.requests[leader, default: []].append(batch)
+                    // A request carries one batch per partition, so a further batch of this partition
+                    // goes in the next request: ask the sender to look again at once.
+                    if !topicQueues.partitions[index].batches.isEmpty {
+                        result.nextReadyTime = now
+                    }
                 }
             }
-            if let next = leftBehind ?? nextStart {
-                topicQueues.drainStart = next
-            }
-            if leftBehind != nil && drainFirstTopic == nil {
+            topicQueues.drainStart.merge(nextStart) { _, next in next }
+            topicQueues.drainStart.merge(leftBehind) { _, behind in behind }
+            if !leftBehind.isEmpty && drainFirstTopic == nil {
                 drainFirstTopic = topic
             }
         }
