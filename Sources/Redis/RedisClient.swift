@@ -125,12 +125,15 @@ public final class RedisClient: Sendable {
         _ publications: [(channel: [UInt8], message: [UInt8])]
     ) async -> [Result<Int, RedisError>] {
         if publications.isEmpty { return [] }
-        for (index, publication) in publications.enumerated() {
-            if let error = Self.oversizedPublishError(
-                channel: publication.channel, message: publication.message, index: index)
-            {
-                return Array(repeating: .failure(error), count: publications.count)
-            }
+        // Only lengths are read here, through the buffer, so the check retains no element.
+        let limit = Self.maxPublishArgumentLength
+        let oversized = publications.withUnsafeBufferPointer { buffer in
+            buffer.firstIndex { $0.channel.count > limit || $0.message.count > limit }
+        }
+        if let index = oversized, let error = Self.oversizedPublishError(
+            channel: publications[index].channel, message: publications[index].message, index: index)
+        {
+            return Array(repeating: .failure(error), count: publications.count)
         }
         return await core.submitPublishBatch(publications)
     }
