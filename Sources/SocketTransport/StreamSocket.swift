@@ -80,6 +80,37 @@ public final class StreamSocket: @unchecked Sendable {
         throw TransportError.systemCall(.writeFailed, "write to \(endpoint)", errno: code)
     }
 
+    /// Sends the buffers in order with one `sendmsg(MSG_NOSIGNAL)`, so a request made of several
+    /// pieces leaves in one system call and, with `TCP_NODELAY`, without a small segment per
+    /// piece. Retries EINTR. Returns the number of bytes written, counted across the buffers in
+    /// order, which may be fewer than their total, and 0 when the socket would block. Empty
+    /// buffers are allowed. Throws as ``write(_:)`` does.
+    public func write(gathering buffers: [UnsafeRawBufferPointer]) throws(TransportError) -> Int {
+        let socket = try openDescriptor(for: "write to")
+        var vectors = [iovec]()
+        vectors.reserveCapacity(buffers.count)
+        for buffer in buffers where buffer.count > 0 {
+            // sendmsg only reads through iov_base; the type is mutable because readv shares it.
+            let base = UnsafeMutableRawPointer(mutating: buffer.baseAddress)
+            vectors.append(iovec(iov_base: base, iov_len: buffer.count))
+        }
+        guard !vectors.isEmpty else { return 0 }
+        let count = vectors.withUnsafeMutableBufferPointer { vectors in
+            var message = msghdr()
+            message.msg_iov = vectors.baseAddress
+            message.msg_iovlen = vectors.count
+            return retryingInterrupts { sendmsg(socket, &message, Int32(MSG_NOSIGNAL)) }
+        }
+        if count >= 0 {
+            return count
+        }
+        let code = errno
+        if code == EAGAIN || code == EWOULDBLOCK {
+            return 0
+        }
+        throw TransportError.systemCall(.writeFailed, "write to \(endpoint)", errno: code)
+    }
+
     /// Waits with `poll` until the socket is readable, has hung up or has an error (so the next
     /// `read` reports it). Returns false when `timeout` passes first; nil waits forever.
     public func waitReadable(timeout: Duration?) throws(TransportError) -> Bool {

@@ -39,6 +39,46 @@ extension TransportSuite {
             #expect(try client.waitWritable(timeout: .milliseconds(20)) == false)
         }
 
+        /// A gathered write sends its buffers in order, skips empty ones, and returns a short
+        /// count and then 0 when the peer stops reading, like `write`.
+        @Test func gatheredWriteKeepsOrderAndStopsWhenFull() throws {
+            let (client, peer, listener) = try Loopback.connectedPair()
+            defer { withExtendedLifetime(listener) {} }
+            let pieces: [[UInt8]] = [Array("head".utf8), [], Array("-middle-".utf8), Array("tail".utf8)]
+            let written = try Self.withBuffers(pieces) { try client.write(gathering: $0) }
+            #expect(written == 16)
+            let received = try peer.readAvailable(maximum: 64, timeout: .seconds(2))
+            #expect(String(decoding: received ?? [], as: UTF8.self) == "head-middle-tail")
+            #expect(try Self.withBuffers([[], []]) { try client.write(gathering: $0) } == 0)
+
+            let big: [[UInt8]] = [[UInt8](repeating: 1, count: 1 << 20), [UInt8](repeating: 2, count: 1 << 20)]
+            var total = 0
+            var sawShortWrite = false
+            var sawZero = false
+            for _ in 0..<128 {
+                let count = try Self.withBuffers(big) { try client.write(gathering: $0) }
+                total += count
+                if count > 0 && count < 2 << 20 { sawShortWrite = true }
+                if count == 0 {
+                    sawZero = true
+                    break
+                }
+            }
+            #expect(sawZero, "wrote \(total) bytes without EAGAIN")
+            #expect(sawShortWrite)
+        }
+
+        /// Calls `body` with pointers to each array's bytes, all valid while it runs.
+        static func withBuffers(
+            _ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) throws -> Int
+        ) throws -> Int {
+            func collect(_ rest: ArraySlice<[UInt8]>, _ buffers: [UnsafeRawBufferPointer]) throws -> Int {
+                guard let first = rest.first else { return try body(buffers) }
+                return try first.withUnsafeBytes { try collect(rest.dropFirst(), buffers + [$0]) }
+            }
+            return try collect(arrays[...], [])
+        }
+
         /// writeAll of 16 MiB to a peer that reads 64 KiB at a time with pauses: the writer hits
         /// EAGAIN and partial writes many times and must still deliver every byte in order.
         @Test func writeAllCompletesPartialWrites() throws {

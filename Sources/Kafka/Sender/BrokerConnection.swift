@@ -143,23 +143,20 @@ final class BrokerConnection {
     /// Writes as much as the socket takes; returns acks=0 batches whose bytes are now all written.
     func flushWrites() throws(TransportError) -> [ProducerBatch] {
         guard let socket else { return [] }
-        while let chunk = writeQueue.first {
-            let offset = writeOffset
-            let result: Result<Int, TransportError> = chunk.withUnsafeBytes { buffer in
-                do throws(TransportError) {
-                    return .success(try socket.write(UnsafeRawBufferPointer(rebasing: buffer[offset...])))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            let written = try result.get()
+        while !writeQueue.isEmpty {
+            let written = try writeGathered(to: socket)
             if written == 0 { break }
-            writeOffset += written
             totalWritten += written
             pendingWriteBytes -= written
-            if writeOffset == chunk.count {
-                _ = writeQueue.popFirst()
-                writeOffset = 0
+            var remaining = written
+            while remaining > 0, let chunk = writeQueue.first {
+                let sentOfChunk = min(remaining, chunk.count - writeOffset)
+                writeOffset += sentOfChunk
+                remaining -= sentOfChunk
+                if writeOffset == chunk.count {
+                    _ = writeQueue.popFirst()
+                    writeOffset = 0
+                }
             }
         }
         var done = [ProducerBatch]()
@@ -168,6 +165,54 @@ final class BrokerConnection {
             done.append(contentsOf: first.batches)
         }
         return done
+    }
+
+    /// Writes up to ``maxGatheredChunks`` queued chunks, the first from ``writeOffset``, with
+    /// one `sendmsg`, so a request's header and batches leave together. Returns the bytes
+    /// written, 0 when the socket would block.
+    private func writeGathered(to socket: StreamSocket) throws(TransportError) -> Int {
+        var chunks: [[UInt8]] = []
+        chunks.reserveCapacity(min(writeQueue.count, Self.maxGatheredChunks))
+        for chunk in writeQueue.elements {
+            if chunks.count == Self.maxGatheredChunks { break }
+            chunks.append(chunk)
+        }
+        let offset = writeOffset
+        return try Self.withBuffers(of: chunks, firstOffset: offset) { buffers throws(TransportError) in
+            try socket.write(gathering: buffers)
+        }
+    }
+
+    /// Chunks handed to one `sendmsg`, well below Linux's IOV_MAX of 1,024.
+    static let maxGatheredChunks = 64
+
+    /// Calls `body` with pointers to the bytes of `chunks`, the first starting at `firstOffset`.
+    private static func withBuffers(
+        of chunks: [[UInt8]], firstOffset: Int,
+        _ body: ([UnsafeRawBufferPointer]) throws(TransportError) -> Int
+    ) throws(TransportError) -> Int {
+        var buffers: [UnsafeRawBufferPointer] = []
+        buffers.reserveCapacity(chunks.count)
+        return try collect(chunks[...], firstOffset: firstOffset, into: &buffers, body)
+    }
+
+    /// Pins each chunk's storage with `withUnsafeBytes`, one nested call per chunk, so every
+    /// pointer stays valid while `body` runs.
+    private static func collect(
+        _ chunks: ArraySlice<[UInt8]>, firstOffset: Int, into buffers: inout [UnsafeRawBufferPointer],
+        _ body: ([UnsafeRawBufferPointer]) throws(TransportError) -> Int
+    ) throws(TransportError) -> Int {
+        guard let chunk = chunks.first else { return try body(buffers) }
+        let result: Result<Int, TransportError> = chunk.withUnsafeBytes { bytes in
+            let start = buffers.isEmpty ? firstOffset : 0
+            buffers.append(UnsafeRawBufferPointer(rebasing: bytes[start...]))
+            do throws(TransportError) {
+                return .success(try collect(chunks.dropFirst(), firstOffset: firstOffset, into: &buffers, body))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     /// Interest to register: readable always, writable while bytes wait.
