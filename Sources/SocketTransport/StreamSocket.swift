@@ -70,14 +70,7 @@ public final class StreamSocket: @unchecked Sendable {
         let socket = try openDescriptor(for: "write to")
         guard bytes.count > 0 else { return 0 }
         let count = retryingInterrupts { send(socket, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
-        if count >= 0 {
-            return count
-        }
-        let code = errno
-        if code == EAGAIN || code == EWOULDBLOCK {
-            return 0
-        }
-        throw TransportError.systemCall(.writeFailed, "write to \(endpoint)", errno: code)
+        return try writtenCount(count)
     }
 
     /// Sends the buffers in order with one `sendmsg(MSG_NOSIGNAL)`, so a request made of several
@@ -90,7 +83,8 @@ public final class StreamSocket: @unchecked Sendable {
         var vectors = [iovec]()
         vectors.reserveCapacity(buffers.count)
         for buffer in buffers where buffer.count > 0 {
-            // sendmsg only reads through iov_base; the type is mutable because readv shares it.
+            // sendmsg only reads through iov_base. The pointer type is mutable because readv
+            // uses the same struct.
             let base = UnsafeMutableRawPointer(mutating: buffer.baseAddress)
             vectors.append(iovec(iov_base: base, iov_len: buffer.count))
         }
@@ -101,6 +95,13 @@ public final class StreamSocket: @unchecked Sendable {
             message.msg_iovlen = vectors.count
             return retryingInterrupts { sendmsg(socket, &message, Int32(MSG_NOSIGNAL)) }
         }
+        return try writtenCount(count)
+    }
+
+    /// Turns the result of `send` or `sendmsg` into bytes written: 0 for EAGAIN, and
+    /// `.writeFailed` with the errno for any other failure.
+    @inline(__always)
+    private func writtenCount(_ count: Int) throws(TransportError) -> Int {
         if count >= 0 {
             return count
         }

@@ -59,8 +59,8 @@ extension RedisServerSuite {
             configuration.spinBeforeWait = .milliseconds(1)
             let client = RedisClient(configuration: configuration)
             let start = ContinuousClock.now
-            // Tasks preferring the I/O thread enqueue their next command as jobs there, while
-            // plain tasks queue commands from other threads; every reply has to arrive at once.
+            // Tasks that prefer the I/O thread enqueue their next command as jobs there. Plain
+            // tasks queue commands from other threads. Every reply has to arrive at once.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<4 {
                     group.addTask {
