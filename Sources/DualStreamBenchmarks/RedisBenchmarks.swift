@@ -28,8 +28,9 @@ enum RedisBenchmarks {
         /// Pins redis-server to this CPU (through `taskset`). Start the benchmark itself under
         /// `taskset -c M` to pin both clients, which run in this process or are spawned by it.
         var serverCPU: Int?
-        /// ``RedisConfiguration/spinBeforeWait`` of our clients, in microseconds.
-        var spinMicroseconds = 0
+        /// ``RedisConfiguration/spinBeforeWait`` of our clients, in microseconds; nil keeps the
+        /// library's default.
+        var spinMicroseconds: Int?
     }
 
     static let channel = "events:push:12345"
@@ -65,10 +66,11 @@ enum RedisBenchmarks {
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
         configuration.maxPendingCommands = 100_000
         configuration.commandTimeout = .seconds(30)
-        configuration.spinBeforeWait = .microseconds(options.spinMicroseconds)
-        if options.spinMicroseconds > 0 {
-            print("our clients: spinBeforeWait \(options.spinMicroseconds) µs")
+        if let microseconds = options.spinMicroseconds {
+            configuration.spinBeforeWait = .microseconds(microseconds)
         }
+        let spin = configuration.spinBeforeWait.components
+        print("our clients: spinBeforeWait \(spin.seconds * 1_000_000 + spin.attoseconds / 1_000_000_000_000) µs")
         if options.profileScenario == "sequential-connection" {
             let rate = try publishOnConnection(configuration, count: options.sequentialCount)
             print("sequential-connection: \(format(rate)) requests/s")
@@ -84,40 +86,42 @@ enum RedisBenchmarks {
             await client.close()
             return
         }
-        var results: [String: [Double]] = [:]
-        var pipelinedPeer: [(rate: Double, peakKilobytes: Int)] = []
-        var sequentialPeer: [(rate: Double, peakKilobytes: Int)] = []
+        var results = Samples()
+        var pipelinedPeer: [PeerRun] = []
+        var sequentialPeer: [PeerRun] = []
+        let pipelinedCount = options.pipelinedCount
+        let sequentialCount = options.sequentialCount
         for round in 1...options.rounds {
-            results["pipelined", default: []].append(
+            try await results.measure("pipelined", count: pipelinedCount) {
                 try await withTaskExecutorPreference(executor) {
-                    try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
-                })
-            pipelinedPeer.append(
-                try runRedisBenchmark(options, port: port, pipeline: 64, count: options.pipelinedCount))
-            results["pipelined-default", default: []].append(
-                try await publishPipelined(client, count: options.pipelinedCount, depth: 64)
-            )
-            results["publish-batch", default: []].append(
+                    try await publishPipelined(client, count: pipelinedCount, depth: 64)
+                }
+            }
+            pipelinedPeer.append(try runRedisBenchmark(options, port: port, pipeline: 64, count: pipelinedCount))
+            try await results.measure("pipelined-default", count: pipelinedCount) {
+                try await publishPipelined(client, count: pipelinedCount, depth: 64)
+            }
+            try await results.measure("publish-batch", count: pipelinedCount) {
                 try await withTaskExecutorPreference(executor) {
-                    try await publishBatches(client, count: options.pipelinedCount, depth: 64)
-                })
-            results["concurrent", default: []].append(
-                try await publishConcurrently(
-                    client, count: options.pipelinedCount, tasks: 64, executor: executor)
-            )
-            results["sequential", default: []].append(
+                    try await publishBatches(client, count: pipelinedCount, depth: 64)
+                }
+            }
+            try await results.measure("concurrent", count: pipelinedCount) {
+                try await publishConcurrently(client, count: pipelinedCount, tasks: 64, executor: executor)
+            }
+            try await results.measure("sequential", count: sequentialCount) {
                 try await withTaskExecutorPreference(executor) {
-                    try await publishSequentially(client, count: options.sequentialCount)
-                })
-            sequentialPeer.append(
-                try runRedisBenchmark(options, port: port, pipeline: 1, count: options.sequentialCount))
-            results["sequential-default", default: []].append(
-                try await publishSequentially(client, count: options.sequentialCount)
-            )
-            results["sequential-connection", default: []].append(
-                try publishOnConnection(configuration, count: options.sequentialCount)
-            )
-            let line = results.keys.sorted().map { "\($0) \(format(results[$0]!.last!))" }.joined(
+                    try await publishSequentially(client, count: sequentialCount)
+                }
+            }
+            sequentialPeer.append(try runRedisBenchmark(options, port: port, pipeline: 1, count: sequentialCount))
+            try await results.measure("sequential-default", count: sequentialCount) {
+                try await publishSequentially(client, count: sequentialCount)
+            }
+            try await results.measure("sequential-connection", count: sequentialCount) {
+                try publishOnConnection(configuration, count: sequentialCount)
+            }
+            let line = results.rates.keys.sorted().map { "\($0) \(format(results.rates[$0]!.last!))" }.joined(
                 separator: ", ")
             print(
                 "round \(round): \(line); redis-benchmark -P 64 \(format(pipelinedPeer.last!.rate)), "
@@ -130,55 +134,47 @@ enum RedisBenchmarks {
         let peerSequential = median(sequentialPeer.map(\.rate))
         let peerPipelinedPeak = "\(pipelinedPeer.map(\.peakKilobytes).max() ?? 0) kB"
         let peerSequentialPeak = "\(sequentialPeer.map(\.peakKilobytes).max() ?? 0) kB"
-        let rows: [(String, String, Double, String)] = [
+        let peerPipelinedCPU = median(pipelinedPeer.map(\.cpuMicrosecondsPerRequest))
+        let peerSequentialCPU = median(sequentialPeer.map(\.cpuMicrosecondsPerRequest))
+        let pipelinedPeerRow = (rate: peerPipelined, peak: peerPipelinedPeak, cpu: peerPipelinedCPU)
+        let sequentialPeerRow = (rate: peerSequential, peak: peerSequentialPeak, cpu: peerSequentialCPU)
+        let rows = [
             (
                 "pipeline(), 64 per batch, task on client executor (n=\(options.pipelinedCount))",
-                "pipelined",
-                peerPipelined, peerPipelinedPeak
+                "pipelined", pipelinedPeerRow
             ),
-            (
-                "pipeline(), 64 per batch, default executor", "pipelined-default", peerPipelined,
-                peerPipelinedPeak
-            ),
-            (
-                "publish(_:) batch of 64, task on client executor", "publish-batch", peerPipelined,
-                peerPipelinedPeak
-            ),
+            ("pipeline(), 64 per batch, default executor", "pipelined-default", pipelinedPeerRow),
+            ("publish(_:) batch of 64, task on client executor", "publish-batch", pipelinedPeerRow),
             (
                 "publish() from 64 concurrent tasks on client executor, automatic pipelining", "concurrent",
-                peerPipelined, peerPipelinedPeak
+                pipelinedPeerRow
             ),
             (
                 "publish() awaited one at a time, task on client executor (n=\(options.sequentialCount))",
-                "sequential",
-                peerSequential, peerSequentialPeak
+                "sequential", sequentialPeerRow
             ),
-            (
-                "publish() awaited one at a time, default executor", "sequential-default", peerSequential,
-                peerSequentialPeak
-            ),
-            (
-                "RedisConnection.publish() one at a time, blocking", "sequential-connection", peerSequential,
-                peerSequentialPeak
-            ),
+            ("publish() awaited one at a time, default executor", "sequential-default", sequentialPeerRow),
+            ("RedisConnection.publish() one at a time, blocking", "sequential-connection", sequentialPeerRow),
         ]
         print("")
         print(
-            "| ours | ours (req/s) | redis-benchmark (req/s) | ratio | our peak RSS "
-                + "| redis-benchmark peak RSS |"
+            "| ours | ours (req/s) | redis-benchmark (req/s) | ratio | our CPU (µs/req) "
+                + "| redis-benchmark CPU (µs/req) | our peak RSS | redis-benchmark peak RSS |"
         )
-        print("|---|---|---|---|---|---|")
-        for (title, key, peer, peerPeak) in rows {
-            let ours = median(results[key] ?? [0])
+        print("|---|---|---|---|---|---|---|---|")
+        for (title, key, peer) in rows {
+            let ours = median(results.rates[key] ?? [0])
+            let ourCPU = median(results.cpu[key] ?? [0])
             print(
-                "| \(title) | \(format(ours)) | \(format(peer)) | \(ratio(ours, peer)) "
-                    + "| \(ourPeak) kB | \(peerPeak) |"
+                "| \(title) | \(format(ours)) | \(format(peer.rate)) | \(ratio(ours, peer.rate)) "
+                    + "| \(formatMicroseconds(ourCPU)) | \(formatMicroseconds(peer.cpu)) "
+                    + "| \(ourPeak) kB | \(peer.peak) |"
             )
         }
         // Other load on the machine moves both sides, so ratios within one round, which share
         // that load, are reported too.
-        func roundRatios(_ key: String, _ peer: [(rate: Double, peakKilobytes: Int)]) -> String {
-            let ratios = zip(results[key] ?? [], peer).map { $0 / $1.rate }
+        func roundRatios(_ key: String, _ peer: [PeerRun]) -> String {
+            let ratios = zip(results.rates[key] ?? [], peer).map { $0 / $1.rate }
             return "median \(ratio(median(ratios), 1)), rounds "
                 + ratios.map { ratio($0, 1) }.joined(separator: " ")
         }
@@ -201,7 +197,33 @@ enum RedisBenchmarks {
             "redis-benchmark rows: -P 64 -c 1 for the first four, -P 1 -c 1 for the last three; medians of "
                 + "\(options.rounds) rounds. Our peak RSS is getrusage(RUSAGE_SELF).ru_maxrss "
                 + "for the whole run, "
-                + "redis-benchmark's the largest maximum resident set size of its runs.")
+                + "redis-benchmark's the largest maximum resident set size of its runs. CPU is user plus "
+                + "system time per request: getrusage(RUSAGE_SELF) around each of our runs, all threads; "
+                + "/usr/bin/time for redis-benchmark.")
+    }
+
+    /// Rates and CPU time per request of our runs, by scenario.
+    struct Samples {
+        var rates: [String: [Double]] = [:]
+        var cpu: [String: [Double]] = [:]
+
+        /// Runs `body`, which returns requests per second for `count` requests, and records its
+        /// rate and the process's CPU time per request.
+        mutating func measure(_ key: String, count: Int, _ body: () async throws -> Double) async rethrows {
+            let cpuStart = ProducerBenchmarks.cpuSeconds()
+            let rate = try await body()
+            let cpuSeconds = ProducerBenchmarks.cpuSeconds() - cpuStart
+            rates[key, default: []].append(rate)
+            cpu[key, default: []].append(cpuSeconds / Double(count) * 1_000_000)
+        }
+    }
+
+    /// One run of redis-benchmark.
+    struct PeerRun {
+        var rate: Double
+        var peakKilobytes: Int
+        /// User plus system time per request; zero when `/usr/bin/time` is missing.
+        var cpuMicrosecondsPerRequest: Double
     }
 
     // MARK: our client
@@ -322,7 +344,7 @@ enum RedisBenchmarks {
     /// `/usr/bin/time -v` when available, otherwise samples VmHWM from /proc while it runs.
     static func runRedisBenchmark(
         _ options: Options, port: Int, pipeline: Int, count: Int
-    ) throws -> (rate: Double, peakKilobytes: Int) {
+    ) throws -> PeerRun {
         let benchmarkArguments = [
             "-h", "127.0.0.1", "-p", String(port), "-P", String(pipeline), "-c", "1", "-n", String(count),
             "-q",
@@ -347,7 +369,10 @@ enum RedisBenchmarks {
             throw BenchmarkError("redis-benchmark printed no requests per second: \(output.suffix(500))")
         }
         let peak = useTime ? parseMaximumResident(output) ?? 0 : sampledPeak
-        return (rate, peak)
+        let cpuSeconds = (parseSeconds(output, "User time (seconds):") ?? 0)
+            + (parseSeconds(output, "System time (seconds):") ?? 0)
+        return PeerRun(
+            rate: rate, peakKilobytes: peak, cpuMicrosecondsPerRequest: cpuSeconds / Double(count) * 1_000_000)
     }
 
     /// Takes the number before the last "requests per second" in `redis-benchmark -q` output.
@@ -360,6 +385,14 @@ enum RedisBenchmarks {
                 index + 2 < words.count, words[index + 1] == "per", words[index + 2].hasPrefix("second")
             else { continue }
             return Double(words[index - 1])
+        }
+        return nil
+    }
+
+    /// Takes the seconds after `label` in `/usr/bin/time -v` output.
+    static func parseSeconds(_ output: String, _ label: String) -> Double? {
+        for line in output.split(separator: "\n") where line.contains(label) {
+            return line.split(separator: ":").last.flatMap { Double(trimmed($0)) }
         }
         return nil
     }
@@ -419,7 +452,7 @@ enum RedisBenchmarks {
                     "unknown option \(argument); options: --pipelined-count N (default 1000000), "
                         + "--sequential-count N (default 50000), --rounds N (default 3), "
                         + "--redis-server PATH, "
-                        + "--redis-benchmark PATH, --server-cpu N (pins redis-server), --spin-us N (spinBeforeWait of our clients), --profile SCENARIO (ours only, for a profiler: "
+                        + "--redis-benchmark PATH, --server-cpu N (pins redis-server), --spin-us N (spinBeforeWait of our clients, default the library's), --profile SCENARIO (ours only, for a profiler: "
                         + profileScenarios.joined(separator: ", ") + "), "
                         + "--profile-pipelined (same as --profile pipelined)")
             }
@@ -459,6 +492,12 @@ enum RedisBenchmarks {
 
     static func format(_ value: Double) -> String {
         String(Int(value.rounded()))
+    }
+
+    /// Microseconds with one decimal.
+    static func formatMicroseconds(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     static func ratio(_ ours: Double, _ theirs: Double) -> String {

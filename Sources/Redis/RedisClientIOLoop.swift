@@ -40,6 +40,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var handshakeDeadline: ContinuousClock.Instant?
     /// A lower bound of the in-flight deadlines; recomputed when it passes.
     @exclusivity(unchecked) private var earliestInFlightDeadline: ContinuousClock.Instant?
+    /// How long the next wait for a reply checks without blocking.
+    @exclusivity(unchecked) private var spinWindow: SpinWindow
 
     init(core: RedisClientCore, poller: Poller) {
         self.core = core
@@ -50,6 +52,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             initial: configuration.reconnectBackoffInitial, maximum: configuration.reconnectBackoffMaximum
         )
         self.lifecycle = ConnectionLifecycle(backoff: backoff, now: .now)
+        self.spinWindow = configuration.makeSpinWindow()
     }
 
     func run() {
@@ -86,14 +89,17 @@ final class RedisClientIOLoop: @unchecked Sendable {
             let timeout = nextWakeup(now: .now)
             // A spin that ends because other work arrived goes straight to the next turn: the
             // spin may have drained the wake-up for that work, so a blocking wait could sleep on.
-            guard var events = spinForReply() else {
+            let awaitingReply = io != nil && (inFlightHead < inFlight.count || !handshakeNames.isEmpty)
+            let waitStart = ContinuousClock.now
+            guard var events = awaitingReply ? spinForReply(until: waitStart + spinWindow.current) : [] else {
                 core.shared.withLock { state in
                     state.ioThreadWaiting = false
                     state.wakeRequested = false
                 }
                 continue
             }
-            if events.isEmpty {
+            let blocked = events.isEmpty
+            if blocked {
                 events = poller.waitLoggingFailures(timeout: timeout, logger: logger, limiter: warningLimiter)
             }
             core.shared.withLock { state in
@@ -101,23 +107,21 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 state.wakeRequested = false
             }
             if io != nil, events.contains(where: { $0.token == token }) {
+                if blocked && awaitingReply {
+                    spinWindow.recordBlockedWait(elapsed: .now - waitStart)
+                }
                 readAvailable()
             }
         }
     }
 
-    /// Checks for events without blocking for up to ``RedisConfiguration/spinBeforeWait``
-    /// while replies are awaited. Returns the first events seen, an empty array when the time ran
-    /// out, or nil when other work arrived (a command to send, a job, a close).
-    private func spinForReply() -> [Poller.Event]? {
-        let spin = configuration.boundedSpinBeforeWait
-        guard spin > .zero, io != nil, inFlightHead < inFlight.count || !handshakeNames.isEmpty else {
-            return []
-        }
-        let spinEnd = ContinuousClock.now + spin
+    /// Checks for events without blocking until `spinEnd`, yielding the CPU between checks.
+    /// Returns the first events seen, an empty array when the time ran out, or nil when other
+    /// work arrived (a command to send, a job, a close).
+    private func spinForReply(until spinEnd: ContinuousClock.Instant) -> [Poller.Event]? {
         let executor = core.executor
         let isReady = self.isReady
-        repeat {
+        while ContinuousClock.now < spinEnd {
             let events = poller.waitLoggingFailures(timeout: .zero, logger: logger, limiter: warningLimiter)
             if !events.isEmpty { return events }
             // A wake() follows the state change it announces, so a wake-up drained by the wait
@@ -127,7 +131,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
                 state.isClosing || state.wakeRequested || (isReady && !state.queued.isEmpty)
             }
             if otherWork || executor.hasJobs { return nil }
-        } while ContinuousClock.now < spinEnd
+            SpinWindow.yield()
+        }
         return []
     }
 

@@ -25,16 +25,25 @@ public struct RedisConfiguration: Sendable {
     /// How long a call made while the server is unreachable waits for a connection before it
     /// fails with ``RedisError/Code/notConnected``. Zero fails it at once.
     public var maxWaitWhileDisconnected: Duration = .zero
-    /// How long a client keeps checking for an awaited reply without blocking before it blocks
-    /// in the kernel. Zero, the default, blocks at once.
+    /// The longest a client keeps checking for an awaited reply without blocking before it
+    /// blocks in the kernel. Zero blocks at once.
     ///
     /// On a virtual machine, waking a vCPU that went idle can take longer than a loopback round
     /// trip, and a thread that blocks right after sending pays that wake on every round trip.
-    /// Checking for up to this long keeps the CPU awake for replies that arrive soon, at the
-    /// cost of up to this much CPU time per wait. It applies to ``RedisClient`` and
-    /// ``RedisConnection`` while they await replies, never to a subscriber waiting for messages.
-    /// Negative values count as zero and values above one millisecond as one millisecond.
-    public var spinBeforeWait: Duration = .zero
+    /// Checking for a short while keeps the CPU awake for replies that arrive soon. The time
+    /// checked adapts to the replies seen (see `SpinWindow`): it grows while blocking waits end
+    /// within this limit and closes when replies take longer, so a distant or slow server costs
+    /// no polling. Between checks the thread yields its CPU to any other runnable thread.
+    ///
+    /// The cost is CPU time: up to this long per wait, while replies keep coming within it. It
+    /// applies to ``RedisClient`` and ``RedisConnection`` while they await replies, never to an
+    /// idle client or to a subscriber waiting for messages. Negative values count as zero and
+    /// values above one millisecond as one millisecond.
+    public var spinBeforeWait: Duration = Self.defaultSpinBeforeWait
+    static let defaultSpinBeforeWait: Duration = .microseconds(100)
+    /// Polls for the whole ``spinBeforeWait`` on every wait instead of adapting, for tests that
+    /// exercise the polling path.
+    var spinsFixed = false
 
     /// Subscriber: a PING is sent after this long without any bytes from the server.
     public var healthCheckInterval: Duration = .seconds(3)
@@ -60,6 +69,11 @@ public struct RedisConfiguration: Sendable {
     /// ``spinBeforeWait`` within zero to one millisecond.
     var boundedSpinBeforeWait: Duration {
         min(max(spinBeforeWait, .zero), .milliseconds(1))
+    }
+
+    /// A closed window that widens up to ``boundedSpinBeforeWait``.
+    func makeSpinWindow() -> SpinWindow {
+        SpinWindow(limit: boundedSpinBeforeWait, fixed: spinsFixed)
     }
 
     /// Commands sent after connecting and before any other command: AUTH, SELECT, CLIENT SETNAME.
@@ -91,7 +105,7 @@ extension RedisConfiguration: CustomStringConvertible {
         if let database { text += ", database: \(database)" }
         if let clientName { text += ", clientName: \(clientName)" }
         text += ", commandTimeout: \(commandTimeout), maxPendingCommands: \(maxPendingCommands)"
-        if spinBeforeWait != .zero { text += ", spinBeforeWait: \(spinBeforeWait)" }
+        if spinBeforeWait != Self.defaultSpinBeforeWait { text += ", spinBeforeWait: \(spinBeforeWait)" }
         text += ")"
         return text
     }

@@ -34,6 +34,8 @@ public final class RedisConnection {
     @exclusivity(unchecked) private var parser = RESPParser()
     @exclusivity(unchecked) private var cursor = ByteCursor()
     @exclusivity(unchecked) private var writeBuffer: [UInt8] = []
+    /// How long the next wait for a reply checks without blocking; internal for tests.
+    @exclusivity(unchecked) private(set) var spinWindow: SpinWindow
     private let readChunk: UnsafeMutableRawBufferPointer
 
     /// Creates the connection object without connecting; the first command connects.
@@ -44,6 +46,7 @@ public final class RedisConnection {
             initial: configuration.reconnectBackoffInitial, maximum: configuration.reconnectBackoffMaximum
         )
         lifecycle = ConnectionLifecycle(backoff: backoff, now: .now)
+        spinWindow = configuration.makeSpinWindow()
         readChunk = .allocate(byteCount: max(readChunkSize, 512), alignment: 16)
     }
 
@@ -176,21 +179,24 @@ public final class RedisConnection {
         }
     }
 
-    /// Waits until the socket is readable or `deadline` passes. With
-    /// ``RedisConfiguration/spinBeforeWait`` set, it first checks without blocking for up to
-    /// that long.
+    /// Waits until the socket is readable or `deadline` passes. It first checks without
+    /// blocking for the current ``SpinWindow``, then blocks and adapts the window to the wait.
     private func waitReadable(
         _ socket: StreamSocket, until deadline: ContinuousClock.Instant
     ) throws(TransportError) -> Bool {
-        let spin = configuration.boundedSpinBeforeWait
+        let start = ContinuousClock.now
+        let spin = spinWindow.current
         if spin > .zero {
-            let spinEnd = min(ContinuousClock.now + spin, deadline)
+            let spinEnd = min(start + spin, deadline)
             repeat {
                 if try socket.waitReadable(timeout: .zero) { return true }
+                SpinWindow.yield()
             } while ContinuousClock.now < spinEnd
         }
         let remaining = deadline - .now
-        return remaining > .zero ? try socket.waitReadable(timeout: remaining) : false
+        guard remaining > .zero, try socket.waitReadable(timeout: remaining) else { return false }
+        spinWindow.recordBlockedWait(elapsed: .now - start)
+        return true
     }
 
     // MARK: connecting

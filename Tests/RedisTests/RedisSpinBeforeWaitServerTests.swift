@@ -1,5 +1,5 @@
 import Glibc
-import Redis
+@testable import Redis
 import RedisWire
 import Testing
 
@@ -17,6 +17,7 @@ extension RedisServerSuite {
             configuration.password = "spin-secret"
             configuration.clientName = "spinner"
             configuration.spinBeforeWait = .milliseconds(1)
+            configuration.spinsFixed = true
             let client = RedisClient(configuration: configuration)
             let connection = RedisConnection(configuration: configuration)
             for round in 0..<5 {
@@ -57,6 +58,7 @@ extension RedisServerSuite {
             defer { server.stop() }
             var configuration = testConfiguration(server)
             configuration.spinBeforeWait = .milliseconds(1)
+            configuration.spinsFixed = true
             let client = RedisClient(configuration: configuration)
             let start = ContinuousClock.now
             // Tasks that prefer the I/O thread enqueue their next command as jobs there. Plain

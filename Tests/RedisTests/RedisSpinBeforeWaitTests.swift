@@ -1,27 +1,29 @@
 import Foundation
 import Glibc
-import Redis
+@testable import Redis
 import SocketTransport
 import Synchronization
 import Testing
 
-/// `spinBeforeWait`: replies still match their commands, timeouts still fire, a command queued
-/// during a spin goes out at once, and the spin is bounded.
+/// `spinBeforeWait` with a window fixed at the limit, so that every wait polls: replies still
+/// match their commands, timeouts still fire, a command queued during a spin goes out at once,
+/// and the spin is bounded.
 @Suite("Redis spin before wait", .serialized)
 struct RedisSpinBeforeWaitTests {
     static func configuration(port: Int, spin: Duration) -> RedisConfiguration {
         var configuration = RedisRobustnessClientTests.configuration(port: port)
         configuration.spinBeforeWait = spin
+        configuration.spinsFixed = true
         return configuration
     }
 
-    @Test("off by default, shown when set")
+    @Test("100 µs by default, shown when changed")
     func defaultAndDescription() {
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: 1))
-        #expect(configuration.spinBeforeWait == .zero)
+        #expect(configuration.spinBeforeWait == .microseconds(100))
         #expect(!"\(configuration)".contains("spinBeforeWait"))
-        configuration.spinBeforeWait = .microseconds(20)
-        #expect("\(configuration)".contains("spinBeforeWait"))
+        configuration.spinBeforeWait = .zero
+        #expect("\(configuration)".contains("spinBeforeWait: 0.0 seconds"))
     }
 
     @Test("client replies match commands")
@@ -30,6 +32,7 @@ struct RedisSpinBeforeWaitTests {
         defer { server.stop() }
         var configuration = testConfiguration(server)
         configuration.spinBeforeWait = .microseconds(200)
+        configuration.spinsFixed = true
         let client = RedisClient(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<8 {
@@ -52,6 +55,7 @@ struct RedisSpinBeforeWaitTests {
         defer { server.stop() }
         var configuration = testConfiguration(server)
         configuration.spinBeforeWait = .microseconds(200)
+        configuration.spinsFixed = true
         let connection = RedisConnection(configuration: configuration)
         for call in 0..<500 {
             #expect(try connection.send("ECHO", "call-\(call)") == .bulkString(bytes("call-\(call)")))

@@ -1,5 +1,5 @@
 import Glibc
-import Redis
+@testable import Redis
 import RedisWire
 import SocketTransport
 import Testing
@@ -34,6 +34,7 @@ struct RedisSpinBeforeWaitWakeTests {
         configuration.reconnectBackoffInitial = .milliseconds(5)
         configuration.reconnectBackoffMaximum = .milliseconds(50)
         configuration.spinBeforeWait = .milliseconds(spinMilliseconds)
+        configuration.spinsFixed = true
         let client = RedisClient(configuration: configuration)
         let setupStart = ContinuousClock.now
         while server.accepted < 2, ContinuousClock.now - setupStart < .seconds(5) {
