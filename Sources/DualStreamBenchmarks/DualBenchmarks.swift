@@ -33,6 +33,9 @@ enum DualBenchmarks {
         var concurrency = 4
         var rounds = 3
         var partitions = 6
+        /// `RedisConfiguration.spinBeforeWait` of the dual job, in microseconds; nil keeps the
+        /// library's default.
+        var redisSpinMicroseconds: Int?
 
         init(_ arguments: [String]) throws {
             var remaining = arguments[...]
@@ -53,6 +56,11 @@ enum DualBenchmarks {
                 case "--concurrency": concurrency = try Self.positive(value, flag)
                 case "--rounds": rounds = try Self.positive(value, flag)
                 case "--partitions": partitions = try Self.positive(value, flag)
+                case "--redis-spin-us":
+                    guard let microseconds = Int(value), (0...1_000).contains(microseconds) else {
+                        throw BenchmarkError("--redis-spin-us needs microseconds from 0 to 1000, got \(value)")
+                    }
+                    redisSpinMicroseconds = microseconds
                 default: throw BenchmarkError("unknown option \(flag)")
                 }
             }
@@ -94,7 +102,7 @@ enum DualBenchmarks {
             print(
                 "usage: dualstream-bench dual [compare|run] [--job kafka|dual] [--bootstrap HOST:PORT] "
                     + "[--redis-url URL] [--topic NAME] [--input FILE] [--copies N] [--batch-size N] "
-                    + "[--concurrency N] [--rounds N] [--partitions N]")
+                    + "[--concurrency N] [--rounds N] [--partitions N] [--redis-spin-us N]")
         }
     }
 
@@ -227,9 +235,11 @@ enum DualBenchmarks {
     ) async throws -> [String: Any] {
         var configuration = DualPublisherConfiguration(topic: options.topic)
         configuration.notificationQueueCapacity = events.count + 1
-        let publisher = try DualPublisher(
-            kafka: kafka, redis: redis ? try RedisConfiguration(url: options.redisURL) : nil,
-            configuration: configuration)
+        var redisConfiguration = redis ? try RedisConfiguration(url: options.redisURL) : nil
+        if let microseconds = options.redisSpinMicroseconds {
+            redisConfiguration?.spinBeforeWait = .microseconds(microseconds)
+        }
+        let publisher = try DualPublisher(kafka: kafka, redis: redisConfiguration, configuration: configuration)
         _ = try await publisher.publish(events[0])
         while redis && publisher.statistics.redisSent + publisher.statistics.redisFailed < 1 {
             try await Task.sleep(for: .milliseconds(1))

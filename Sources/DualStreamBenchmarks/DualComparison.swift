@@ -47,7 +47,7 @@ struct DualComparison {
                         [
                             "dual", "run", "--job", job, "--batch-size", "\(options.batchSize)",
                             "--concurrency", "\(options.concurrency)",
-                        ] + common)
+                        ] + common + (options.redisSpinMicroseconds.map { ["--redis-spin-us", "\($0)"] } ?? []))
                 }
                 let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) ?? ""
                 guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
