@@ -86,12 +86,15 @@ final class RedisClientIOLoop: @unchecked Sendable {
             guard shouldWait else { continue }
             // Computed after ioThreadWaiting is set: a command queued before that point is in
             // the queue read here, and one queued after it sends a wake-up.
-            let timeout = nextWakeup(now: .now)
+            let waitStart = ContinuousClock.now
+            let wakeAt = nextWakeup(now: waitStart).map { waitStart + $0 }
             // A spin that ends because other work arrived goes straight to the next turn: the
             // spin may have drained the wake-up for that work, so a blocking wait could sleep on.
+            // The spin stops at the next deadline, and the wait after it blocks for the time left.
             let awaitingReply = io != nil && (inFlightHead < inFlight.count || !handshakeNames.isEmpty)
-            let waitStart = ContinuousClock.now
-            guard var events = awaitingReply ? spinForReply(until: waitStart + spinWindow.current) : [] else {
+            var spinEnd = waitStart + spinWindow.current
+            if let wakeAt, wakeAt < spinEnd { spinEnd = wakeAt }
+            guard var events = awaitingReply ? spinForReply(until: spinEnd) : [] else {
                 core.shared.withLock { state in
                     state.ioThreadWaiting = false
                     state.wakeRequested = false
@@ -100,6 +103,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             }
             let blocked = events.isEmpty
             if blocked {
+                let timeout = wakeAt.map { max(.zero, $0 - .now) }
                 events = poller.waitLoggingFailures(timeout: timeout, logger: logger, limiter: warningLimiter)
             }
             core.shared.withLock { state in
