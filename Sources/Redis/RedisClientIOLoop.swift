@@ -42,6 +42,11 @@ final class RedisClientIOLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var earliestInFlightDeadline: ContinuousClock.Instant?
     /// How long the next wait for a reply checks without blocking.
     @exclusivity(unchecked) private var spinWindow: SpinWindow
+    /// Whether the commands taken last came from jobs that ran on this thread. Only then does a
+    /// spin save a wake-up, because the task that awaits the reply resumes here. A caller on
+    /// another thread is woken anyway, and a spinning I/O thread holds a CPU that this caller
+    /// and the server may need.
+    @exclusivity(unchecked) private var callersOnIOThread = false
 
     init(core: RedisClientCore, poller: Poller) {
         self.core = core
@@ -59,13 +64,17 @@ final class RedisClientIOLoop: @unchecked Sendable {
         let executor = core.executor
         executor.bindToCurrentThread()
         while true {
-            executor.runJobs()
+            let ranJobs = executor.runJobs()
+            let inFlightBefore = inFlight.count
             // One lock both checks for close and takes the queued commands. Commands queued
             // while not ready stay queued. After connect() made the connection ready, the wait
             // check below finds them and the next turn takes them.
             if takeQueuedUnlessClosing() {
                 shutDown()
                 return
+            }
+            if inFlight.count != inFlightBefore {
+                callersOnIOThread = ranJobs
             }
             if !isReady, case .disconnected = lifecycle.state, lifecycle.shouldConnect(now: .now) {
                 connect()
@@ -91,7 +100,8 @@ final class RedisClientIOLoop: @unchecked Sendable {
             // A spin that ends because other work arrived goes straight to the next turn: the
             // spin may have drained the wake-up for that work, so a blocking wait could sleep on.
             // The spin stops at the next deadline, and the wait after it blocks for the time left.
-            let awaitingReply = io != nil && (inFlightHead < inFlight.count || !handshakeNames.isEmpty)
+            let awaitingReply =
+                io != nil && ((callersOnIOThread && inFlightHead < inFlight.count) || !handshakeNames.isEmpty)
             var spinEnd = waitStart + spinWindow.current
             if let wakeAt, wakeAt < spinEnd { spinEnd = wakeAt }
             guard var events = awaitingReply ? spinForReply(until: spinEnd) : [] else {
