@@ -44,8 +44,8 @@ public struct RedisConfiguration: Sendable {
     /// as zero and values above one millisecond as one millisecond.
     public var spinBeforeWait: Duration = Self.defaultSpinBeforeWait
     static let defaultSpinBeforeWait: Duration = .microseconds(100)
-    /// Polls for the whole ``spinBeforeWait`` on every wait instead of adapting, for tests that
-    /// exercise the polling path.
+    /// Polls for the whole ``spinBeforeWait`` on every wait that polls instead of adapting, for
+    /// tests that exercise the polling path.
     var spinsFixed = false
 
     /// Subscriber: a PING is sent after this long without any bytes from the server.
