@@ -18,13 +18,23 @@ struct RedisSpinDeadlineTests {
         }
     }
 
-    @Test("client timeout not delayed by spin")
-    func clientTimeoutNotDelayed() async throws {
-        // Each trial makes the connection ready with one PING that gets a reply, then sends a PING with a
-        // 5 ms timeout that gets no reply. A window fixed at 1 ms spins 1 ms in every wait. If
-        // the blocking wait after the spin waited the whole timeout computed before it, every
-        // trial would fail 1 ms late, at 6 ms or more. Scheduling delays only lengthen a trial,
-        // so the fastest of the trials shows the spin's share.
+    /// Command timeouts with the bound that their fastest trial must stay under.
+    static let timeouts: [(timeout: Duration, bound: Duration)] = [
+        // The poller rounds a timeout up to whole milliseconds for epoll_wait, so a timeout may
+        // fire up to 1 ms late. The bound still lies below the 6 ms that a spin added would give.
+        (.milliseconds(5), .microseconds(5_800)),
+        // A timeout shorter than the window fires when a spin cut at the deadline ends, before
+        // the 1 ms that a whole spin would take.
+        (.microseconds(400), .microseconds(900)),
+    ]
+
+    @Test("client timeout not delayed by spin", arguments: timeouts)
+    func clientTimeoutNotDelayed(timeout: Duration, bound: Duration) async throws {
+        // Each trial makes the connection ready with one PING that gets a reply, then sends a
+        // PING with `timeout` that gets no reply. A window fixed at 1 ms spins 1 ms in every
+        // wait, unless cut at the deadline. If the blocking wait after the spin waited the whole
+        // timeout computed before it, every trial would fail at least 1 ms late. Scheduling
+        // delays only lengthen a trial, so the fastest of the trials shows the spin's share.
         let server = try Self.replyingToFirstCommand()
         defer { server.stop() }
         var configuration = RedisRobustnessClientTests.configuration(port: server.port)
@@ -35,7 +45,6 @@ struct RedisSpinDeadlineTests {
         configuration.maxWaitWhileDisconnected = .seconds(2)
         let client = RedisClient(configuration: configuration)
 
-        let timeout = Duration.milliseconds(5)
         var fastest = Duration.seconds(1)
         // The client spins only for tasks on its executor.
         try await withTaskExecutorPreference(client.executor) { () async throws in
@@ -56,9 +65,7 @@ struct RedisSpinDeadlineTests {
         }
         await client.close()
 
-        #expect(fastest >= timeout, "a 5 ms command failed after \(fastest)")
-        // The poller rounds a timeout up to whole milliseconds for epoll_wait, so a timeout may
-        // fire up to 1 ms late. The bound still lies below the 6 ms that a spin added would give.
-        #expect(fastest < .microseconds(5_800), "the fastest 5 ms timeout fired after \(fastest)")
+        #expect(fastest >= timeout, "a command with timeout \(timeout) failed after \(fastest)")
+        #expect(fastest < bound, "the fastest timeout of \(timeout) fired after \(fastest)")
     }
 }
