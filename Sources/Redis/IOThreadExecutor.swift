@@ -53,18 +53,21 @@ final class IOThreadExecutor: TaskExecutor, @unchecked Sendable {
 
     var hasJobs: Bool { state.withLock { !$0.jobs.isEmpty } }
 
-    /// Runs the jobs queued so far; jobs they enqueue run on the next call. I/O thread only.
-    func runJobs() {
+    /// Runs the jobs queued so far and returns whether there were any. Jobs they enqueue run on
+    /// the next call. I/O thread only.
+    @discardableResult
+    func runJobs() -> Bool {
         state.withLock { state in
             guard !state.jobs.isEmpty else { return }
             swap(&state.jobs, &running)
         }
-        guard !running.isEmpty else { return }
+        guard !running.isEmpty else { return false }
         let executor = asUnownedTaskExecutor()
         for job in running {
             job.runSynchronously(on: executor)
         }
         running.removeAll(keepingCapacity: true)
+        return true
     }
 
     /// Stops accepting jobs and hands the queued ones to the global executor. I/O thread only.

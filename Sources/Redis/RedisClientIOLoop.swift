@@ -42,6 +42,11 @@ final class RedisClientIOLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var earliestInFlightDeadline: ContinuousClock.Instant?
     /// How long the next wait for a reply checks without blocking.
     @exclusivity(unchecked) private var spinWindow: SpinWindow
+    /// Whether the commands taken last came from jobs that ran on this thread. Only then does a
+    /// spin save a wake-up, because the task that awaits the reply resumes here. A caller on
+    /// another thread is woken anyway, and a spinning I/O thread holds a CPU that this caller
+    /// and the server may need.
+    @exclusivity(unchecked) private var callersOnIOThread = false
 
     init(core: RedisClientCore, poller: Poller) {
         self.core = core
@@ -59,13 +64,17 @@ final class RedisClientIOLoop: @unchecked Sendable {
         let executor = core.executor
         executor.bindToCurrentThread()
         while true {
-            executor.runJobs()
+            let ranJobs = executor.runJobs()
+            let inFlightBefore = inFlight.count
             // One lock both checks for close and takes the queued commands. Commands queued
             // while not ready stay queued. After connect() made the connection ready, the wait
             // check below finds them and the next turn takes them.
             if takeQueuedUnlessClosing() {
                 shutDown()
                 return
+            }
+            if inFlight.count != inFlightBefore {
+                callersOnIOThread = ranJobs
             }
             if !isReady, case .disconnected = lifecycle.state, lifecycle.shouldConnect(now: .now) {
                 connect()
@@ -86,17 +95,29 @@ final class RedisClientIOLoop: @unchecked Sendable {
             guard shouldWait else { continue }
             // Computed after ioThreadWaiting is set: a command queued before that point is in
             // the queue read here, and one queued after it sends a wake-up.
-            let timeout = nextWakeup(now: .now)
+            let waitStart = ContinuousClock.now
+            var timeout = nextWakeup(now: waitStart)
             // A spin that ends because other work arrived goes straight to the next turn: the
             // spin may have drained the wake-up for that work, so a blocking wait could sleep on.
-            let awaitingReply = io != nil && (inFlightHead < inFlight.count || !handshakeNames.isEmpty)
-            let waitStart = ContinuousClock.now
-            guard var events = awaitingReply ? spinForReply(until: waitStart + spinWindow.current) : [] else {
-                core.shared.withLock { state in
-                    state.ioThreadWaiting = false
-                    state.wakeRequested = false
+            // The spin stops at the next deadline, and the wait after it blocks for the time left.
+            // It works in durations: an optional ContinuousClock.Instant here cost outlined copies
+            // and value witness calls, a few hundred instructions per request under callgrind.
+            let awaitingReply =
+                io != nil && ((callersOnIOThread && inFlightHead < inFlight.count) || !handshakeNames.isEmpty)
+            let spin = awaitingReply ? min(spinWindow.current, timeout ?? spinWindow.current) : .zero
+            var events: [Poller.Event] = []
+            if spin > .zero {
+                guard let spinEvents = spinForReply(until: waitStart + spin) else {
+                    core.shared.withLock { state in
+                        state.ioThreadWaiting = false
+                        state.wakeRequested = false
+                    }
+                    continue
                 }
-                continue
+                events = spinEvents
+                if events.isEmpty, let fullTimeout = timeout {
+                    timeout = max(.zero, fullTimeout - (.now - waitStart))
+                }
             }
             let blocked = events.isEmpty
             if blocked {

@@ -36,13 +36,16 @@ public struct RedisConfiguration: Sendable {
     /// no polling. Between checks the thread yields its CPU to any other runnable thread.
     ///
     /// The cost is CPU time: up to this long per wait, while replies keep coming within it. It
-    /// applies to ``RedisClient`` and ``RedisConnection`` while they await replies, never to an
-    /// idle client or to a subscriber waiting for messages. Negative values count as zero and
-    /// values above one millisecond as one millisecond.
+    /// applies to ``RedisConnection`` while it awaits a reply, and to ``RedisClient`` while it
+    /// awaits the handshake or replies to commands sent by tasks on its ``RedisClient/executor``.
+    /// A task on another executor is resumed on another thread, which pays a wake-up anyway. On
+    /// a two-core VM, spinning for such tasks' replies cost throughput and CPU time. It never
+    /// applies to an idle client or to a subscriber waiting for messages. Negative values count
+    /// as zero and values above one millisecond as one millisecond.
     public var spinBeforeWait: Duration = Self.defaultSpinBeforeWait
     static let defaultSpinBeforeWait: Duration = .microseconds(100)
-    /// Polls for the whole ``spinBeforeWait`` on every wait instead of adapting, for tests that
-    /// exercise the polling path.
+    /// Polls for the whole ``spinBeforeWait`` on every wait that polls instead of adapting, for
+    /// tests that exercise the polling path.
     var spinsFixed = false
 
     /// Subscriber: a PING is sent after this long without any bytes from the server.

@@ -20,9 +20,15 @@ extension RedisServerSuite {
             configuration.spinsFixed = true
             let client = RedisClient(configuration: configuration)
             let connection = RedisConnection(configuration: configuration)
+            // The client spins for replies only to tasks on its executor.
+            func echo(_ text: String) async throws -> RESPValue {
+                try await withTaskExecutorPreference(client.executor) { () async throws in
+                    try await client.send("ECHO", text)
+                }
+            }
             for round in 0..<5 {
                 let text = "round-\(round)"
-                #expect(try await client.send("ECHO", text) == .bulkString(bytes(text)))
+                #expect(try await echo(text) == .bulkString(bytes(text)))
                 #expect(try connection.send("ECHO", text) == .bulkString(bytes(text)))
                 // Drops both connections; the next command of each reconnects and sends AUTH again.
                 let killed = try redisCLI(
@@ -31,7 +37,7 @@ extension RedisServerSuite {
                 #expect(killedCount >= 2, "CLIENT KILL output: \(killed)")
                 var recovered = false
                 for _ in 0..<100 {
-                    if (try? await client.send("ECHO", text)) == .bulkString(bytes(text)) {
+                    if (try? await echo(text)) == .bulkString(bytes(text)) {
                         recovered = true
                         break
                     }
@@ -80,9 +86,11 @@ extension RedisServerSuite {
             #expect(ContinuousClock.now - start < .seconds(10))
 
             // A BLPOP keeps a reply awaited, so the I/O thread spins when close() arrives.
-            let blocked = Task { await capture { () async throws(RedisError) -> RESPValue in
-                try await client.send("BLPOP", "spin:empty", "5")
-            } }
+            let blocked = Task(executorPreference: client.executor) {
+                await capture { () async throws(RedisError) -> RESPValue in
+                    try await client.send("BLPOP", "spin:empty", "5")
+                }
+            }
             try await Task.sleep(for: .milliseconds(50))
             let closeStart = ContinuousClock.now
             await client.close()
