@@ -32,10 +32,15 @@ final class PendingCommand {
     /// Encoded length in the outbound buffer.
     let byteCount: Int
     let timeout: Duration
+    /// When the reply is due: `timeout` after the command was queued.
     let deadline: ContinuousClock.Instant
-    /// Error code used when the deadline passes before the command was written:
-    /// ``RedisError/Code/notConnected`` when it was queued while the server was unreachable.
-    let unsentFailure: RedisError.Code
+    /// When the command fails if no ready connection has taken it by then: ``deadline``, or
+    /// earlier once ``waitForConnection(atMost:)`` limited the wait. Changed only under the
+    /// client's lock.
+    @exclusivity(unchecked) private(set) var sendDeadline: ContinuousClock.Instant
+    /// Error code used when ``sendDeadline`` passes before the command was written:
+    /// ``RedisError/Code/notConnected`` once the server is known to be unreachable.
+    @exclusivity(unchecked) private(set) var unsentFailure: RedisError.Code = .timedOut
     /// The reply of a single command.
     @exclusivity(unchecked) private var singleResult: Result<RESPValue, RedisError>?
     /// Replies received so far for a pipeline.
@@ -47,8 +52,7 @@ final class PendingCommand {
 
     init(
         completion: Completion, name: String, replyCount: Int, byteCount: Int, timeout: Duration,
-        deadline: ContinuousClock.Instant, unsentFailure: RedisError.Code,
-        publications: [(channel: [UInt8], message: [UInt8])] = []
+        deadline: ContinuousClock.Instant, publications: [(channel: [UInt8], message: [UInt8])] = []
     ) {
         self.completion = completion
         switch completion {
@@ -62,12 +66,22 @@ final class PendingCommand {
         self.byteCount = byteCount
         self.timeout = timeout
         self.deadline = deadline
-        self.unsentFailure = unsentFailure
+        self.sendDeadline = deadline
         switch kind {
         case .single: break
         case .batch: batchResults.reserveCapacity(replyCount)
         case .publishBatch: publishResults.reserveCapacity(replyCount)
         }
+    }
+
+    /// Limits the time the command waits for a connection to `maxWait` after it was queued,
+    /// because the server is known to be unreachable. Past that it fails with
+    /// ``RedisError/Code/notConnected``. The reply deadline stays, so a command sent after a
+    /// reconnect still waits up to its timeout for the reply.
+    func waitForConnection(atMost maxWait: Duration) {
+        let queuedAt = deadline - timeout
+        sendDeadline = min(sendDeadline, queuedAt + maxWait)
+        unsentFailure = .notConnected
     }
 
     /// Replies recorded so far.

@@ -138,16 +138,16 @@ final class RedisClientCore: Sendable {
             }
             let before = state.outbound.count
             encode(&state.outbound)
-            let waitsForConnection = state.isKnownUnreachable
-            let deadline = now + (waitsForConnection ? min(maxWait, commandTimeout) : commandTimeout)
-            state.queued.append(
-                PendingCommand(
-                    completion: completion, name: name, replyCount: replyCount,
-                    byteCount: state.outbound.count - before,
-                    timeout: commandTimeout, deadline: deadline,
-                    unsentFailure: waitsForConnection ? .notConnected : .timedOut,
-                    publications: publications
-                ))
+            let command = PendingCommand(
+                completion: completion, name: name, replyCount: replyCount,
+                byteCount: state.outbound.count - before,
+                timeout: commandTimeout, deadline: now + commandTimeout,
+                publications: publications
+            )
+            if state.isKnownUnreachable {
+                command.waitForConnection(atMost: maxWait)
+            }
+            state.queued.append(command)
             state.pendingReplies += replyCount
             if state.ioThreadWaiting && !state.wakeRequested {
                 state.wakeRequested = true

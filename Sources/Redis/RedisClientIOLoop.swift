@@ -222,12 +222,22 @@ final class RedisClientIOLoop: @unchecked Sendable {
         } else {
             lifecycle.fail(error, now: .now)
         }
-        let failFast = lifecycle.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero
+        let isKnownUnreachable = lifecycle.isKnownUnreachable
+        let maxWait = configuration.maxWaitWhileDisconnected
+        let failFast = isKnownUnreachable && maxWait == .zero
         let unsent: [PendingCommand] = core.shared.withLock { state in
             state.pendingReplies -= failedReplies
-            state.isKnownUnreachable = lifecycle.isKnownUnreachable
+            state.isKnownUnreachable = isKnownUnreachable
             state.lastError = error
-            guard failFast else { return [] }
+            guard failFast else {
+                // Commands queued before this failure also wait at most maxWait from their call.
+                if isKnownUnreachable {
+                    for command in state.queued {
+                        command.waitForConnection(atMost: maxWait)
+                    }
+                }
+                return []
+            }
             let unsentCommands = state.queued
             state.queued.removeAll()
             state.outbound.removeAll(keepingCapacity: true)
@@ -247,7 +257,9 @@ final class RedisClientIOLoop: @unchecked Sendable {
         earliestInFlightDeadline = nil
         for command in unsent {
             command.fail(
-                RedisError.notSent(command.name, endpoint: configuration.endpoint, lastError: error))
+                RedisError.notSent(
+                    command.name, endpoint: configuration.endpoint, lastError: error,
+                    detail: "; the client keeps reconnecting"))
         }
         RedisConnectionSetup.logFailure(
             error, message: "redis connection failed", configuration: configuration, logger: logger,
@@ -401,10 +413,10 @@ final class RedisClientIOLoop: @unchecked Sendable {
         }
     }
 
-    /// Fails commands that waited for a connection past their deadline, removing their bytes.
+    /// Fails commands that waited for a connection past their send deadline, removing their bytes.
     private func expireQueued(now: ContinuousClock.Instant) {
         let expired: [PendingCommand] = core.shared.withLock { state in
-            guard state.queued.contains(where: { $0.deadline <= now }) else { return [] }
+            guard state.queued.contains(where: { $0.sendDeadline <= now }) else { return [] }
             var expired: [PendingCommand] = []
             var remainingCommands: [PendingCommand] = []
             var remainingBytes: [UInt8] = []
@@ -412,7 +424,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             for command in state.queued {
                 let range = offset..<(offset + command.byteCount)
                 offset += command.byteCount
-                if command.deadline <= now {
+                if command.sendDeadline <= now {
                     expired.append(command)
                     state.pendingReplies -= command.replyCount
                 } else {
@@ -427,7 +439,9 @@ final class RedisClientIOLoop: @unchecked Sendable {
         let reason = lifecycle.lastError.map { ": \($0.message)" } ?? ""
         for command in expired {
             let code = command.unsentFailure
-            let wait = code == .notConnected ? configuration.maxWaitWhileDisconnected : command.timeout
+            let wait =
+                code == .notConnected
+                ? min(configuration.maxWaitWhileDisconnected, command.timeout) : command.timeout
             let noConnection = "no connection to \(configuration.endpoint) within \(wait)"
             if lifecycle.lastError?.code == .authenticationFailed {
                 command.fail(
@@ -438,7 +452,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             }
             command.fail(
                 RedisError(
-                    code, "\(command.name) not sent: \(noConnection)\(reason)",
+                    code, "\(command.name) not sent: \(noConnection)\(reason); the client keeps reconnecting",
                     underlying: lifecycle.lastError))
         }
     }
@@ -454,7 +468,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             case .connecting, .ready, .closed:
                 break
             }
-            next = Self.earlier(next, core.shared.withLock { $0.queued.map(\.deadline).min() })
+            next = Self.earlier(next, core.shared.withLock { $0.queued.map(\.sendDeadline).min() })
         }
         guard let next else { return nil }
         return max(.zero, next - now)

@@ -23,7 +23,14 @@ public struct RedisConfiguration: Sendable {
     /// Commands queued or in flight at most; more fail with ``RedisError/Code/queueFull``.
     public var maxPendingCommands = 10_000
     /// How long a call made while the server is unreachable waits for a connection before it
-    /// fails with ``RedisError/Code/notConnected``. Zero fails it at once.
+    /// fails with ``RedisError/Code/notConnected``, or with ``RedisError/Code/authenticationFailed``
+    /// when the server rejected AUTH. Zero fails it at once.
+    ///
+    /// A call made before any attempt failed, such as the first call on a new client, waits for
+    /// the connect attempt under way (at most ``connectTimeout``, plus ``commandTimeout`` for the
+    /// handshake). If that attempt fails, the call waits for later attempts only until this long
+    /// after it was made, and fails at once when that time has passed. A call sent on a
+    /// connection in time waits for its reply until ``commandTimeout`` after it was made.
     public var maxWaitWhileDisconnected: Duration = .zero
     /// The longest a client keeps checking for an awaited reply without blocking before it
     /// blocks in the kernel. Zero blocks at once.

@@ -11,7 +11,32 @@ struct PubSubCommand {
     let names: [[UInt8]]
     /// The caller of a subscribe call, resumed once every name is confirmed.
     let completion: CheckedContinuation<Result<Void, RedisError>, Never>?
+    /// When the confirmations are due: the command timeout after the command was queued.
     let deadline: ContinuousClock.Instant
+    /// When a subscribe fails if no ready connection has taken it by then: ``deadline``, or
+    /// earlier once ``waitForConnection(atMost:commandTimeout:)`` limited the wait.
+    private(set) var sendDeadline: ContinuousClock.Instant
+
+    init(
+        id: UInt64, kind: SubscriptionKind, isSubscribe: Bool, names: [[UInt8]],
+        completion: CheckedContinuation<Result<Void, RedisError>, Never>?, deadline: ContinuousClock.Instant
+    ) {
+        self.id = id
+        self.kind = kind
+        self.isSubscribe = isSubscribe
+        self.names = names
+        self.completion = completion
+        self.deadline = deadline
+        self.sendDeadline = deadline
+    }
+
+    /// Limits the time the command waits for a connection to `maxWait` after it was queued,
+    /// because the server is known to be unreachable. ``deadline`` stays, so a command sent after
+    /// a reconnect still waits up to `commandTimeout` for its confirmations.
+    mutating func waitForConnection(atMost maxWait: Duration, commandTimeout: Duration) {
+        let queuedAt = deadline - commandTimeout
+        sendDeadline = min(sendDeadline, queuedAt + maxWait)
+    }
 }
 
 /// State shared by subscribe callers, subscriptions and the I/O thread of one subscriber.
@@ -65,6 +90,12 @@ struct RedisSubscriberShared {
 }
 
 final class RedisSubscriberCore: Sendable {
+    /// Appended to the message of a subscribe call that failed because no connection was ready.
+    static let notRegisteredAdvice =
+        "; this subscription was not registered, so call subscribe again once the server is reachable"
+    /// ``notRegisteredAdvice`` for a call that did not wait, because maxWaitWhileDisconnected is zero.
+    static let notRegisteredNoWaitAdvice =
+        notRegisteredAdvice + ", or set maxWaitWhileDisconnected to wait for it"
     let configuration: RedisConfiguration
     let logger: Logger
     let shared = Mutex(RedisSubscriberShared())
@@ -130,8 +161,7 @@ final class RedisSubscriberCore: Sendable {
                     return .failure(
                         RedisError.notSent(
                             command, endpoint: configuration.endpoint, lastError: state.lastError,
-                            detail: "; this subscription was not registered, so call subscribe again once the "
-                                + "server is reachable, or set maxWaitWhileDisconnected to wait for it"))
+                            detail: Self.notRegisteredNoWaitAdvice))
                 }
                 let maxPending = configuration.maxPendingCommands
                 guard state.queuedSubscribeCount < maxPending else {
@@ -151,17 +181,15 @@ final class RedisSubscriberCore: Sendable {
                     // no messages for them and no error.
                     return .success(())
                 }
-                let waitsForConnection = state.isKnownUnreachable
-                let timeout =
-                    waitsForConnection
-                    ? min(configuration.maxWaitWhileDisconnected, configuration.commandTimeout)
-                    : configuration.commandTimeout
-                state.queued.append(
-                    PubSubCommand(
-                        id: state.makeID(), kind: kind, isSubscribe: true, names: newNames,
-                        completion: continuation,
-                        deadline: .now + timeout
-                    ))
+                let commandTimeout = configuration.commandTimeout
+                var queued = PubSubCommand(
+                    id: state.makeID(), kind: kind, isSubscribe: true, names: newNames,
+                    completion: continuation, deadline: .now + commandTimeout)
+                if state.isKnownUnreachable {
+                    queued.waitForConnection(
+                        atMost: configuration.maxWaitWhileDisconnected, commandTimeout: commandTimeout)
+                }
+                state.queued.append(queued)
                 return nil
             }
             if let immediate {

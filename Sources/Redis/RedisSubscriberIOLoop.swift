@@ -190,9 +190,12 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         } else {
             lifecycle.fail(error, now: .now)
         }
-        let failFast = lifecycle.isKnownUnreachable && configuration.maxWaitWhileDisconnected == .zero
+        let isKnownUnreachable = lifecycle.isKnownUnreachable
+        let maxWait = configuration.maxWaitWhileDisconnected
+        let commandTimeout = configuration.commandTimeout
+        let failFast = isKnownUnreachable && maxWait == .zero
         let (unsent, buffers): ([PubSubCommand], [SubscriptionBuffer]) = core.shared.withLock { state in
-            state.isKnownUnreachable = lifecycle.isKnownUnreachable
+            state.isKnownUnreachable = isKnownUnreachable
             state.isConnectionReady = false
             state.lastError = error
             let buffers = wasReady ? Array(state.buffers.values) : []
@@ -200,6 +203,11 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
             if failFast {
                 unsent = state.queued.filter { $0.completion != nil }
                 state.queued.removeAll { $0.completion != nil }
+            } else if isKnownUnreachable {
+                // Commands queued before this failure also wait at most maxWait from their call.
+                for index in state.queued.indices {
+                    state.queued[index].waitForConnection(atMost: maxWait, commandTimeout: commandTimeout)
+                }
             }
             state.pruneQueuedUnsubscribes()
             return (unsent, buffers)
@@ -207,7 +215,9 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         for command in unsent {
             command.completion?.resume(
                 returning: .failure(
-                    RedisError.notSent("subscribe", endpoint: configuration.endpoint, lastError: error)))
+                    RedisError.notSent(
+                        "subscribe", endpoint: configuration.endpoint, lastError: error,
+                        detail: RedisSubscriberCore.notRegisteredNoWaitAdvice)))
         }
         for buffer in buffers {
             buffer.pushControl(.disconnected(error))
@@ -307,18 +317,23 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         }
         if lifecycle.state != .ready {
             let expired: [PubSubCommand] = core.shared.withLock { state in
-                let expired = state.queued.filter { $0.completion != nil && $0.deadline <= now }
+                let expired = state.queued.filter { $0.completion != nil && $0.sendDeadline <= now }
                 guard !expired.isEmpty else { return [] }
-                state.queued.removeAll { $0.completion != nil && $0.deadline <= now }
+                state.queued.removeAll { $0.completion != nil && $0.sendDeadline <= now }
                 state.pruneQueuedUnsubscribes()
                 return expired
             }
+            let commandTimeout = configuration.commandTimeout
+            let wait =
+                lifecycle.isKnownUnreachable
+                ? min(configuration.maxWaitWhileDisconnected, commandTimeout) : commandTimeout
             for command in expired {
                 command.completion?.resume(
                     returning: .failure(
                         RedisError.notSent(
                             "subscribe", endpoint: configuration.endpoint, lastError: lifecycle.lastError,
-                            detail: " (waited \(configuration.maxWaitWhileDisconnected) for a connection)")))
+                            detail: " (waited \(wait) for a connection)"
+                                + RedisSubscriberCore.notRegisteredAdvice)))
             }
         }
     }
@@ -347,7 +362,7 @@ final class RedisSubscriberIOLoop: @unchecked Sendable {
         if lifecycle.state != .ready {
             consider(
                 core.shared.withLock {
-                    $0.queued.compactMap { $0.completion != nil ? $0.deadline : nil }.min()
+                    $0.queued.compactMap { $0.completion != nil ? $0.sendDeadline : nil }.min()
                 })
         }
         guard let next else { return nil }
