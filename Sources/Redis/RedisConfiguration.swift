@@ -31,6 +31,10 @@ public struct RedisConfiguration: Sendable {
     /// handshake). If that attempt fails, the call waits for later attempts only until this long
     /// after it was made, and fails at once when that time has passed. A call sent on a
     /// connection in time waits for its reply until ``commandTimeout`` after it was made.
+    ///
+    /// NOTE: a connect attempt keeps the client's I/O thread for up to ``connectTimeout``, so a
+    /// call whose wait ends during an attempt fails only when the attempt ends. Set
+    /// ``connectTimeout`` no longer than this wait when calls must never wait longer.
     public var maxWaitWhileDisconnected: Duration = .zero
     /// The longest a client keeps checking for an awaited reply without blocking before it
     /// blocks in the kernel. Zero blocks at once.
