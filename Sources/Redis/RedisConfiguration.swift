@@ -32,9 +32,9 @@ public struct RedisConfiguration: Sendable {
     /// after it was made, and fails at once when that time has passed. A call sent on a
     /// connection in time waits for its reply until ``commandTimeout`` after it was made.
     ///
-    /// NOTE: a connect attempt keeps the client's I/O thread for up to ``connectTimeout``, so a
-    /// call whose wait ends during an attempt fails only when the attempt ends. Set
-    /// ``connectTimeout`` no longer than this wait when calls must never wait longer.
+    /// NOTE: a connect attempt keeps the I/O thread of a client or subscriber for up to
+    /// ``connectTimeout``, so a call whose wait ends during an attempt fails only when the attempt
+    /// ends. Set ``connectTimeout`` no longer than this wait when calls must never wait longer.
     public var maxWaitWhileDisconnected: Duration = .zero
     /// The longest a client keeps checking for an awaited reply without blocking before it
     /// blocks in the kernel. Zero blocks at once.
@@ -85,7 +85,7 @@ public struct RedisConfiguration: Sendable {
         min(max(spinBeforeWait, .zero), .milliseconds(1))
     }
 
-    /// A closed window that widens up to ``boundedSpinBeforeWait``.
+    /// Creates a closed window that widens up to ``boundedSpinBeforeWait``.
     func makeSpinWindow() -> SpinWindow {
         SpinWindow(limit: boundedSpinBeforeWait, fixed: spinsFixed)
     }
