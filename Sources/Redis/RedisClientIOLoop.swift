@@ -44,7 +44,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var spinWindow: SpinWindow
     /// Whether the commands taken last came from jobs that ran on this thread. Only then does a
     /// spin save a wake-up, because the task that awaits the reply resumes here. A caller on
-    /// another thread is woken anyway, and a spinning I/O thread holds a CPU that this caller
+    /// another thread is woken anyway, and a spinning I/O thread keeps a CPU that this caller
     /// and the server may need.
     @exclusivity(unchecked) private var callersOnIOThread = false
 
@@ -108,10 +108,7 @@ final class RedisClientIOLoop: @unchecked Sendable {
             var events: [Poller.Event] = []
             if spin > .zero {
                 guard let spinEvents = spinForReply(until: waitStart + spin) else {
-                    core.shared.withLock { state in
-                        state.ioThreadWaiting = false
-                        state.wakeRequested = false
-                    }
+                    endWait()
                     continue
                 }
                 events = spinEvents
@@ -123,16 +120,21 @@ final class RedisClientIOLoop: @unchecked Sendable {
             if blocked {
                 events = poller.waitLoggingFailures(timeout: timeout, logger: logger, limiter: warningLimiter)
             }
-            core.shared.withLock { state in
-                state.ioThreadWaiting = false
-                state.wakeRequested = false
-            }
+            endWait()
             if io != nil, events.contains(where: { $0.token == token }) {
                 if blocked && awaitingReply {
                     spinWindow.recordBlockedWait(elapsed: .now - waitStart)
                 }
                 readAvailable()
             }
+        }
+    }
+
+    /// Marks the I/O thread as awake again, so callers that queue work send no wake-up.
+    private func endWait() {
+        core.shared.withLock { state in
+            state.ioThreadWaiting = false
+            state.wakeRequested = false
         }
     }
 
