@@ -391,15 +391,18 @@ enum RedisBenchmarks {
 
     /// Takes the seconds after `label` in `/usr/bin/time -v` output.
     static func parseSeconds(_ output: String, _ label: String) -> Double? {
-        for line in output.split(separator: "\n") where line.contains(label) {
-            return line.split(separator: ":").last.flatMap { Double(trimmed($0)) }
-        }
-        return nil
+        timeValue(output, label).flatMap { Double($0) }
     }
 
     static func parseMaximumResident(_ output: String) -> Int? {
-        for line in output.split(separator: "\n") where line.contains("Maximum resident set size (kbytes):") {
-            return line.split(separator: ":").last.flatMap { Int(trimmed($0)) }
+        timeValue(output, "Maximum resident set size (kbytes):").flatMap { Int($0) }
+    }
+
+    /// Returns the trimmed text after the last colon of the first `/usr/bin/time -v` line that
+    /// contains `label`.
+    static func timeValue(_ output: String, _ label: String) -> String? {
+        for line in output.split(separator: "\n") where line.contains(label) {
+            return line.split(separator: ":").last.map { trimmed($0) }
         }
         return nil
     }
