@@ -36,7 +36,7 @@ public struct RedisConfiguration: Sendable {
     /// ``connectTimeout``, so a call whose wait ends during an attempt fails only when the attempt
     /// ends. Set ``connectTimeout`` no longer than this wait when calls must never wait longer.
     public var maxWaitWhileDisconnected: Duration = .zero
-    /// The longest a client keeps checking for an awaited reply without blocking before it
+    /// The maximum time a client keeps checking for an awaited reply without blocking before it
     /// blocks in the kernel. Zero blocks at once.
     ///
     /// On a virtual machine, waking a vCPU that went idle can take longer than a loopback round

@@ -7,7 +7,7 @@ import Testing
 /// when they take longer than the limit, so a slow server costs no polling.
 @Suite("Redis adaptive spin", .serialized)
 struct RedisAdaptiveSpinTests {
-    /// A server that replies to the first `fast` commands of each connection at once and every
+    /// Starts a server that replies to the first `fast` commands of each connection at once and every
     /// later one after `delay`.
     static func fastThenSlow(fast: Int, delay: Duration) throws -> HostileRedisServer {
         let delayMicroseconds = UInt32(delay.components.seconds * 1_000_000
@@ -83,7 +83,7 @@ struct RedisAdaptiveSpinTests {
         }
         let fixed = try await cpuDuringSlowReplies(fixed: true)
         let adaptive = try await cpuDuringSlowReplies(fixed: false)
-        // The fixed window shows that this measurement sees polling; /proc counts in 10 ms ticks.
+        // The fixed window shows that this measurement detects polling. /proc counts in 10 ms ticks.
         #expect(fixed >= .milliseconds(60), "a fixed 1 ms window used only \(fixed) over 100 waits")
         #expect(adaptive <= .milliseconds(30), "the adaptive window used \(adaptive) over 100 slow waits")
     }

@@ -7,7 +7,7 @@ import Testing
 /// blocks only for the time left, and a spin stops at the next deadline.
 @Suite("Redis spin and deadlines", .serialized)
 struct RedisSpinDeadlineTests {
-    /// A server that replies to the first command of each connection and then reads and
+    /// Starts a server that replies to the first command of each connection and then reads and
     /// discards everything without replying.
     static func replyingToFirstCommand() throws -> HostileRedisServer {
         try HostileRedisServer { _, socket in

@@ -8,7 +8,7 @@ import Testing
 /// anyway, so a spin for its reply costs CPU time without saving that wake-up.
 @Suite("Redis spin and the caller's executor", .serialized)
 struct RedisSpinExecutorTests {
-    /// A server that replies to every command about 300 µs after it arrived.
+    /// Starts a server that replies to every command about 300 µs after it arrived.
     static func replyingAfterDelay() throws -> HostileRedisServer {
         try HostileRedisServer { _, socket in
             while true {

@@ -3,7 +3,7 @@ import Testing
 
 extension TransportSuite {
     @Suite struct SpinWindowTests {
-        @Test("starts closed and widens while blocking waits end within the limit")
+        @Test("widens within the limit")
         func widens() {
             var window = SpinWindow(limit: .microseconds(80))
             #expect(window.current == .zero)
@@ -15,7 +15,7 @@ extension TransportSuite {
             #expect(seen == [10, 20, 40, 80, 80].map { Duration.microseconds($0) })
         }
 
-        @Test("a wait of exactly the limit widens, a longer one narrows")
+        @Test("limit is inclusive")
         func limitIsInclusive() {
             var window = SpinWindow(limit: .microseconds(80))
             window.recordBlockedWait(elapsed: .microseconds(80))
@@ -24,7 +24,7 @@ extension TransportSuite {
             #expect(window.current == .zero)
         }
 
-        @Test("halves after longer waits and closes below an eighth of the limit")
+        @Test("halves, then closes below an eighth")
         func narrowsAndCloses() {
             var window = SpinWindow(limit: .microseconds(80))
             for _ in 0..<4 {
@@ -39,7 +39,7 @@ extension TransportSuite {
             #expect(seen == [40, 20, 10, 0, 0].map { Duration.microseconds($0) })
         }
 
-        @Test("zero and negative limits never open")
+        @Test("zero or negative limit stays closed")
         func closedLimits() {
             for limit in [Duration.zero, .microseconds(-5)] {
                 var window = SpinWindow(limit: limit)
@@ -50,7 +50,7 @@ extension TransportSuite {
             }
         }
 
-        @Test("a fixed window stays at the limit")
+        @Test("fixed window stays at limit")
         func fixed() {
             var window = SpinWindow(limit: .microseconds(30), fixed: true)
             #expect(window.current == .microseconds(30))
